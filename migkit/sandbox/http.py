@@ -1,0 +1,113 @@
+"""Request helpers for the sandbox's routes: JSON bodies, typed fields, errors, lookups."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, NoReturn
+
+from flask import Response, g, jsonify
+
+from migkit.sandbox.state import SandboxState, current_state
+from migkit.sandbox.store import is_uuid
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": message}`` (plus ``extra`` fields) with ``status``."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.extra = extra
+
+    def response(self) -> Response:
+        """The JSON response for this error."""
+        response = jsonify({"error": self.message, **self.extra})
+        response.status_code = self.status
+        return response
+
+
+def fail(status: int, message: str, **extra: Any) -> NoReturn:
+    """Raise an :class:`ApiError`."""
+    raise ApiError(status, message, **extra)
+
+
+def json_body(raw: bytes) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 that says what is wrong."""
+    if not raw.strip():
+        fail(400, "Request body is empty; send a JSON object")
+    try:
+        value = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        fail(400, f"Request body must be a JSON object; it is not valid JSON ({exc})")
+    if not isinstance(value, dict):
+        fail(400, f"Request body must be a JSON object, not a JSON {type(value).__name__}")
+    return value
+
+
+def string_field(body: dict[str, Any], name: str, *, required: bool) -> str | None:
+    """A non-empty string field (``None`` when optional and absent or null)."""
+    value = body.get(name)
+    if value is None:
+        if required:
+            fail(400, f"{name} is required: send a non-empty string")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        fail(400, f"{name} must be a non-empty string")
+    return value
+
+
+def idempotency_key(body: dict[str, Any]) -> str | None:
+    """The optional ``idempotency_key`` (1–255 printable ASCII characters)."""
+    key = body.get("idempotency_key")
+    if key is None:
+        return None
+    if not isinstance(key, str) or not IDEMPOTENCY_KEY.fullmatch(key):
+        fail(400, "idempotency_key must be a string of 1 to 255 printable ASCII characters")
+    return key
+
+
+def state() -> SandboxState:
+    """The running sandbox's state."""
+    return current_state()
+
+
+def account_id() -> str:
+    """The account of the request's API key (set by the auth hook)."""
+    return str(g.account_id)
+
+
+def company_or_404(company_id: str) -> dict[str, Any]:
+    """The company row if it is in the caller's account, else 404."""
+    row = None
+    if is_uuid(company_id):
+        row = state().store.one(
+            "SELECT * FROM companies WHERE id = ? AND account_id = ?", company_id, account_id())
+    if row is None:
+        fail(404, f"Company {company_id} isn't in your account; check the id "
+                  "(GET /companies?external_id=... finds a company by your own id)")
+    return dict(row)
+
+
+def run_or_404(company_id: str, run_id: str, kind: str) -> dict[str, Any]:
+    """The run if it belongs to the company, else 404."""
+    row = None
+    if is_uuid(run_id):
+        row = state().store.one(
+            "SELECT * FROM runs WHERE id = ? AND company_id = ? AND kind = ?",
+            run_id, company_id, kind)
+    if row is None:
+        noun = "Import" if kind == "import" else "Export"
+        fail(404, f"{noun} run {run_id} isn't in this company; check the run_id "
+                  "(GET /companies/{id}/imports lists the company's runs)")
+    return dict(row)
+
+
+def created(payload: dict[str, Any], status: int = 201) -> Response:
+    """A JSON response with ``status``."""
+    response = jsonify(payload)
+    response.status_code = status
+    return response

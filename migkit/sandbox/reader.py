@@ -1,0 +1,173 @@
+"""Read uploaded files (CSV, TSV, XLSX/XLS, JSON) into string-only tables for a run.
+
+Every cell is kept as text exactly as written (no type inference); empty cells are ``None``.
+Problems raise :class:`FileProblem` with a message that becomes the run's ``error``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLS = "application/vnd.ms-excel"
+CONTENT_TYPES = ("text/csv", XLSX, XLS, "text/tab-separated-values", "application/json")
+
+
+class FileProblem(Exception):
+    """A file the run cannot read; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One table read from an upload: a CSV, or one worksheet of a workbook."""
+
+    name: str
+    headers: list[str]
+    frame: pd.DataFrame  # columns are positions 0..n-1, cells str or None
+
+
+def _decode(data: bytes, name: str) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start : exc.start + 1].hex()
+        raise FileProblem(
+            f"{name} is not valid UTF-8 (byte 0x{bad} at offset {exc.start}); "
+            "save it as CSV UTF-8 and upload it again"
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def _dedupe(headers: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for raw in headers:
+        name = (raw or "").strip()
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        out.append(name if count == 0 else f"{name} ({count + 1})")
+    return out
+
+
+def _table(name: str, records: list[list[Any]], *, skip_blank: bool = False) -> Part:
+    if not records or all(_cell(v) is None for v in records[0]):
+        raise FileProblem(f"{name} is empty: it has no header row")
+    headers = _dedupe([_cell(v) or "" for v in records[0]])
+    width = len(headers)
+    body = []
+    for number, record in enumerate(records[1:], start=2):
+        cells = [_cell(v) for v in record]
+        if len(cells) > width and any(c is not None for c in cells[width:]):
+            raise FileProblem(
+                f"{name} line {number} has {len(cells)} fields but the header has {width}; "
+                "quote cells that contain the delimiter"
+            )
+        if not record or (skip_blank and all(c is None for c in cells)):
+            continue  # a blank line, or a worksheet's empty row, is not a row
+        body.append((cells + [None] * width)[:width])
+    frame = pd.DataFrame(body, columns=range(width), dtype=object)
+    return Part(name=name, headers=headers, frame=frame)
+
+
+def _cell(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ") if value.time() != dt.time() else value.date().isoformat()
+    if isinstance(value, dt.date | dt.time | dt.timedelta):
+        return str(value)
+    if isinstance(value, dict | list):
+        raise FileProblem("nested objects and arrays are not valid cell values")
+    text = str(value)
+    return text if text != "" else None
+
+
+def read_delimited(data: bytes, name: str, delimiter: str) -> list[Part]:
+    """Parse RFC 4180 text (quotes, embedded newlines, CRLF) with ``delimiter``."""
+    text = _decode(data, name)
+    if not text.strip():
+        raise FileProblem(f"{name} is empty: it has no header row")
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        raise FileProblem(f"{name} is not valid CSV ({exc}); check its quoting") from None
+    return [_table(name, records)]
+
+
+def read_workbook(data: bytes, name: str) -> list[Part]:
+    """Every non-empty worksheet of an XLSX/XLS workbook, one part each."""
+    try:
+        sheets = pd.read_excel(
+            io.BytesIO(data), sheet_name=None, header=None, engine="calamine", dtype=object
+        )
+    except Exception as exc:  # calamine raises many types for corrupt files
+        raise FileProblem(f"{name} could not be read as a workbook ({exc})") from None
+    parts = []
+    for sheet_name, frame in sheets.items():
+        records = frame.astype(object).where(frame.notna(), None).values.tolist()
+        if records:
+            parts.append(_table(str(sheet_name), records, skip_blank=True))
+    if not parts:
+        raise FileProblem(f"{name} is empty: no worksheet has a header row")
+    return parts
+
+
+def read_json(data: bytes, name: str) -> list[Part]:
+    """A JSON array of objects, or JSON lines of objects."""
+    text = _decode(data, name)
+    try:
+        parsed = json.loads(text)
+        items = parsed if isinstance(parsed, list) else [parsed]
+    except json.JSONDecodeError:
+        try:
+            items = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except json.JSONDecodeError as exc:
+            raise FileProblem(f"{name} is not JSON or JSON lines ({exc})") from None
+    return [rows_to_part(items, name)]
+
+
+def rows_to_part(items: list[Any], name: str) -> Part:
+    """Row objects (inline ``rows`` or JSON files) as one table; keys in first-seen order."""
+    keys: dict[str, None] = {}
+    for number, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise FileProblem(f"{name} item {number} is not an object of column values")
+        keys.update(dict.fromkeys(str(k) for k in item))
+    headers = list(keys)
+    records: list[list[Any]] = [headers]
+    for item in items:
+        records.append([item.get(k) for k in headers])
+    if not headers:
+        raise FileProblem(f"{name} has no columns")
+    return _table(name, records)
+
+
+def read_upload(path: Path, name: str, content_type: str) -> list[Part]:
+    """Read one stored upload by its declared content type."""
+    data = path.read_bytes()
+    if content_type == "text/csv":
+        return read_delimited(data, name, ",")
+    if content_type == "text/tab-separated-values":
+        return read_delimited(data, name, "\t")
+    if content_type in (XLSX, XLS):
+        return read_workbook(data, name)
+    if content_type == "application/json":
+        return read_json(data, name)
+    raise FileProblem(f"{name} has unsupported content type {content_type}")
