@@ -1,4 +1,4 @@
-"""migkit: validate, import, watch, export and reconcile spreadsheets through the Vern Migration API.
+"""migkit: validate, import, watch, export and reconcile spreadsheets via the Vern Migration API.
 
 The client never imports :mod:`migkit.sandbox`; start the local emulator explicitly::
 

@@ -158,7 +158,9 @@ def _column_masks(
     if column.required:
         masks.append(("required", blank, f"{column.name} is required but empty"))
     if column.unique:
-        masks.append(("unique", _unique_miss(text, blank, existing), "Duplicate of an earlier value"))
+        masks.append(
+            ("unique", _unique_miss(text, blank, existing), "Duplicate of an earlier value")
+        )
     if column.pattern is not None:
         miss = _regex_miss(text, column.pattern) & ~blank
         masks.append(("regex", miss, f"Does not match pattern {column.pattern}"))

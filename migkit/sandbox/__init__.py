@@ -53,8 +53,14 @@ def start(
         keys = tuple(api_key)
     fault_config = faults if isinstance(faults, FaultConfig) else FaultConfig.parse(faults)
     config = SandboxConfig(
-        host=host, port=port, db=db, api_keys=keys, rate_limit=rate_limit,
-        step_seconds=step_seconds, faults=fault_config, workers=workers,
+        host=host,
+        port=port,
+        db=db,
+        api_keys=keys,
+        rate_limit=rate_limit,
+        step_seconds=step_seconds,
+        faults=fault_config,
+        workers=workers,
         **({"max_body": max_body} if max_body is not None else {}),
     )
     return Sandbox(config).start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -25,16 +26,15 @@ log = logging.getLogger("migkit.sandbox")
 def _faulted_route() -> bool:
     path = request.path
     return (path.startswith(API_PREFIX + "/") and path not in OPEN_PATHS) or path.startswith(
-        STORAGE_PREFIX)
+        STORAGE_PREFIX
+    )
 
 
 def _drop_connection() -> Response:
     sock = request.environ.get("werkzeug.socket")
     if isinstance(sock, socket.socket):
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
     return Response(status=500)  # never reaches the client
 
 
@@ -117,8 +117,10 @@ def create_app(state: SandboxState) -> Flask:
         messages = {
             404: "No such endpoint; see GET /api/v1/openapi.json for the routes",
             405: f"Method {request.method} is not allowed on {request.path}",
-            413: (f"Request body is larger than the {state.config.max_body // (1024 * 1024)} MiB"
-                  " limit; upload big data as a file through /uploads"),
+            413: (
+                f"Request body is larger than the {state.config.max_body // (1024 * 1024)} MiB"
+                " limit; upload big data as a file through /uploads"
+            ),
         }
         return _error(status, messages.get(status, exc.description or exc.name))
 

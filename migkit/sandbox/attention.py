@@ -89,16 +89,21 @@ def question(group: Group, qid: str) -> dict[str, Any]:
     column = group.column
     if group.rule == "allowed":
         allowed = list(column.allowed or ())
-        prompt = f"Some {column.name} values aren't one of the allowed options. How should Vern handle them?"
+        prompt = (
+            f"Some {column.name} values aren't one of the allowed options. "
+            "How should Vern handle them?"
+        )
         context = (
-            f"{_rows(group.rows)} in {group.sheet_name} {_have(group.rows)} a {column.name} outside "
-            f"{' / '.join(allowed)}."
+            f"{_rows(group.rows)} in {group.sheet_name} {_have(group.rows)} a {column.name} "
+            f"outside {' / '.join(allowed)}."
         )
         labels = [CLOSEST, *[f"Map all to '{v}'" for v in allowed], REMOVE, KEEP]
         error = column.allowed_message
     else:
         prompt = f"Some rows have no {column.name}, which is required. How should Vern handle them?"
-        context = f"{_rows(group.rows)} in {group.sheet_name} {_be(group.rows)} missing {column.name}."
+        context = (
+            f"{_rows(group.rows)} in {group.sheet_name} {_be(group.rows)} missing {column.name}."
+        )
         labels = [REMOVE, KEEP]
         error = f"{column.name} is required but empty"
     return {
@@ -126,8 +131,13 @@ def closest_actions(group: Group) -> list[dict[str, Any]]:
             value
         )
     return [
-        {"action": "set_value", "sheet_id": group.sheet_id, "column": group.column.name,
-         "value": target, "values": values}
+        {
+            "action": "set_value",
+            "sheet_id": group.sheet_id,
+            "column": group.column.name,
+            "value": target,
+            "values": values,
+        }
         for target, values in targets.items()
     ]
 
@@ -146,11 +156,15 @@ def proposed_patch(groups: list[Group]) -> dict[str, Any]:
             )
         else:
             actions.append(
-                {"action": "delete_invalid_rows", "sheet_id": group.sheet_id,
-                 "column": group.column.name}
+                {
+                    "action": "delete_invalid_rows",
+                    "sheet_id": group.sheet_id,
+                    "column": group.column.name,
+                }
             )
-            phrases.append(f"drop {_rows(group.rows)} of {group.sheet_name} missing "
-                           f"{group.column.name}")
+            phrases.append(
+                f"drop {_rows(group.rows)} of {group.sheet_name} missing {group.column.name}"
+            )
     summary = "; ".join(phrases)
     return {"summary": summary[:1].upper() + summary[1:] + ".", "actions": actions}
 
@@ -169,10 +183,20 @@ def needs_attention(groups: list[Group]) -> dict[str, Any]:
 
 def _action_fix(action: dict[str, Any]) -> dict[str, Any]:
     if action["action"] == "set_value":
-        return {"sheet_id": action["sheet_id"], "column": action["column"], "rule": "allowed",
-                "op": "set", "value": action["value"], "values": action.get("values")}
-    return {"sheet_id": action["sheet_id"], "column": action["column"], "rule": "required",
-            "op": "delete"}
+        return {
+            "sheet_id": action["sheet_id"],
+            "column": action["column"],
+            "rule": "allowed",
+            "op": "set",
+            "value": action["value"],
+            "values": action.get("values"),
+        }
+    return {
+        "sheet_id": action["sheet_id"],
+        "column": action["column"],
+        "rule": "required",
+        "op": "delete",
+    }
 
 
 def decision_fixes(attention: dict[str, Any], body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -203,11 +227,13 @@ def decision_fixes(attention: dict[str, Any], body: dict[str, Any]) -> list[dict
         qid, value = answer["id"], answer.get("value")
         if qid not in groups:
             known = ", ".join(groups) or "none"
-            raise DecisionError(f"answers[{number}].id {qid!r} is not a question of this run "
-                                f"(questions: {known})")
+            raise DecisionError(
+                f"answers[{number}].id {qid!r} is not a question of this run (questions: {known})"
+            )
         if not isinstance(value, str):
-            raise DecisionError(f"answers[{number}].value must be a string: an option's label "
-                                "or free text")
+            raise DecisionError(
+                f"answers[{number}].value must be a string: an option's label or free text"
+            )
         if qid in answered:
             raise DecisionError(f"question {qid} is answered twice")
         answered.add(qid)

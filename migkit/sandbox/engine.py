@@ -19,8 +19,13 @@ from migkit.sandbox.reader import FileProblem, Part, read_upload, rows_to_part
 from migkit.sandbox.sheets import Sheet, company_sheets, link_order, route, template_frame
 from migkit.sandbox.store import Store, dumps
 
-IMPORT_STEPS = ("Reading your files", "Mapping columns", "Cleaning your data",
-                "Validating rows", "Inserting rows")
+IMPORT_STEPS = (
+    "Reading your files",
+    "Mapping columns",
+    "Cleaning your data",
+    "Validating rows",
+    "Inserting rows",
+)
 MAX_ATTEMPTS = 5
 
 
@@ -39,12 +44,14 @@ def load_parts(store: Store, company_id: str, request: dict[str, Any]) -> list[t
     for entry in request["files"]:
         upload = store.one(
             "SELECT id, content_type FROM uploads WHERE company_id = ? AND upload_ref = ?",
-            company_id, entry["upload_ref"],
+            company_id,
+            entry["upload_ref"],
         )
         if upload is None:
             raise FileProblem(f"{entry['name']}: its upload is gone; upload the file again")
-        for part in read_upload(store.upload_path(upload["id"]), entry["name"],
-                                upload["content_type"]):
+        for part in read_upload(
+            store.upload_path(upload["id"]), entry["name"], upload["content_type"]
+        ):
             parts.append((entry["name"], part))
     return parts
 
@@ -53,7 +60,9 @@ def _column_values(store: Store, sheet: Sheet, column: str, run_id: str) -> list
     index = sheet.template.column_names.index(column)
     rows = store.all(
         "SELECT json_extract(data_json, ?) AS v FROM rows WHERE sheet_id = ? AND run_id != ?",
-        f"$[{index}]", sheet.id, run_id,
+        f"$[{index}]",
+        sheet.id,
+        run_id,
     )
     return [r["v"] for r in rows]
 
@@ -74,8 +83,9 @@ def _link_targets(
     return links
 
 
-def _groups(sheet: Sheet, violations: pd.DataFrame, kept: set[tuple[str, str, str]]
-            ) -> list[attention.Group]:
+def _groups(
+    sheet: Sheet, violations: pd.DataFrame, kept: set[tuple[str, str, str]]
+) -> list[attention.Group]:
     groups = []
     for column in sheet.template.columns:
         for rule in attention.QUESTION_RULES:
@@ -83,27 +93,36 @@ def _groups(sheet: Sheet, violations: pd.DataFrame, kept: set[tuple[str, str, st
             if hits.empty or (sheet.id, column.name, rule) in kept:
                 continue
             values = [("" if v is None else str(v)) for v in hits["value"].tolist()]
-            groups.append(attention.Group(
-                sheet_id=sheet.id, sheet_name=sheet.name, column=column, rule=rule,
-                rows=int(hits["row"].nunique()), values=list(dict.fromkeys(values)),
-            ))
+            groups.append(
+                attention.Group(
+                    sheet_id=sheet.id,
+                    sheet_name=sheet.name,
+                    column=column,
+                    rule=rule,
+                    rows=int(hits["row"].nunique()),
+                    values=list(dict.fromkeys(values)),
+                )
+            )
     return groups
 
 
-def _frames(store: Store, company_id: str, request: dict[str, Any], sheets: list[Sheet]
-            ) -> dict[str, pd.DataFrame]:
+def _frames(
+    store: Store, company_id: str, request: dict[str, Any], sheets: list[Sheet]
+) -> dict[str, pd.DataFrame]:
     parts = load_parts(store, company_id, request)
     if "rows" in request:
         sheet_id = request.get("sheet_id") or sheets[0].id
-        routed = [(next(s for s in sheets if s.id == sheet_id), name, part)
-                  for name, part in parts]
+        routed = [(next(s for s in sheets if s.id == sheet_id), name, part) for name, part in parts]
     else:
         routed = route(parts, sheets)
     frames: dict[str, pd.DataFrame] = {}
     for sheet, name, part in routed:
         frame = template_frame(sheet, name, part)
-        frames[sheet.id] = frame if sheet.id not in frames else pd.concat(
-            [frames[sheet.id], frame], ignore_index=True)
+        frames[sheet.id] = (
+            frame
+            if sheet.id not in frames
+            else pd.concat([frames[sheet.id], frame], ignore_index=True)
+        )
     return frames
 
 
@@ -126,7 +145,8 @@ def run_import_pass(store: Store, run: dict[str, Any], step: Step) -> None:
         if sheet.id in frames:
             columns = {c.name: c for c in sheet.template.columns}
             frames[sheet.id], kept_here = attention.apply_fixes(
-                frames[sheet.id], sheet.id, columns, fixes)
+                frames[sheet.id], sheet.id, columns, fixes
+            )
             kept |= kept_here
     step(IMPORT_STEPS[3])
     results: list[tuple[Sheet, pd.DataFrame, pd.Series]] = []
@@ -136,10 +156,14 @@ def run_import_pass(store: Store, run: dict[str, Any], step: Step) -> None:
             continue
         frame = frames[sheet.id]
         violations = check(
-            frame, sheet.template,
+            frame,
+            sheet.template,
             links=_link_targets(store, sheet, sheets, frames, run_id),
-            existing={c.name: _column_values(store, sheet, c.name, run_id)
-                      for c in sheet.template.columns if c.unique},
+            existing={
+                c.name: _column_values(store, sheet, c.name, run_id)
+                for c in sheet.template.columns
+                if c.unique
+            },
         )
         flagged = pd.Series(frame.index.isin(violations["row"].unique()), index=frame.index)
         results.append((sheet, frame, flagged))
@@ -148,17 +172,24 @@ def run_import_pass(store: Store, run: dict[str, Any], step: Step) -> None:
     _store_outcome(store, run_id, results, groups)
 
 
-def _rows(sheet: Sheet, frame: pd.DataFrame, flagged: pd.Series, run_id: str,
-          only_clean: bool) -> list[tuple[str, str, str, int]]:
+def _rows(
+    sheet: Sheet, frame: pd.DataFrame, flagged: pd.Series, run_id: str, only_clean: bool
+) -> list[tuple[str, str, str, int]]:
     keep = ~flagged if only_clean else pd.Series(True, index=frame.index)
     chosen = frame.loc[keep.to_numpy()]
     flags = flagged.loc[keep.to_numpy()].astype(int).tolist()
-    return [(sheet.id, run_id, dumps(values), flag)
-            for values, flag in zip(chosen.values.tolist(), flags, strict=True)]
+    return [
+        (sheet.id, run_id, dumps(values), flag)
+        for values, flag in zip(chosen.values.tolist(), flags, strict=True)
+    ]
 
 
-def _store_outcome(store: Store, run_id: str, results: list[tuple[Sheet, pd.DataFrame, pd.Series]],
-                   groups: list[attention.Group]) -> None:
+def _store_outcome(
+    store: Store,
+    run_id: str,
+    results: list[tuple[Sheet, pd.DataFrame, pd.Series]],
+    groups: list[attention.Group],
+) -> None:
     pausing = bool(groups)
     rows: list[tuple[str, str, str, int]] = []
     per_sheet = []
@@ -167,32 +198,42 @@ def _store_outcome(store: Store, run_id: str, results: list[tuple[Sheet, pd.Data
         sheet_rows = _rows(sheet, frame, flagged, run_id, only_clean=pausing)
         rows.extend(sheet_rows)
         flagged_total += int(flagged.sum())
-        per_sheet.append({"templateName": sheet.template.name, "sheetId": sheet.id,
-                          "rowCount": len(sheet_rows)})
+        per_sheet.append(
+            {"templateName": sheet.template.name, "sheetId": sheet.id, "rowCount": len(sheet_rows)}
+        )
     report = {"inserted": len(rows), "perSheet": per_sheet, "invalidCellCount": flagged_total}
     if pausing:
-        outcome = {"status": "needs_attention", "report": report,
-                   "attention": attention.needs_attention(groups)}
+        outcome = {
+            "status": "needs_attention",
+            "report": report,
+            "attention": attention.needs_attention(groups),
+        }
     else:
         outcome = {"status": "completed", "report": report}
     _finish(store, run_id, outcome, rows)
 
 
-def _finish(store: Store, run_id: str, outcome: dict[str, Any],
-            rows: list[tuple[str, str, str, int]]) -> None:
+def _finish(
+    store: Store, run_id: str, outcome: dict[str, Any], rows: list[tuple[str, str, str, int]]
+) -> None:
     with store.write() as db:
         status = db.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
         if status != "running":
             raise RunCanceled(run_id)
         db.execute("DELETE FROM rows WHERE run_id = ?", (run_id,))
         db.executemany(
-            "INSERT INTO rows (sheet_id, run_id, data_json, flagged) VALUES (?, ?, ?, ?)", rows)
+            "INSERT INTO rows (sheet_id, run_id, data_json, flagged) VALUES (?, ?, ?, ?)", rows
+        )
         db.execute(
             "UPDATE runs SET status = ?, progress_message = NULL, report_json = ?,"
             " attention_json = ?, error = ? WHERE id = ?",
-            (outcome["status"], dumps(outcome.get("report")) if outcome.get("report") else None,
-             dumps(outcome["attention"]) if outcome.get("attention") else None,
-             outcome.get("error"), run_id),
+            (
+                outcome["status"],
+                dumps(outcome.get("report")) if outcome.get("report") else None,
+                dumps(outcome["attention"]) if outcome.get("attention") else None,
+                outcome.get("error"),
+                run_id,
+            ),
         )
 
 
@@ -205,8 +246,16 @@ def retry_then(store: Store, run_id: str, step: Step, fault: str | None) -> bool
         step(f"Retrying (attempt {attempt} of {MAX_ATTEMPTS})")
     if fault == "retry":
         return True
-    _finish(store, run_id, {"status": "failed", "error": (
-        f"The import plan failed after {MAX_ATTEMPTS} attempts (sandbox run_fail fault); "
-        "start the import again")}, rows=[])
+    _finish(
+        store,
+        run_id,
+        {
+            "status": "failed",
+            "error": (
+                f"The import plan failed after {MAX_ATTEMPTS} attempts (sandbox run_fail fault); "
+                "start the import again"
+            ),
+        },
+        rows=[],
+    )
     return False
-

@@ -20,15 +20,20 @@ CHUNK_ROWS = 5000
 
 def count_rows(store: Store, sheet_id: str, valid_only: bool) -> int:
     """Rows an export of ``sheet_id`` would hold."""
-    sql = "SELECT COUNT(*) FROM rows WHERE sheet_id = ?" + (" AND flagged = 0" if valid_only else "")
+    sql = "SELECT COUNT(*) FROM rows WHERE sheet_id = ?" + (
+        " AND flagged = 0" if valid_only else ""
+    )
     row = store.one(sql, sheet_id)
     return int(row[0]) if row is not None else 0
 
 
 def iter_rows(store: Store, sheet_id: str, valid_only: bool) -> Iterator[list[Any]]:
     """The sheet's rows in workbook order, as lists in template column order."""
-    sql = "SELECT data_json FROM rows WHERE sheet_id = ?" + (
-        " AND flagged = 0" if valid_only else "") + " ORDER BY id"
+    sql = (
+        "SELECT data_json FROM rows WHERE sheet_id = ?"
+        + (" AND flagged = 0" if valid_only else "")
+        + " ORDER BY id"
+    )
     cursor = store.db.execute(sql, (sheet_id,))
     while batch := cursor.fetchmany(CHUNK_ROWS):
         for (data,) in batch:
@@ -79,14 +84,18 @@ def _auth(auth: dict[str, Any] | None) -> tuple[dict[str, str], tuple[str, str] 
 
 
 def write_to_destination(
-    store: Store, company_id: str, connections: dict[str, Any], request: dict[str, Any],
+    store: Store,
+    company_id: str,
+    connections: dict[str, Any],
+    request: dict[str, Any],
     step: Callable[[str], None],
 ) -> dict[str, Any]:
     """Send the company's valid rows to the destination; the report accounts for each write."""
     mode = request.get("mode", "full")
     wanted = (request.get("selection") or {}).get("template_ids")
-    sheets = [s for s in company_sheets(store, company_id)
-              if wanted is None or s.template.id in wanted]
+    sheets = [
+        s for s in company_sheets(store, company_id) if wanted is None or s.template.id in wanted
+    ]
     base = str(connections["base_url"]).rstrip("/")
     headers, basic = _auth(connections.get("auth"))
     results = []
@@ -98,22 +107,46 @@ def write_to_destination(
                 if mode == "canary" and number > 0:
                     break
                 record = dict(zip(sheet.template.column_names, values, strict=True))
-                results.append(_write(session, f"{base}/{slug(sheet.template.name)}",
-                                      record, headers, basic, sheet))
+                results.append(
+                    _write(
+                        session,
+                        f"{base}/{slug(sheet.template.name)}",
+                        record,
+                        headers,
+                        basic,
+                        sheet,
+                    )
+                )
     succeeded = sum(1 for r in results if r["ok"])
-    return {"mode": mode, "total": len(results), "succeeded": succeeded,
-            "failed": len(results) - succeeded, "results": results}
+    return {
+        "mode": mode,
+        "total": len(results),
+        "succeeded": succeeded,
+        "failed": len(results) - succeeded,
+        "results": results,
+    }
 
 
-def _write(session: requests.Session, url: str, record: dict[str, Any],
-           headers: dict[str, str], basic: tuple[str, str] | None, sheet: Sheet) -> dict[str, Any]:
+def _write(
+    session: requests.Session,
+    url: str,
+    record: dict[str, Any],
+    headers: dict[str, str],
+    basic: tuple[str, str] | None,
+    sheet: Sheet,
+) -> dict[str, Any]:
     path = "/" + url.split("://", 1)[-1].split("/", 1)[-1] if "://" in url else url
     result: dict[str, Any] = {"template_id": sheet.template.id, "path": path}
     try:
         response = session.post(url, json=record, headers=headers, auth=basic, timeout=10)
     except requests.RequestException as exc:
-        return {**result, "status": 0, "ok": False, "error": f"could not reach destination: {exc}",
-                "fields_confirmed": None}
+        return {
+            **result,
+            "status": 0,
+            "ok": False,
+            "error": f"could not reach destination: {exc}",
+            "fields_confirmed": None,
+        }
     confirmed = None
     try:
         body = response.json()
@@ -121,8 +154,19 @@ def _write(session: requests.Session, url: str, record: dict[str, Any],
             confirmed = [k for k in record if k in body]
     except ValueError:
         body = None
-    error = None if response.ok else (
-        str(body.get("error")) if isinstance(body, dict) and "error" in body
-        else (response.text[:200] or response.reason))
-    return {**result, "status": response.status_code, "ok": response.ok, "error": error,
-            "fields_confirmed": confirmed}
+    error = (
+        None
+        if response.ok
+        else (
+            str(body.get("error"))
+            if isinstance(body, dict) and "error" in body
+            else (response.text[:200] or response.reason)
+        )
+    )
+    return {
+        **result,
+        "status": response.status_code,
+        "ok": response.ok,
+        "error": error,
+        "fields_confirmed": confirmed,
+    }

@@ -61,7 +61,7 @@ class FaultConfig:
                         f"unknown fault profile {part!r}; choose one of {', '.join(PROFILES)} "
                         "or give name=rate pairs"
                     )
-                config = replace(config, **PROFILES[part])
+                config = replace(config, **PROFILES[part])  # type: ignore[arg-type]
                 continue
             name, _, raw = part.partition("=")
             name = name.strip()
@@ -73,7 +73,7 @@ class FaultConfig:
                 raise ValueError(f"fault {name} needs a number, got {raw!r}") from None
             if name in REQUEST_FAULTS + RUN_FAULTS and not 0.0 <= value <= 1.0:
                 raise ValueError(f"fault rate {name}={raw} must be between 0 and 1")
-            config = replace(config, **{name: value})
+            config = replace(config, **{name: value})  # type: ignore[arg-type]
         return config
 
 

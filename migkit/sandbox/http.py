@@ -85,10 +85,14 @@ def company_or_404(company_id: str) -> dict[str, Any]:
     row = None
     if is_uuid(company_id):
         row = state().store.one(
-            "SELECT * FROM companies WHERE id = ? AND account_id = ?", company_id, account_id())
+            "SELECT * FROM companies WHERE id = ? AND account_id = ?", company_id, account_id()
+        )
     if row is None:
-        fail(404, f"Company {company_id} isn't in your account; check the id "
-                  "(GET /companies?external_id=... finds a company by your own id)")
+        fail(
+            404,
+            f"Company {company_id} isn't in your account; check the id "
+            "(GET /companies?external_id=... finds a company by your own id)",
+        )
     return dict(row)
 
 
@@ -98,11 +102,17 @@ def run_or_404(company_id: str, run_id: str, kind: str) -> dict[str, Any]:
     if is_uuid(run_id):
         row = state().store.one(
             "SELECT * FROM runs WHERE id = ? AND company_id = ? AND kind = ?",
-            run_id, company_id, kind)
+            run_id,
+            company_id,
+            kind,
+        )
     if row is None:
         noun = "Import" if kind == "import" else "Export"
-        fail(404, f"{noun} run {run_id} isn't in this company; check the run_id "
-                  "(GET /companies/{id}/imports lists the company's runs)")
+        fail(
+            404,
+            f"{noun} run {run_id} isn't in this company; check the run_id "
+            "(GET /companies/{id}/imports lists the company's runs)",
+        )
     return dict(row)
 
 

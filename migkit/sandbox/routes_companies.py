@@ -53,22 +53,36 @@ def company_body(company: dict[str, Any]) -> dict[str, Any]:
 def list_sources() -> Response:
     rows = state().store.all(
         "SELECT id, name, logo_url FROM sources WHERE account_id = ? ORDER BY position",
-        account_id())
+        account_id(),
+    )
     return jsonify({"sources": [dict(r) for r in rows]})
 
 
 def list_templates() -> Response:
     rows = state().store.all(
         "SELECT id, name, description, columns_json FROM templates WHERE account_id = ?"
-        " ORDER BY position", account_id())
-    return jsonify({"templates": [
-        {"id": r["id"], "name": r["name"], "description": r["description"],
-         "columns": json.loads(r["columns_json"])} for r in rows]})
+        " ORDER BY position",
+        account_id(),
+    )
+    return jsonify(
+        {
+            "templates": [
+                {
+                    "id": r["id"],
+                    "name": r["name"],
+                    "description": r["description"],
+                    "columns": json.loads(r["columns_json"]),
+                }
+                for r in rows
+            ]
+        }
+    )
 
 
 def _template_ids(body: dict[str, Any]) -> list[str]:
     templates = state().store.all(
-        "SELECT id FROM templates WHERE account_id = ? ORDER BY position", account_id())
+        "SELECT id FROM templates WHERE account_id = ? ORDER BY position", account_id()
+    )
     known = [r["id"] for r in templates]
     wanted = body.get("template_ids")
     if wanted is None:
@@ -77,8 +91,10 @@ def _template_ids(body: dict[str, Any]) -> list[str]:
         fail(400, "template_ids must be a non-empty array of template ids (GET /templates)")
     unknown = [t for t in wanted if t not in known]
     if unknown:
-        fail(400, f"template_ids {unknown} are not templates of your account; "
-                  "GET /templates lists them")
+        fail(
+            400,
+            f"template_ids {unknown} are not templates of your account; GET /templates lists them",
+        )
     return list(dict.fromkeys(wanted))
 
 
@@ -87,7 +103,7 @@ def _connections(body: dict[str, Any]) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        fail(400, "connections must be an object like {\"base_url\": \"https://...\", \"auth\": {}}")
+        fail(400, 'connections must be an object like {"base_url": "https://...", "auth": {}}')
     base_url = value.get("base_url")
     if base_url is not None and (
         not isinstance(base_url, str) or not base_url.startswith(("http://", "https://"))
@@ -108,30 +124,49 @@ def create_company() -> Response:
     ):
         fail(400, EXTERNAL_ID_MESSAGE)
     st = state()
-    if not is_uuid(source) or st.store.one(
-        "SELECT 1 FROM sources WHERE id = ? AND account_id = ?", source, account_id()
-    ) is None:
+    if (
+        not is_uuid(source)
+        or st.store.one(
+            "SELECT 1 FROM sources WHERE id = ? AND account_id = ?", source, account_id()
+        )
+        is None
+    ):
         fail(404, f"source {source} isn't a source of your account; GET /sources lists them")
     template_ids = _template_ids(body)
     connections = _connections(body)
     company_id = new_id()
     with st.store.write() as db:
-        if external_id is not None and db.execute(
-            "SELECT 1 FROM companies WHERE account_id = ? AND external_id = ?",
-            (account_id(), external_id),
-        ).fetchone():
+        if (
+            external_id is not None
+            and db.execute(
+                "SELECT 1 FROM companies WHERE account_id = ? AND external_id = ?",
+                (account_id(), external_id),
+            ).fetchone()
+        ):
             fail(409, "external_id already used by another company in your account")
         db.execute(
             "INSERT INTO companies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (company_id, account_id(), name, external_id, source, new_id(),
-             secrets.token_urlsafe(12), dumps(connections) if connections else None, now_iso(),
-             st.store.next_seq(db, "companies")),
+            (
+                company_id,
+                account_id(),
+                name,
+                external_id,
+                source,
+                new_id(),
+                secrets.token_urlsafe(12),
+                dumps(connections) if connections else None,
+                now_iso(),
+                st.store.next_seq(db, "companies"),
+            ),
         )
         for position, template_id in enumerate(template_ids):
             template_name = db.execute(
-                "SELECT name FROM templates WHERE id = ?", (template_id,)).fetchone()[0]
-            db.execute("INSERT INTO sheets VALUES (?, ?, ?, ?, ?)",
-                       (new_id(), company_id, template_id, template_name, position))
+                "SELECT name FROM templates WHERE id = ?", (template_id,)
+            ).fetchone()[0]
+            db.execute(
+                "INSERT INTO sheets VALUES (?, ?, ?, ?, ?)",
+                (new_id(), company_id, template_id, template_name, position),
+            )
     return created(company_body(company_or_404(company_id)))
 
 
@@ -157,14 +192,20 @@ def create_upload(company_id: str) -> Response:
     content_type = string_field(body, "content_type", required=True)
     size = body.get("size")
     if content_type not in CONTENT_TYPES:
-        fail(400, f"content_type {content_type!r} is not supported; use one of: "
-                  + ", ".join(CONTENT_TYPES))
+        fail(
+            400,
+            f"content_type {content_type!r} is not supported; use one of: "
+            + ", ".join(CONTENT_TYPES),
+        )
     if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
         fail(400, "size must be the file's length in bytes, a positive integer")
     st = state()
     if size > st.config.max_upload:
-        fail(413, f"size {size} exceeds the {st.config.max_upload // (1024 * 1024)} MiB "
-                  "upload limit; split the file")
+        fail(
+            413,
+            f"size {size} exceeds the {st.config.max_upload // (1024 * 1024)} MiB "
+            "upload limit; split the file",
+        )
     upload_id, token = new_id(), secrets.token_urlsafe(24)
     safe_name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name))[:120]
     upload_ref = f"workbook-files/{company['workbook_id']}/{upload_id}/{safe_name}"
@@ -172,29 +213,50 @@ def create_upload(company_id: str) -> Response:
         db.execute(
             "INSERT INTO uploads (id, company_id, token, upload_ref, name, content_type, size,"
             " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (upload_id, company_id, token, upload_ref, name, content_type, size,
-             time.time() + st.config.upload_ttl),
+            (
+                upload_id,
+                company_id,
+                token,
+                upload_ref,
+                name,
+                content_type,
+                size,
+                time.time() + st.config.upload_ttl,
+            ),
         )
-    return created({"upload_url": f"{st.public_url}/storage/v1/upload/{token}",
-                    "upload_ref": upload_ref})
+    return created(
+        {"upload_url": f"{st.public_url}/storage/v1/upload/{token}", "upload_ref": upload_ref}
+    )
 
 
 def put_upload(token: str) -> Response:
     st = state()
     upload = st.store.one("SELECT * FROM uploads WHERE token = ?", token)
     if upload is None or upload["expires_at"] < time.time():
-        fail(403, "This upload URL is invalid or expired; request a new one with "
-                  "POST /companies/{id}/uploads")
+        fail(
+            403,
+            "This upload URL is invalid or expired; request a new one with "
+            "POST /companies/{id}/uploads",
+        )
     if upload["stored"]:
-        fail(403, "This upload URL was already used (signed URLs are single-use); request a "
-                  "new one with POST /companies/{id}/uploads")
+        fail(
+            403,
+            "This upload URL was already used (signed URLs are single-use); request a "
+            "new one with POST /companies/{id}/uploads",
+        )
     sent_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if sent_type != upload["content_type"]:
-        fail(400, f"Content-Type {sent_type or '(none)'} does not match the declared "
-                  f"{upload['content_type']}; PUT with the declared type")
+        fail(
+            400,
+            f"Content-Type {sent_type or '(none)'} does not match the declared "
+            f"{upload['content_type']}; PUT with the declared type",
+        )
     if request.content_length != upload["size"]:
-        fail(400, f"Body is {request.content_length or 0} bytes but {upload['size']} were "
-                  "declared; PUT exactly the declared size")
+        fail(
+            400,
+            f"Body is {request.content_length or 0} bytes but {upload['size']} were "
+            "declared; PUT exactly the declared size",
+        )
     request.max_content_length = upload["size"]
     path = st.store.upload_path(upload["id"])
     partial = path.with_suffix(".part")
@@ -207,8 +269,9 @@ def put_upload(token: str) -> Response:
         partial.unlink(missing_ok=True)
         fail(400, f"Received {received} bytes but {upload['size']} were declared")
     with st.store.write() as db:
-        claimed = db.execute("UPDATE uploads SET stored = 1 WHERE id = ? AND stored = 0",
-                             (upload["id"],)).rowcount
+        claimed = db.execute(
+            "UPDATE uploads SET stored = 1 WHERE id = ? AND stored = 0", (upload["id"],)
+        ).rowcount
         if claimed:
             os.replace(partial, path)
     if not claimed:
@@ -224,6 +287,7 @@ def register(app: Flask, prefix: str) -> None:
     app.add_url_rule(f"{prefix}/companies", view_func=create_company, methods=["POST"])
     app.add_url_rule(f"{prefix}/companies", view_func=find_companies, methods=["GET"])
     app.add_url_rule(f"{prefix}/companies/<company_id>", view_func=get_company, methods=["GET"])
-    app.add_url_rule(f"{prefix}/companies/<company_id>/uploads", view_func=create_upload,
-                     methods=["POST"])
+    app.add_url_rule(
+        f"{prefix}/companies/<company_id>/uploads", view_func=create_upload, methods=["POST"]
+    )
     app.add_url_rule("/storage/v1/upload/<token>", view_func=put_upload, methods=["PUT"])

@@ -30,16 +30,20 @@ def export_csv(company_id: str) -> Response:
     if sheet_id is not None:
         sheet = next((s for s in sheets if s.id == sheet_id), None)
         if sheet is None:
-            fail(404, f"Sheet {sheet_id} isn't in this company; GET /companies/{{id}} lists "
-                      "its sheets")
+            fail(
+                404,
+                f"Sheet {sheet_id} isn't in this company; GET /companies/{{id}} lists its sheets",
+            )
         total = exporter.count_rows(store, sheet.id, valid_only)
-        response = Response(exporter.csv_chunks(store, sheet, valid_only),
-                            content_type="text/csv; charset=utf-8")
+        response = Response(
+            exporter.csv_chunks(store, sheet, valid_only), content_type="text/csv; charset=utf-8"
+        )
         filename = f"{sheet.name}.csv"
     else:
         total = sum(exporter.count_rows(store, s.id, valid_only) for s in sheets)
-        response = Response(exporter.zip_chunks(store, sheets, valid_only),
-                            content_type="application/zip")
+        response = Response(
+            exporter.zip_chunks(store, sheets, valid_only), content_type="application/zip"
+        )
         filename = f"{company['name']}.zip"
     response.headers["Content-Disposition"] = f'attachment; filename="{_quoted(filename)}"'
     response.headers["X-Total-Records"] = str(total)
@@ -51,7 +55,7 @@ def _selection(company_id: str, body: dict[str, Any]) -> None:
     if selection is None:
         return
     if not isinstance(selection, dict):
-        fail(400, "selection must be an object like {\"template_ids\": [...]}")
+        fail(400, 'selection must be an object like {"template_ids": [...]}')
     wanted = selection.get("template_ids")
     if wanted is None:
         return

@@ -39,13 +39,21 @@ def _check_files(company: dict[str, Any], files: Any) -> None:
             fail(400, f"files[{number}] must be an object with string name and upload_ref")
         upload = state().store.one(
             "SELECT stored FROM uploads WHERE company_id = ? AND upload_ref = ?",
-            company["id"], entry["upload_ref"])
+            company["id"],
+            entry["upload_ref"],
+        )
         if upload is None:
-            fail(400, f"files[{number}].upload_ref {entry['upload_ref']!r} is not an upload of "
-                      "this company; get one from POST /companies/{id}/uploads")
+            fail(
+                400,
+                f"files[{number}].upload_ref {entry['upload_ref']!r} is not an upload of "
+                "this company; get one from POST /companies/{id}/uploads",
+            )
         if not upload["stored"]:
-            fail(400, f"files[{number}].upload_ref {entry['upload_ref']!r} has no bytes yet; "
-                      "PUT the file to its upload_url first")
+            fail(
+                400,
+                f"files[{number}].upload_ref {entry['upload_ref']!r} has no bytes yet; "
+                "PUT the file to its upload_url first",
+            )
 
 
 def _check_rows(company: dict[str, Any], body: dict[str, Any]) -> None:
@@ -57,29 +65,43 @@ def _check_rows(company: dict[str, Any], body: dict[str, Any]) -> None:
             fail(400, f"rows[{number}] must be an object keyed by column name")
         for column, value in row.items():
             if not isinstance(value, SCALARS):
-                fail(400, f"rows[{number}][{column!r}] must be a string, number, boolean or "
-                          f"null, not a JSON {type(value).__name__}")
+                fail(
+                    400,
+                    f"rows[{number}][{column!r}] must be a string, number, boolean or "
+                    f"null, not a JSON {type(value).__name__}",
+                )
     sheets = state().store.all(
-        "SELECT id, name FROM sheets WHERE company_id = ? ORDER BY position", company["id"])
+        "SELECT id, name FROM sheets WHERE company_id = ? ORDER BY position", company["id"]
+    )
     sheet_id = body.get("sheet_id")
     if sheet_id is not None:
         if not isinstance(sheet_id, str) or sheet_id not in {s["id"] for s in sheets}:
             fail(404, f"sheet_id {sheet_id!r} isn't a sheet of this company")
     elif len(sheets) != 1:
         names = ", ".join(s["name"] for s in sheets)
-        fail(400, f"This company has {len(sheets)} sheets ({names}); pass sheet_id to say "
-                  "which one the rows go to")
+        fail(
+            400,
+            f"This company has {len(sheets)} sheets ({names}); pass sheet_id to say "
+            "which one the rows go to",
+        )
 
 
 def run_created(company_id: str, run: dict[str, Any], kind: str, status: int) -> Response:
     """The ``{run_id, status, poll_url}`` answer to a run creation."""
     path = "imports" if kind == "import" else "exports"
-    return created({"run_id": run["id"], "status": run["status"],
-                    "poll_url": f"/api/v1/companies/{company_id}/{path}/{run['id']}"}, status)
+    return created(
+        {
+            "run_id": run["id"],
+            "status": run["status"],
+            "poll_url": f"/api/v1/companies/{company_id}/{path}/{run['id']}",
+        },
+        status,
+    )
 
 
-def insert_run(company: dict[str, Any], kind: str, body: dict[str, Any],
-               key: str | None) -> Response:
+def insert_run(
+    company: dict[str, Any], kind: str, body: dict[str, Any], key: str | None
+) -> Response:
     """Create a run, or replay the one with the same idempotency key (shared with exports)."""
     st = state()
     payload = {k: v for k, v in body.items() if k != "idempotency_key"}
@@ -88,7 +110,9 @@ def insert_run(company: dict[str, Any], kind: str, body: dict[str, Any],
         if key is not None:
             existing = db.execute(
                 "SELECT id, status, payload_hash FROM runs WHERE company_id = ? AND kind = ?"
-                " AND idempotency_key = ?", (company["id"], kind, key)).fetchone()
+                " AND idempotency_key = ?",
+                (company["id"], kind, key),
+            ).fetchone()
             if existing is not None:
                 if existing["payload_hash"] != digest:
                     fail(409, "idempotency_key was already used with a different payload")
@@ -97,17 +121,26 @@ def insert_run(company: dict[str, Any], kind: str, body: dict[str, Any],
             active = db.execute(
                 "SELECT id FROM runs WHERE company_id = ? AND kind = 'import' AND status IN"
                 " (?, ?, ?) ORDER BY seq DESC LIMIT 1",
-                (company["id"], *ACTIVE_IMPORT_STATUSES)).fetchone()
+                (company["id"], *ACTIVE_IMPORT_STATUSES),
+            ).fetchone()
             if active is not None:
-                fail(409, "An import is already in progress for this company",
-                     run_id=active["id"])
+                fail(409, "An import is already in progress for this company", run_id=active["id"])
         run = {"id": new_id(), "status": "queued"}
         db.execute(
             "INSERT INTO runs (id, company_id, kind, status, progress_message, idempotency_key,"
             " payload_hash, request_json, created_at, seq) VALUES (?, ?, ?, 'queued', ?, ?, ?,"
             " ?, ?, ?)",
-            (run["id"], company["id"], kind, "Waiting to start", key, digest, dumps(payload),
-             now_iso(), st.store.next_seq(db, "runs")),
+            (
+                run["id"],
+                company["id"],
+                kind,
+                "Waiting to start",
+                key,
+                digest,
+                dumps(payload),
+                now_iso(),
+                st.store.next_seq(db, "runs"),
+            ),
         )
     st.worker.notify()
     return run_created(company["id"], run, kind, 201)
@@ -135,7 +168,8 @@ def run_body(run: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {"status": status}
     if status in ("queued", "running"):
         body["progress_message"] = run["progress_message"] or (
-            "Waiting to start" if status == "queued" else "Working")
+            "Waiting to start" if status == "queued" else "Working"
+        )
     elif status == "needs_attention":
         body["report"] = json.loads(run["report_json"])
         body["needs_attention"] = json.loads(run["attention_json"])["public"]
@@ -156,14 +190,26 @@ def list_imports(company_id: str) -> Response:
     status = request.args.get("status")
     if status not in (None, "active"):
         fail(400, "status must be 'active' (or left out to list every run)")
-    sql = "SELECT id, status, idempotency_key, created_at FROM runs WHERE company_id = ?" \
-          " AND kind = 'import'"
+    sql = (
+        "SELECT id, status, idempotency_key, created_at FROM runs WHERE company_id = ?"
+        " AND kind = 'import'"
+    )
     if status == "active":
         sql += " AND status IN ('queued', 'running', 'needs_attention')"
     rows = state().store.all(sql + " ORDER BY seq DESC", company_id)
-    return jsonify({"imports": [
-        {"run_id": r["id"], "status": r["status"], "idempotency_key": r["idempotency_key"],
-         "created_at": r["created_at"]} for r in rows]})
+    return jsonify(
+        {
+            "imports": [
+                {
+                    "run_id": r["id"],
+                    "status": r["status"],
+                    "idempotency_key": r["idempotency_key"],
+                    "created_at": r["created_at"],
+                }
+                for r in rows
+            ]
+        }
+    )
 
 
 def decide(company_id: str, run_id: str) -> Response:
@@ -172,17 +218,19 @@ def decide(company_id: str, run_id: str) -> Response:
     body = json_body(request.get_data())
     st = state()
     with st.store.write() as db:
-        current = db.execute("SELECT status, attention_json, fixes_json FROM runs WHERE id = ?",
-                             (run["id"],)).fetchone()
+        current = db.execute(
+            "SELECT status, attention_json, fixes_json FROM runs WHERE id = ?", (run["id"],)
+        ).fetchone()
         if current["status"] != "needs_attention":
             fail(409, "Run is not waiting for a decision")
         try:
             fixes = attention.decision_fixes(json.loads(current["attention_json"]), body)
         except attention.DecisionError as exc:
             fail(400, str(exc))
-        db.execute("UPDATE runs SET status = 'queued', progress_message = ?, fixes_json = ?"
-                   " WHERE id = ?", ("Applying your decision",
-                                     dumps(json.loads(current["fixes_json"]) + fixes), run["id"]))
+        db.execute(
+            "UPDATE runs SET status = 'queued', progress_message = ?, fixes_json = ? WHERE id = ?",
+            ("Applying your decision", dumps(json.loads(current["fixes_json"]) + fixes), run["id"]),
+        )
     st.worker.notify()
     return jsonify({"run_id": run["id"], "status": "queued"})
 
@@ -196,10 +244,15 @@ def cancel(company_id: str, run_id: str) -> Response:
     with state().store.write() as db:
         status = db.execute("SELECT status FROM runs WHERE id = ?", (run["id"],)).fetchone()[0]
         if status in TERMINAL_STATUSES:
-            fail(409, f"Run already {status}; only queued, running or needs_attention runs "
-                      "can be canceled")
-        db.execute("UPDATE runs SET status = 'canceled', progress_message = NULL WHERE id = ?",
-                   (run["id"],))
+            fail(
+                409,
+                f"Run already {status}; only queued, running or needs_attention runs "
+                "can be canceled",
+            )
+        db.execute(
+            "UPDATE runs SET status = 'canceled', progress_message = NULL WHERE id = ?",
+            (run["id"],),
+        )
         db.execute("DELETE FROM rows WHERE run_id = ?", (run["id"],))
     return jsonify({"status": "canceled"})
 
@@ -212,4 +265,3 @@ def register(app: Flask, prefix: str) -> None:
     app.add_url_rule(f"{base}/<run_id>", view_func=poll_import, methods=["GET"])
     app.add_url_rule(f"{base}/<run_id>", view_func=cancel, methods=["PATCH"])
     app.add_url_rule(f"{base}/<run_id>/decisions", view_func=decide, methods=["POST"])
-

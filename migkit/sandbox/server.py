@@ -53,20 +53,26 @@ class Sandbox:
         faults = FaultInjector(config.faults)
         self.worker = Worker(self.store, config.step_seconds, faults, threads=config.workers)
         self._state = SandboxState(
-            store=self.store, config=config,
+            store=self.store,
+            config=config,
             limiter=RollingWindowLimiter(config.rate_limit, config.rate_window),
-            faults=faults, worker=self.worker,
+            faults=faults,
+            worker=self.worker,
         )
         self._server: BaseWSGIServer = make_server(
-            config.host, config.port, create_app(self._state), threaded=True,
+            config.host,
+            config.port,
+            create_app(self._state),
+            threaded=True,
             request_handler=_QuietHandler,
         )
         host = "127.0.0.1" if config.host in ("0.0.0.0", "") else config.host
         host = f"[{host}]" if ":" in host else host
         self.url = f"http://{host}:{self._server.server_port}"
         self._state.public_url = self.url
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="migkit-sandbox-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="migkit-sandbox-http", daemon=True
+        )
         self._stopped = False
 
     @property
@@ -106,8 +112,12 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def __repr__(self) -> str:

@@ -109,10 +109,7 @@ def template_frame(sheet: Sheet, file_name: str, part: Part) -> pd.DataFrame:
             f"Unrecoverable column drift: required column '{missing[0]}' not found in {where}"
         )
     position = {h: i for i, h in enumerate(part.headers)}
-    data = {
-        column: part.frame[position[header]]
-        for header, column in match.mapping.items()
-    }
+    data = {column: part.frame[position[header]] for header, column in match.mapping.items()}
     frame = pd.DataFrame(data, index=part.frame.index, dtype=object)
     frame = frame.reindex(columns=template.column_names).astype(object)
     return frame.where(frame.notna(), None)

@@ -22,15 +22,18 @@ log = logging.getLogger("migkit.sandbox")
 class Worker:
     """A small pool of threads that process queued import and export runs."""
 
-    def __init__(self, store: Store, step_seconds: float, faults: FaultInjector,
-                 threads: int = 2) -> None:
+    def __init__(
+        self, store: Store, step_seconds: float, faults: FaultInjector, threads: int = 2
+    ) -> None:
         self.store = store
         self.step_seconds = step_seconds
         self.faults = faults
         self._wake = threading.Condition()
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._loop, name=f"migkit-sandbox-worker-{i}",
-                                          daemon=True) for i in range(threads)]
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"migkit-sandbox-worker-{i}", daemon=True)
+            for i in range(threads)
+        ]
 
     def start(self) -> None:
         """Resume runs left ``running`` by a previous process, then start the threads."""
@@ -54,15 +57,22 @@ class Worker:
     def _claim(self) -> dict[str, Any] | None:
         with self.store.write() as db:
             row = db.execute(
-                "SELECT * FROM runs WHERE status = 'queued' ORDER BY seq LIMIT 1").fetchone()
+                "SELECT * FROM runs WHERE status = 'queued' ORDER BY seq LIMIT 1"
+            ).fetchone()
             if row is None:
                 return None
             fault = row["fault"]
             if fault is None and row["kind"] == "import":
-                fault = ("fail" if self.faults.hit("run_fail")
-                         else "retry" if self.faults.hit("run_retry") else "none")
-            db.execute("UPDATE runs SET status = 'running', fault = ? WHERE id = ?",
-                       (fault, row["id"]))
+                fault = (
+                    "fail"
+                    if self.faults.hit("run_fail")
+                    else "retry"
+                    if self.faults.hit("run_retry")
+                    else "none"
+                )
+            db.execute(
+                "UPDATE runs SET status = 'running', fault = ? WHERE id = ?", (fault, row["id"])
+            )
             return {**dict(row), "fault": fault}
 
     def _loop(self) -> None:
@@ -94,6 +104,7 @@ class Worker:
                 db.execute("UPDATE runs SET progress_message = ? WHERE id = ?", (message, run_id))
             if self._stop.wait(self.step_seconds):
                 raise engine.RunCanceled(run_id)  # shutting down: the run resumes on restart
+
         return step
 
     def _process(self, run: dict[str, Any]) -> None:
@@ -102,20 +113,27 @@ class Worker:
             if engine.retry_then(self.store, run["id"], step, run["fault"]):
                 engine.run_import_pass(self.store, run, step)
             return
-        company = self.store.one("SELECT connections_json FROM companies WHERE id = ?",
-                                 run["company_id"])
+        company = self.store.one(
+            "SELECT connections_json FROM companies WHERE id = ?", run["company_id"]
+        )
         connections = json.loads(company["connections_json"]) if company else {}
         report = exporter.write_to_destination(
-            self.store, run["company_id"], connections, json.loads(run["request_json"]), step)
+            self.store, run["company_id"], connections, json.loads(run["request_json"]), step
+        )
         with self.store.write() as db:
-            db.execute("UPDATE runs SET status = 'completed', progress_message = NULL,"
-                       " report_json = ? WHERE id = ? AND status = 'running'",
-                       (json.dumps(report), run["id"]))
+            db.execute(
+                "UPDATE runs SET status = 'completed', progress_message = NULL,"
+                " report_json = ? WHERE id = ? AND status = 'running'",
+                (json.dumps(report), run["id"]),
+            )
 
     def _fail(self, run_id: str, error: str) -> None:
         with self.store.write() as db:
-            db.execute("UPDATE runs SET status = 'failed', progress_message = NULL, error = ?"
-                       " WHERE id = ? AND status = 'running'", (error, run_id))
+            db.execute(
+                "UPDATE runs SET status = 'failed', progress_message = NULL, error = ?"
+                " WHERE id = ? AND status = 'running'",
+                (error, run_id),
+            )
 
 
 def wait_idle(store: Store, timeout: float = 10.0) -> bool:

@@ -1,7 +1,7 @@
 """The seeded catalog (sources and templates) every sandbox account starts with.
 
-The canonical file is ``sample_data/templates.json`` in the repository; wheels carry a copy
-in this folder.
+The canonical file is ``sample_data/templates.json`` in the repository; ``templates.json`` in
+this folder is a symbolic link to it, so wheels carry its content.
 """
 
 from __future__ import annotations
@@ -58,8 +58,14 @@ def ensure_account(store: Store, api_key: str) -> str:
             columns = [_resolve_links(c, ids) for c in template["columns"]]
             db.execute(
                 "INSERT INTO templates VALUES (?, ?, ?, ?, ?, ?)",
-                (ids[template["name"]], account_id, template["name"],
-                 template.get("description"), dumps(columns), pos),
+                (
+                    ids[template["name"]],
+                    account_id,
+                    template["name"],
+                    template.get("description"),
+                    dumps(columns),
+                    pos,
+                ),
             )
     return account_id
 

@@ -1,0 +1,7 @@
+"""``python -m migkit`` runs the command line."""
+
+import sys
+
+from migkit.cli import main
+
+sys.exit(main())

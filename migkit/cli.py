@@ -1,0 +1,143 @@
+"""The ``migkit`` command line: ``migkit sandbox`` and ``migkit demo`` (more commands later).
+
+Exit codes: 0 ok, 1 the job failed, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+EXAMPLES = {
+    "sandbox": "example: migkit sandbox --port 8787 --api-key sk_local --step-seconds 0.2",
+    "demo": "example: migkit demo --step-seconds 0.2",
+}
+
+
+def _sandbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "sandbox",
+        help="run the local Migration API emulator",
+        description="Run the local Vern Migration API sandbox (a real HTTP server) until Ctrl-C.",
+        epilog=EXAMPLES["sandbox"],
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8787, help="port (default 8787; 0 = any free)")
+    p.add_argument(
+        "--db",
+        help="SQLite file that keeps all state across restarts "
+        "(default: a temporary file, gone on exit)",
+    )
+    p.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="an API key; repeat for several isolated accounts "
+        "(default: one generated key, printed)",
+    )
+    p.add_argument(
+        "--rate-limit",
+        type=int,
+        default=100,
+        help="requests per rolling minute per key and route (default 100)",
+    )
+    p.add_argument(
+        "--step-seconds", type=float, default=1.0, help="time each run step takes (default 1.0)"
+    )
+    p.add_argument(
+        "--faults",
+        default=None,
+        metavar="NAME",
+        help="fault profile (off, flaky, chaos, slow, runs) or name=rate pairs, "
+        "e.g. error_before=0.1,drop_after=0.05,seed=7",
+    )
+
+
+def run_sandbox(args: argparse.Namespace) -> int:
+    """Serve until SIGINT/SIGTERM."""
+    import migkit.sandbox
+
+    try:
+        sb = migkit.sandbox.start(
+            host=args.host,
+            port=args.port,
+            db=args.db,
+            api_key=args.api_key or None,
+            rate_limit=args.rate_limit,
+            step_seconds=args.step_seconds,
+            faults=args.faults,
+        )
+    except ValueError as exc:
+        print(f"migkit sandbox: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(
+            f"migkit sandbox: cannot listen on {args.host}:{args.port} ({exc}); "
+            "pick another --port or stop the other server",
+            file=sys.stderr,
+        )
+        return 2
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    if not args.api_key:
+        print(f"migkit sandbox api key: {sb.api_key}", flush=True)
+    print(f"migkit sandbox listening on {sb.base_url}", flush=True)
+    try:
+        stop.wait()
+    finally:
+        sb.stop()
+    print("migkit sandbox stopped", flush=True)
+    return 0
+
+
+def _demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="run an end-to-end migration against the embedded sandbox",
+        description="Start the embedded sandbox, import the sample accounts "
+        "and contacts, answer the flagged-rows question, export.",
+        epilog=EXAMPLES["demo"],
+    )
+    p.add_argument(
+        "--step-seconds",
+        type=float,
+        default=0.3,
+        help="time each sandbox run step takes (default 0.3)",
+    )
+    p.add_argument(
+        "--data",
+        default=None,
+        help="folder holding accounts.csv and contacts.csv (default: the repository's sample_data)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``migkit`` argument parser."""
+    parser = argparse.ArgumentParser(prog="migkit", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    _sandbox_parser(sub)
+    _demo_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``migkit`` command.
+
+    >>> main(["sandbox", "--faults", "nonsense"])
+    2
+    """
+    args = build_parser().parse_args(argv)
+    if args.command == "sandbox":
+        return run_sandbox(args)
+    from migkit.demo import run_demo
+
+    return run_demo(step_seconds=args.step_seconds, data=args.data)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
