@@ -95,7 +95,8 @@ def _import(session: requests.Session, base: str, company_id: str, path: Path) -
         _report(body["report"])
         for q in body["needs_attention"]["questions"]:
             print(f"  question {q['id']}: {q['prompt']}")
-            print(f"    {q['context']} e.g. {q['target']['sample_values']}")
+            samples = q["target"]["sample_values"]
+            print(f"    {q['context']}" + (f" For example: {samples}" if samples else ""))
         print(f"  proposed fix: {body['needs_attention']['proposed_patch']['summary']}")
         print("  -> accepting the proposed fix")
         _check(

@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 import time
+from html import escape
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -259,12 +260,16 @@ def put_upload(token: str) -> Response:
         )
     request.max_content_length = upload["size"]
     path = st.store.upload_path(upload["id"])
-    partial = path.with_suffix(".part")
+    partial = path.with_name(f"{path.name}.{secrets.token_hex(6)}.part")
     received = 0
-    with partial.open("wb") as out:
-        while chunk := request.stream.read(1 << 20):
-            received += len(chunk)
-            out.write(chunk)
+    try:
+        with partial.open("wb") as out:
+            while chunk := request.stream.read(1 << 20):
+                received += len(chunk)
+                out.write(chunk)
+    except BaseException:  # the client went away mid-upload: keep nothing, the URL stays usable
+        partial.unlink(missing_ok=True)
+        raise
     if received != upload["size"]:
         partial.unlink(missing_ok=True)
         fail(400, f"Received {received} bytes but {upload['size']} were declared")
@@ -280,6 +285,19 @@ def put_upload(token: str) -> Response:
     return jsonify({})
 
 
+def magic_link(token: str) -> Response:
+    row = state().store.one("SELECT name FROM companies WHERE magic_token = ?", token)
+    if row is None:
+        fail(404, "This magic link is invalid or was refreshed; ask for a new one")
+    page = (
+        "<!doctype html><title>Upload your files</title>"
+        f"<h1>{escape(row['name'])}</h1><p>This is the migkit sandbox's stand-in for Vern's "
+        "magic link page, where a customer accepts the terms and uploads files. Use the API's "
+        "signed uploads to add files in the sandbox.</p>"
+    )
+    return Response(page, content_type="text/html; charset=utf-8")
+
+
 def register(app: Flask, prefix: str) -> None:
     """Attach this module's routes to ``app``."""
     app.add_url_rule(f"{prefix}/sources", view_func=list_sources, methods=["GET"])
@@ -291,3 +309,4 @@ def register(app: Flask, prefix: str) -> None:
         f"{prefix}/companies/<company_id>/uploads", view_func=create_upload, methods=["POST"]
     )
     app.add_url_rule("/storage/v1/upload/<token>", view_func=put_upload, methods=["PUT"])
+    app.add_url_rule("/link/<token>", view_func=magic_link, methods=["GET"])

@@ -1,0 +1,203 @@
+"""The sandbox keeps its state in one SQLite file: a sandbox restarted on the same db and key
+finds its companies, sheets, runs, rows and uploads again, and finishes runs left in flight."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Api
+
+import migkit.sandbox
+from migkit.sandbox import Sandbox
+
+KEY = "k1"
+CONTACTS = ["Email", "First Name", "Last Name", "Phone", "Status", "Account"]
+ROWS = [CONTACTS,
+        ["ann@example.com", "Ann", "Lee", "", "Open", "Acme"],
+        ["bob@example.com", "Bob", "", "", "Closed", "Globex"]]
+
+
+def csv_bytes(rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def start(db: Path, step_seconds: float = 0) -> Sandbox:
+    return migkit.sandbox.start(db=str(db), api_key=KEY, step_seconds=step_seconds)
+
+
+def exported(api: Api, company_id: str, sheet_id: str) -> list[list[str]]:
+    response = api.export(company_id, sheet_id, "all")
+    assert response.status_code == 200, response.text
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8"), newline="")))
+
+
+def wait_for_progress(api: Api, poll_url: str, message: str, timeout: float = 30.0) -> None:
+    """Poll until the run is running with ``message`` as its progress."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = api.get(poll_url).json()
+        if body.get("progress_message") == message:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never saw {message!r}; last {body}")
+        time.sleep(0.01)
+
+
+@dataclass
+class FirstLife:
+    """What a stopped sandbox left behind: its db and the ids and answers it gave."""
+
+    db: Path
+    company: dict[str, Any]
+    company_id: str
+    sheet_id: str
+    upload_ref: str
+    poll_url: str
+    poll_body: dict[str, Any]
+    export: list[list[str]]
+
+
+@pytest.fixture
+def first_life(tmp_path: Path) -> FirstLife:
+    db = tmp_path / "s.db"
+    with start(db) as sb:
+        api = Api(sb.base_url, sb.api_key)
+        contacts = api.templates()["Contacts"]["id"]
+        company = api.company(template_ids=[contacts], external_id="restart-co")
+        cid = company["company"]["id"]
+        upload_ref = api.upload(cid, csv_bytes(ROWS), "contacts.csv")
+        response = api.post(f"/companies/{cid}/imports",
+                            json={"files": [{"name": "contacts.csv", "upload_ref": upload_ref}]})
+        assert response.status_code == 201, response.text
+        poll_url = response.json()["poll_url"]
+        poll_body = api.wait(poll_url)
+        assert poll_body["status"] == "completed", poll_body
+        sheet_id = api.sheet_id(company, "Contacts")
+        export = exported(api, cid, sheet_id)
+    return FirstLife(db=db, company=company, company_id=cid, sheet_id=sheet_id,
+                     upload_ref=upload_ref, poll_url=poll_url, poll_body=poll_body,
+                     export=export)
+
+
+def without_link(body: dict[str, Any]) -> dict[str, Any]:
+    """A company body without magic_link_url, whose host changes with the port."""
+    return {k: v for k, v in body.items() if k != "magic_link_url"}
+
+
+def test_company_and_its_sheets_survive_a_restart(first_life: FirstLife) -> None:
+    with start(first_life.db) as sb:
+        api = Api(sb.base_url, sb.api_key)
+        response = api.get(f"/companies/{first_life.company_id}")
+        assert response.status_code == 200
+        assert without_link(response.json()) == without_link(first_life.company)
+        found = api.get("/companies", params={"external_id": "restart-co"}).json()["companies"]
+        assert [c["company"]["id"] for c in found] == [first_life.company_id]
+
+
+def test_magic_link_token_survives_a_restart(first_life: FirstLife) -> None:
+    with start(first_life.db) as sb:
+        api = Api(sb.base_url, sb.api_key)
+        link = api.get(f"/companies/{first_life.company_id}").json()["magic_link_url"]
+        assert link.rsplit("/", 1)[1] == first_life.company["magic_link_url"].rsplit("/", 1)[1]
+
+
+def test_a_completed_run_survives_a_restart(first_life: FirstLife) -> None:
+    with start(first_life.db) as sb:
+        api = Api(sb.base_url, sb.api_key)
+        response = api.get(first_life.poll_url)
+        assert response.status_code == 200
+        assert response.json() == first_life.poll_body
+
+
+def test_rows_survive_a_restart(first_life: FirstLife) -> None:
+    with start(first_life.db) as sb:
+        api = Api(sb.base_url, sb.api_key)
+        assert exported(api, first_life.company_id, first_life.sheet_id) == first_life.export
+        assert first_life.export == ROWS
+
+
+def test_an_upload_ref_can_be_imported_again_after_a_restart(first_life: FirstLife) -> None:
+    with start(first_life.db) as sb:
+        api = Api(sb.base_url, sb.api_key)
+        files = [{"name": "contacts.csv", "upload_ref": first_life.upload_ref}]
+        response = api.post(f"/companies/{first_life.company_id}/imports",
+                            json={"files": files})
+        assert response.status_code == 201, response.text
+        body = api.wait(response.json()["poll_url"])
+        assert body["status"] == "completed", body
+        assert body["report"]["inserted"] == 2
+        assert body["report"]["invalidCellCount"] == 2  # the same emails again: duplicates
+
+
+def test_another_key_does_not_see_the_restarted_company(first_life: FirstLife) -> None:
+    with migkit.sandbox.start(db=str(first_life.db), api_key=[KEY, "k2"],
+                              step_seconds=0) as sb:
+        stranger = Api(sb.base_url, "k2")
+        assert stranger.get(f"/companies/{first_life.company_id}").status_code == 404
+        assert Api(sb.base_url, KEY).get(
+            f"/companies/{first_life.company_id}").status_code == 200
+
+
+def test_a_run_in_flight_at_stop_completes_after_restart(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    with start(db, step_seconds=0.3) as sb:
+        api = Api(sb.base_url, sb.api_key)
+        company = api.company(template_ids=[api.templates()["Contacts"]["id"]])
+        cid = company["company"]["id"]
+        response = api.import_files(cid, [("contacts.csv", csv_bytes(ROWS))])
+        assert response.status_code == 201, response.text
+        poll_url = response.json()["poll_url"]
+        wait_for_progress(api, poll_url, "Inserting rows")
+    with start(db) as sb:
+        api = Api(sb.base_url, sb.api_key)
+        body = api.wait(poll_url)
+        assert body["status"] == "completed", body
+        assert body["report"]["inserted"] == 2
+        assert body["report"]["invalidCellCount"] == 0
+        assert exported(api, cid, api.sheet_id(company, "Contacts")) == ROWS
+
+
+def test_a_run_stopped_early_completes_once_after_restart(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    with start(db, step_seconds=0.3) as sb:
+        api = Api(sb.base_url, sb.api_key)
+        company = api.company(template_ids=[api.templates()["Contacts"]["id"]])
+        cid = company["company"]["id"]
+        response = api.import_files(cid, [("contacts.csv", csv_bytes(ROWS))])
+        assert response.status_code == 201, response.text
+        poll_url = response.json()["poll_url"]
+        api.wait(poll_url, until=("running",))
+    with start(db) as sb:
+        api = Api(sb.base_url, sb.api_key)
+        assert api.wait(poll_url)["status"] == "completed"
+        assert exported(api, cid, api.sheet_id(company, "Contacts")) == ROWS
+
+
+def test_a_paused_run_can_be_decided_after_a_restart(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    rows = [*ROWS, ["cy@example.com", "Cy", "", "", "open", "Acme"]]
+    with start(db) as sb:
+        api = Api(sb.base_url, sb.api_key)
+        company = api.company(template_ids=[api.templates()["Contacts"]["id"]])
+        cid = company["company"]["id"]
+        response = api.import_files(cid, [("contacts.csv", csv_bytes(rows))])
+        assert response.status_code == 201, response.text
+        poll_url = response.json()["poll_url"]
+        paused = api.wait(poll_url)
+        assert paused["status"] == "needs_attention", paused
+    with start(db) as sb:
+        api = Api(sb.base_url, sb.api_key)
+        assert api.get(poll_url).json() == paused
+        decision = api.post(poll_url + "/decisions", json={"accept_proposed_patch": True})
+        assert decision.status_code == 200, decision.text
+        assert api.wait(poll_url)["status"] == "completed"
+        exported_rows = exported(api, cid, api.sheet_id(company, "Contacts"))
+        assert exported_rows == [*ROWS, ["cy@example.com", "Cy", "", "", "Open", "Acme"]]
