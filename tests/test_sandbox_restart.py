@@ -30,7 +30,10 @@ def csv_bytes(rows: list[list[str]]) -> bytes:
 
 
 def start(db: Path, step_seconds: float = 0) -> Sandbox:
-    return migkit.sandbox.start(db=str(db), api_key=KEY, step_seconds=step_seconds)
+    """A sandbox on ``db`` for key k1; a high rate limit, since the tests poll fast."""
+    return migkit.sandbox.start(
+        db=str(db), api_key=KEY, step_seconds=step_seconds, rate_limit=100_000
+    )
 
 
 def exported(api: Api, company_id: str, sheet_id: str) -> list[list[str]]:
@@ -46,7 +49,7 @@ def wait_for_progress(api: Api, poll_url: str, message: str, timeout: float = 30
         body = api.get(poll_url).json()
         if body.get("progress_message") == message:
             return
-        if time.monotonic() > deadline:
+        if body["status"] not in ("queued", "running") or time.monotonic() > deadline:
             raise AssertionError(f"never saw {message!r}; last {body}")
         time.sleep(0.01)
 
@@ -138,8 +141,9 @@ def test_an_upload_ref_can_be_imported_again_after_a_restart(first_life: FirstLi
 
 
 def test_another_key_does_not_see_the_restarted_company(first_life: FirstLife) -> None:
-    with migkit.sandbox.start(db=str(first_life.db), api_key=[KEY, "k2"],
-                              step_seconds=0) as sb:
+    with migkit.sandbox.start(
+        db=str(first_life.db), api_key=[KEY, "k2"], step_seconds=0, rate_limit=100_000
+    ) as sb:
         stranger = Api(sb.base_url, "k2")
         assert stranger.get(f"/companies/{first_life.company_id}").status_code == 404
         assert Api(sb.base_url, KEY).get(

@@ -14,7 +14,7 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from migkit.sandbox import routes_companies, routes_exports, routes_imports
-from migkit.sandbox.http import ApiError
+from migkit.sandbox.http import ApiError, size_text
 from migkit.sandbox.state import SandboxState, current_state
 
 API_PREFIX = "/api/v1"
@@ -118,8 +118,8 @@ def create_app(state: SandboxState) -> Flask:
             404: "No such endpoint; see GET /api/v1/openapi.json for the routes",
             405: f"Method {request.method} is not allowed on {request.path}",
             413: (
-                f"Request body is larger than the {state.config.max_body // (1024 * 1024)} MiB"
-                " limit; upload big data as a file through /uploads"
+                f"Request body is larger than the {size_text(state.config.max_body)} limit; "
+                "upload big data as a file through /uploads"
             ),
         }
         return _error(status, messages.get(status, exc.description or exc.name))

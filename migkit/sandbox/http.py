@@ -43,9 +43,35 @@ def json_body(raw: bytes) -> dict[str, Any]:
         value = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         fail(400, f"Request body must be a JSON object; it is not valid JSON ({exc})")
+    except RecursionError:
+        fail(400, "Request body must be a JSON object; it is nested too deeply")
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+        fail(400, f"Request body must be a JSON object; a value is out of range ({exc})")
     if not isinstance(value, dict):
         fail(400, f"Request body must be a JSON object, not a JSON {type(value).__name__}")
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        fail(
+            400,
+            "Request body has a lone surrogate escape (e.g. \\ud800) in a string; "
+            "send valid Unicode text",
+        )
+    except (RecursionError, ValueError):
+        fail(400, "Request body must be a JSON object; it is nested too deeply")
     return value
+
+
+def size_text(limit: int) -> str:
+    """A byte count for messages: ``32 MiB``, ``512 KiB`` or ``100 bytes``.
+
+    >>> size_text(32 * 1024 * 1024), size_text(1024), size_text(100)
+    ('32 MiB', '1 KiB', '100 bytes')
+    """
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if limit >= size and limit % size == 0:
+            return f"{limit // size} {unit}"
+    return f"{limit} bytes"
 
 
 def string_field(body: dict[str, Any], name: str, *, required: bool) -> str | None:

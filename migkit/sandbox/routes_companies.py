@@ -18,6 +18,7 @@ from migkit.sandbox.http import (
     created,
     fail,
     json_body,
+    size_text,
     state,
     string_field,
 )
@@ -204,8 +205,8 @@ def create_upload(company_id: str) -> Response:
     if size > st.config.max_upload:
         fail(
             413,
-            f"size {size} exceeds the {st.config.max_upload // (1024 * 1024)} MiB "
-            "upload limit; split the file",
+            f"size {size} exceeds the {size_text(st.config.max_upload)} upload limit; "
+            "split the file",
         )
     upload_id, token = new_id(), secrets.token_urlsafe(24)
     safe_name = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name))[:120]

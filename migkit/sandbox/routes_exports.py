@@ -56,6 +56,8 @@ def _selection(company_id: str, body: dict[str, Any]) -> None:
         return
     if not isinstance(selection, dict):
         fail(400, 'selection must be an object like {"template_ids": [...]}')
+    if "row_filter" in selection and not isinstance(selection["row_filter"], dict):
+        fail(400, "selection.row_filter must be an object")
     wanted = selection.get("template_ids")
     if wanted is None:
         return
@@ -65,8 +67,6 @@ def _selection(company_id: str, body: dict[str, Any]) -> None:
     unknown = [t for t in wanted if t not in known]
     if unknown:
         fail(400, f"selection.template_ids {unknown} are not sheets of this company")
-    if "row_filter" in selection and not isinstance(selection["row_filter"], dict):
-        fail(400, "selection.row_filter must be an object")
 
 
 def create_export(company_id: str) -> Response:

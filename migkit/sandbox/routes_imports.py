@@ -75,7 +75,9 @@ def _check_rows(company: dict[str, Any], body: dict[str, Any]) -> None:
     )
     sheet_id = body.get("sheet_id")
     if sheet_id is not None:
-        if not isinstance(sheet_id, str) or sheet_id not in {s["id"] for s in sheets}:
+        if not isinstance(sheet_id, str):
+            fail(400, "sheet_id must be a string: the id of one of the company's sheets")
+        if sheet_id not in {s["id"] for s in sheets}:
             fail(404, f"sheet_id {sheet_id!r} isn't a sheet of this company")
     elif len(sheets) != 1:
         names = ", ".join(s["name"] for s in sheets)
