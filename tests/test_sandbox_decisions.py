@@ -144,6 +144,12 @@ def test_proposed_patch_maps_to_closest_values_and_deletes_missing_required(
     assert all(a["sheet_id"] == paused.sheet_id for a in patch["actions"])
 
 
+def test_set_value_actions_name_the_values_they_replace(paused: Paused) -> None:
+    actions = paused.body["needs_attention"]["proposed_patch"]["actions"]
+    replaced = {a["value"]: a["values"] for a in actions if a["action"] == "set_value"}
+    assert replaced == {"Open": ["open"], "Closed": ["CLOSED"]}
+
+
 def test_pause_report_counts_clean_rows_inserted_before_the_pause(paused: Paused) -> None:
     report = paused.body["report"]
     assert report["inserted"] == 1
@@ -185,6 +191,23 @@ def test_answer_map_all_to_a_value_and_remove_rows(paused: Paused) -> None:
     rows = by_email(exported(paused.api, paused.company_id, paused.sheet_id, "all"))
     assert {email: row[4] for email, row in rows.items()} == {
         "ann@example.com": "Open", "bob@example.com": "Open", "cy@example.com": "Open"}
+
+
+def test_answer_map_each_value_to_the_closest_allowed_value(paused: Paused) -> None:
+    body = paused.answer({"Status": "Map each value to the closest allowed value",
+                          "First Name": "Remove these rows"})
+    assert body["status"] == "completed", body
+    rows = by_email(exported(paused.api, paused.company_id, paused.sheet_id, "all"))
+    assert {email: row[4] for email, row in rows.items()} == {
+        "ann@example.com": "Open", "bob@example.com": "Open", "cy@example.com": "Closed"}
+
+
+def test_answer_remove_these_rows_for_a_value_question(paused: Paused) -> None:
+    body = paused.answer({"Status": "Remove these rows", "First Name": "Remove these rows"})
+    assert body["status"] == "completed", body
+    assert body["report"]["inserted"] == 1
+    assert [r[0] for r in exported(paused.api, paused.company_id, paused.sheet_id, "all")] == [
+        "ann@example.com"]
 
 
 def test_answer_keep_these_rows_flagged_keeps_them_out_of_valid(paused: Paused) -> None:

@@ -144,7 +144,7 @@ def test_export_without_sheet_id_is_a_zip_with_one_csv_per_sheet(api: Api) -> No
     response = api.get(f"/companies/{cid}/export.csv")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/zip"
-    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert response.headers["Content-Disposition"] == 'attachment; filename="Zip Co.zip"'
     assert response.headers["X-Total-Records"] == "3"
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
         assert sorted(archive.namelist()) == ["Accounts.csv", "Contacts.csv", "Deals.csv"]
@@ -174,7 +174,7 @@ class Destination:
         with self._lock:
             self.received.append({"method": request.method, "path": request.path,
                                   "authorization": request.headers.get("Authorization"),
-                                  "json": payload})
+                                  "headers": dict(request.headers), "json": payload})
             number = len(self.received)
         if request.path.endswith("/contacts"):
             status, body = 422, {"error": "email: already exists"}
@@ -212,10 +212,12 @@ CONTACT_ROWS = [CONTACTS, ["ann@example.com", "Ann", "", "", "", "Acme"],
                 ["bob@example.com", "Bob", "", "", "", "Globex"]]
 
 
-def connected_company(api: Api, base_url: str) -> dict[str, Any]:
+def connected_company(api: Api, base_url: str,
+                      auth: dict[str, Any] | None = None) -> dict[str, Any]:
     """Accounts + Contacts with 2 valid accounts (1 flagged) and 2 valid contacts, connected."""
+    auth = {"bearer": "tok"} if auth is None else auth
     company = company_with(api, "Accounts", "Contacts",
-                           connections={"base_url": base_url, "auth": {"bearer": "tok"}})
+                           connections={"base_url": base_url, "auth": auth})
     import_and_wait(api, company["company"]["id"], [("accounts.csv", csv_bytes(ACCOUNT_ROWS)),
                                                     ("contacts.csv", csv_bytes(CONTACT_ROWS))])
     return company
@@ -293,6 +295,18 @@ def test_destination_receives_each_valid_row_as_json_with_the_bearer_token(
     ]
 
 
+@pytest.mark.parametrize(("auth", "header", "value"), [
+    ({"basic": {"username": "u", "password": "p"}}, "Authorization", "Basic dTpw"),
+    ({"headers": {"X-Api-Token": "abc"}}, "X-Api-Token", "abc"),
+], ids=["basic", "headers"])
+def test_destination_auth_kinds_reach_the_destination(api: Api, destination: Destination,
+                                                      auth: dict[str, Any], header: str,
+                                                      value: str) -> None:
+    cid = connected_company(api, destination.url + "/v3", auth)["company"]["id"]
+    export_run(api, cid, mode="canary")
+    assert [r["headers"].get(header) for r in destination.received] == [value, value]
+
+
 def test_export_run_completes_when_the_destination_is_unreachable(api: Api) -> None:
     with socket.socket() as sock:  # a port nothing listens on once the socket closes
         sock.bind(("127.0.0.1", 0))
@@ -323,6 +337,17 @@ def test_selection_template_ids_limits_the_export(api: Api, destination: Destina
     assert destination.paths() == ["/v3/accounts"] * 2
 
 
+def test_several_export_runs_may_run_at_once(api: Api, destination: Destination) -> None:
+    cid = connected_company(api, destination.url + "/v3")["company"]["id"]
+    first = api.post(f"/companies/{cid}/exports", json={"mode": "canary"})
+    second = api.post(f"/companies/{cid}/exports", json={"mode": "canary"})
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json()["run_id"] != second.json()["run_id"]
+    for response in (first, second):
+        assert api.wait(response.json()["poll_url"])["status"] == "completed"
+    assert sorted(destination.paths()) == ["/v3/accounts"] * 2 + ["/v3/contacts"] * 2
+
+
 def test_export_with_the_same_key_and_payload_replays_the_run(
         api: Api, destination: Destination) -> None:
     cid = connected_company(api, destination.url + "/v3")["company"]["id"]
@@ -347,6 +372,20 @@ def test_export_with_the_same_key_and_another_payload_is_409(
                                                         "idempotency_key": "export-1"})
     assert other.status_code == 409
     assert other.json() == {"error": "idempotency_key was already used with a different payload"}
+
+
+def test_import_and_export_keys_are_separate_namespaces(api: Api,
+                                                       destination: Destination) -> None:
+    cid = connected_company(api, destination.url + "/v3")["company"]["id"]
+    imported = api.post(f"/companies/{cid}/imports",
+                        json={"rows": [{"Name": "Initech"}], "idempotency_key": "shared",
+                              "sheet_id": api.get(f"/companies/{cid}").json()["sheets"][0]["id"]})
+    assert imported.status_code == 201, imported.text
+    assert api.wait(imported.json()["poll_url"])["status"] == "completed"
+    exported_run = api.post(f"/companies/{cid}/exports", json={"idempotency_key": "shared"})
+    assert exported_run.status_code == 201, exported_run.text
+    assert exported_run.json()["run_id"] != imported.json()["run_id"]
+    assert api.wait(exported_run.json()["poll_url"])["status"] == "completed"
 
 
 def test_export_without_a_destination_connection_is_400(api: Api) -> None:

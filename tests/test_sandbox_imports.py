@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -168,6 +170,54 @@ def test_xlsx_file_is_routed_by_name_and_read_as_text(api: Api) -> None:
         ACCOUNTS, ["Acme", "acme.com", "Gold"], ["Globex", "globex.io", "Silver"]]
 
 
+def test_xlsx_worksheets_are_routed_by_their_names(api: Api) -> None:
+    company = company_with(api)
+    cid = company["company"]["id"]
+    workbook = openpyxl.Workbook()
+    accounts = workbook.active
+    assert accounts is not None
+    accounts.title = "Accounts"
+    accounts.append(["Name", "Tier"])
+    accounts.append(["Acme", "Gold"])
+    deals = workbook.create_sheet("Deals")
+    deals.append(["Title", "Amount"])
+    deals.append(["Renewal", 1200])
+    deals.append(["Upsell", 99.5])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    body = finished(api, api.import_files(cid, [("crm-export.xlsx", buffer.getvalue())]))
+    assert body["status"] == "completed", body
+    assert exported(api, cid, api.sheet_id(company, "Accounts")) == [
+        ACCOUNTS, ["Acme", "", "Gold"]]
+    assert exported(api, cid, api.sheet_id(company, "Deals")) == [
+        DEALS, ["Renewal", "1200", "", ""], ["Upsell", "99.5", "", ""]]
+
+
+def test_a_file_with_an_unrelated_name_goes_to_the_best_matching_sheet(api: Api) -> None:
+    company = company_with(api)
+    cid = company["company"]["id"]
+    data = csv_bytes([["Deal Name", "Amount", "Stage"], ["Renewal", "10", "Won"]])
+    body = finished(api, api.import_files(cid, [("export-2024.csv", data)]))
+    assert body["status"] == "completed", body
+    assert body["report"]["perSheet"][0]["templateName"] == "Deals"
+    assert exported(api, cid, api.sheet_id(company, "Deals")) == [
+        DEALS, ["Renewal", "10", "Won", ""]]
+
+
+def test_several_files_in_one_import_go_to_their_sheets_in_link_order(api: Api) -> None:
+    company = company_with(api, "Accounts", "Contacts")
+    cid = company["company"]["id"]
+    contacts = csv_bytes([["Email", "First Name", "Account"], ["ann@example.com", "Ann", "Acme"]])
+    accounts = csv_bytes([["Name"], ["Acme"]])
+    body = finished(api, api.import_files(cid, [("contacts.csv", contacts),
+                                                ("accounts.csv", accounts)]))
+    assert body["status"] == "completed", body
+    assert body["report"]["inserted"] == 2
+    assert body["report"]["invalidCellCount"] == 0  # the link found Acme from the same import
+    assert {s["templateName"]: s["rowCount"] for s in body["report"]["perSheet"]} == {
+        "Accounts": 1, "Contacts": 1}
+
+
 def test_header_drift_is_healed_and_exported_under_template_headers_in_order(api: Api) -> None:
     company = company_with(api, "Contacts")
     cid = company["company"]["id"]
@@ -177,6 +227,36 @@ def test_header_drift_is_healed_and_exported_under_template_headers_in_order(api
     assert body["status"] == "completed", body
     assert exported(api, cid, api.sheet_id(company, "Contacts")) == [
         CONTACTS, ["ada@example.com", "Ada", "Lovelace", "", "", "Acme"]]
+
+
+@pytest.mark.parametrize("header", ["EMAIL", "Email Address", " e-mail ", "E_Mail", "mail"])
+def test_email_header_variants_are_healed(api: Api, header: str) -> None:
+    company = company_with(api, "Contacts")
+    cid = company["company"]["id"]
+    data = csv_bytes([[header, "First Name", "Account"], ["ann@example.com", "Ann", "Acme"]])
+    body = finished(api, api.import_files(cid, [("contacts.csv", data)]))
+    assert body["status"] == "completed", body
+    assert exported(api, cid, api.sheet_id(company, "Contacts"))[1][0] == "ann@example.com"
+
+
+def test_a_utf8_bom_does_not_break_the_first_header(api: Api) -> None:
+    company = company_with(api, "Contacts")
+    cid = company["company"]["id"]
+    data = b"\xef\xbb\xbf" + csv_bytes([["Email", "First Name", "Account"],
+                                         ["ann@example.com", "Ann", "Acme"]])
+    body = finished(api, api.import_files(cid, [("contacts.csv", data)]))
+    assert body["status"] == "completed", body
+    assert exported(api, cid, api.sheet_id(company, "Contacts"))[1][0] == "ann@example.com"
+
+
+def test_lf_line_ends_and_blank_lines_are_read(api: Api) -> None:
+    company = company_with(api, "Contacts")
+    cid = company["company"]["id"]
+    data = b"Email,First Name,Account\nann@example.com,Ann,Acme\n\nbob@example.com,Bob,Acme\n\n"
+    body = finished(api, api.import_files(cid, [("contacts.csv", data)]))
+    assert body["status"] == "completed", body
+    assert [r[0] for r in exported(api, cid, api.sheet_id(company, "Contacts"))[1:]] == [
+        "ann@example.com", "bob@example.com"]
 
 
 # -- creation and lifecycle ------------------------------------------------------------------
@@ -236,6 +316,30 @@ def test_same_key_and_payload_replays_a_completed_run(api: Api) -> None:
                             "poll_url": first.json()["poll_url"]}
 
 
+def test_replay_compares_payloads_as_canonical_json(api: Api) -> None:
+    cid = company_with(api, "Contacts")["company"]["id"]
+    first = api.post(f"/companies/{cid}/imports", json={
+        "idempotency_key": "k", "rows": [{"Email": "a@example.com", "First Name": "A",
+                                          "Account": "Acme"}]})
+    again = api.post(f"/companies/{cid}/imports", json={
+        "rows": [{"Account": "Acme", "First Name": "A", "Email": "a@example.com"}],
+        "idempotency_key": "k"})
+    assert first.status_code == 201
+    assert again.status_code == 200
+    assert again.json()["run_id"] == first.json()["run_id"]
+
+
+def test_the_same_key_in_another_company_starts_another_run(api: Api) -> None:
+    payload = {"rows": [contact("ann@example.com")], "idempotency_key": "shared"}
+    runs = []
+    for _ in range(2):
+        cid = company_with(api, "Contacts")["company"]["id"]
+        response = api.post(f"/companies/{cid}/imports", json=payload)
+        assert response.status_code == 201, response.text
+        runs.append(response.json()["run_id"])
+    assert runs[0] != runs[1]
+
+
 def test_same_key_with_another_payload_is_409(api: Api) -> None:
     cid = company_with(api, "Contacts")["company"]["id"]
     first = api.post(f"/companies/{cid}/imports",
@@ -281,7 +385,7 @@ def test_active_imports_list_the_paused_run_with_its_idempotency_key(api: Api) -
     assert active["run_id"] == paused.json()["run_id"]
     assert active["status"] == "needs_attention"
     assert active["idempotency_key"] == "paused"
-    assert active["created_at"].endswith("Z")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", active["created_at"])
 
 
 def test_imports_list_every_run_newest_first(api: Api) -> None:
@@ -363,6 +467,7 @@ def test_non_utf8_file_fails_asking_for_utf8(api: Api) -> None:
     body = finished(api, api.import_files(cid, [("contacts.csv", data)]))
     assert body["status"] == "failed"
     assert "UTF-8" in body["error"]
+    assert "offset 44" in body["error"]  # where the cp1252 byte for ë sits
     assert exported(api, cid, api.sheet_id(company, "Contacts"), "all") == [CONTACTS]
 
 
@@ -433,3 +538,102 @@ def test_a_contact_whose_account_is_not_an_account_name_is_flagged(api: Api) -> 
     assert body["report"]["invalidCellCount"] == 1
     valid = exported(api, cid, api.sheet_id(company, "Contacts"))
     assert [r[0] for r in valid[1:]] == ["ann@example.com"]
+
+
+def test_uniqueness_compares_after_trimming_but_stores_values_as_given(api: Api) -> None:
+    company = company_with(api, "Accounts")
+    cid = company["company"]["id"]
+    body = finished(api, import_rows(api, cid, [{"Name": "Acme"}, {"Name": " Acme "}]))
+    assert body["status"] == "completed", body
+    assert body["report"]["invalidCellCount"] == 1
+    assert exported(api, cid, api.sheet_id(company, "Accounts"), "all") == [
+        ACCOUNTS, ["Acme", "", ""], [" Acme ", "", ""]]
+
+
+def test_a_blank_required_cell_counts_as_missing(api: Api) -> None:
+    company = company_with(api, "Deals")
+    cid = company["company"]["id"]
+    body = finished(api, import_rows(api, cid, [{"Title": "   "}, {"Title": "Renewal"}]))
+    assert body["status"] == "needs_attention", body
+    question = body["needs_attention"]["questions"][0]
+    assert question["target"]["column"] == "Title"
+    assert question["target"]["affected_count"] == 1
+
+
+def test_a_link_to_a_flagged_row_is_still_a_match(api: Api) -> None:
+    company = company_with(api, "Accounts", "Contacts")
+    cid = company["company"]["id"]
+    accounts = import_rows(api, cid, [{"Name": "Acme", "Domain": "not a domain"}],
+                           sheet_id=api.sheet_id(company, "Accounts"))
+    assert finished(api, accounts)["report"]["invalidCellCount"] == 1
+    contacts = import_rows(api, cid, [contact("ann@example.com", account="Acme")],
+                           sheet_id=api.sheet_id(company, "Contacts"))
+    body = finished(api, contacts)
+    assert body["status"] == "completed", body
+    assert body["report"]["invalidCellCount"] == 0
+
+
+# -- realistic sample files (sample_data/, see its README) -----------------------------------
+def sample(samples: Path, name: str) -> bytes:
+    path = samples / name
+    if not path.is_file():
+        pytest.skip(f"sample_data/{name} is not there yet")
+    return path.read_bytes()
+
+
+def test_clean_sample_files_round_trip_exactly(api: Api, samples: Path) -> None:
+    accounts = sample(samples, "accounts_clean.csv")
+    contacts = sample(samples, "contacts_clean.csv")
+    company = company_with(api, "Accounts", "Contacts")
+    cid = company["company"]["id"]
+    body = finished(api, api.import_files(cid, [("accounts_clean.csv", accounts),
+                                                ("contacts_clean.csv", contacts)]))
+    assert body["status"] == "completed", body
+    assert body["report"]["invalidCellCount"] == 0
+    for name, data in (("Accounts", accounts), ("Contacts", contacts)):
+        expected = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+        assert exported(api, cid, api.sheet_id(company, name)) == expected
+
+
+def test_sample_without_an_email_column_fails_with_unrecoverable_drift(
+        api: Api, samples: Path) -> None:
+    data = sample(samples, "contacts_no_email.csv")
+    company = company_with(api)
+    cid = company["company"]["id"]
+    body = finished(api, api.import_files(cid, [("contacts_no_email.csv", data)]))
+    assert body == {"status": "failed", "error": (
+        "Unrecoverable column drift: required column 'Email' not found in "
+        "contacts_no_email.csv")}
+    for sheet in company["sheets"]:
+        assert exported(api, cid, sheet["id"], "all") == [
+            {"Accounts": ACCOUNTS, "Contacts": CONTACTS, "Deals": DEALS}[sheet["name"]]]
+
+
+def test_cp1252_sample_fails_asking_for_utf8(api: Api, samples: Path) -> None:
+    data = sample(samples, "contacts_cp1252.csv")
+    cid = company_with(api, "Contacts")["company"]["id"]
+    body = finished(api, api.import_files(cid, [("contacts.csv", data)]))
+    assert body["status"] == "failed"
+    assert "UTF-8" in body["error"]
+
+
+def test_customer_workbook_pauses_then_completes_with_the_proposed_patch(
+        api: Api, samples: Path) -> None:
+    data = sample(samples, "customer_workbook.xlsx")
+    company = company_with(api)
+    cid = company["company"]["id"]
+    response = api.import_files(cid, [("customer_workbook.xlsx", data)])
+    paused = finished(api, response)
+    assert paused["status"] == "needs_attention", paused
+    asked = {(q["target"]["column"], q["target"]["error"].startswith("Does not match allowed"))
+             for q in paused["needs_attention"]["questions"]}
+    assert {("Tier", True), ("Status", True), ("Stage", True), ("First Name", False)} <= asked
+    decision = api.post(response.json()["poll_url"] + "/decisions",
+                        json={"accept_proposed_patch": True})
+    assert decision.status_code == 200, decision.text
+    done = api.wait(response.json()["poll_url"])
+    assert done["status"] == "completed", done
+    contacts = exported(api, cid, api.sheet_id(company, "Contacts"), "all")
+    assert {row[4] for row in contacts[1:]} <= {"Open", "Closed", "Pending", ""}
+    assert "00441632960958" in {row[3] for row in contacts[1:]}  # leading zero kept as text
+    assert len(contacts) - 1 < 200  # rows missing a required cell were dropped

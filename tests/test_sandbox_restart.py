@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import threading
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import Api
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
 
 import migkit.sandbox
 from migkit.sandbox import Sandbox
@@ -205,3 +210,47 @@ def test_a_paused_run_can_be_decided_after_a_restart(tmp_path: Path) -> None:
         assert api.wait(poll_url)["status"] == "completed"
         exported_rows = exported(api, cid, api.sheet_id(company, "Contacts"))
         assert exported_rows == [*ROWS, ["cy@example.com", "Cy", "", "", "Open", "Acme"]]
+
+
+@pytest.fixture
+def destination() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A loopback destination that accepts every write: (base URL, the JSON bodies received)."""
+    received: list[dict[str, Any]] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        received.append(Request(environ).get_json(silent=True))
+        return Response(json.dumps({"id": len(received)}), status=201,
+                        mimetype="application/json")(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", received
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_export_run_in_flight_at_stop_completes_after_restart(
+        tmp_path: Path, destination: tuple[str, list[dict[str, Any]]]) -> None:
+    db = tmp_path / "s.db"
+    base_url, received = destination
+    with start(db) as sb:
+        api = Api(sb.base_url, sb.api_key)
+        company = api.company(template_ids=[api.templates()["Contacts"]["id"]],
+                              connections={"base_url": base_url})
+        cid = company["company"]["id"]
+        response = api.import_files(cid, [("contacts.csv", csv_bytes(ROWS))])
+        assert api.wait(response.json()["poll_url"])["status"] == "completed"
+    with start(db, step_seconds=0.3) as sb:
+        api = Api(sb.base_url, sb.api_key)
+        response = api.post(f"/companies/{cid}/exports", json={})
+        assert response.status_code == 201, response.text
+        poll_url = response.json()["poll_url"]
+        api.wait(poll_url, until=("running",))
+    with start(db) as sb:
+        api = Api(sb.base_url, sb.api_key)
+        body = api.wait(poll_url)
+        assert body["status"] == "completed", body
+        assert (body["report"]["total"], body["report"]["succeeded"]) == (2, 2)
+    # at-least-once: a write sent before the stop may be sent again after the restart
+    assert {r["Email"] for r in received} == {"ann@example.com", "bob@example.com"}

@@ -71,7 +71,10 @@ class Sandbox:
         self.url = f"http://{host}:{self._server.server_port}"
         self._state.public_url = self.url
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="migkit-sandbox-http", daemon=True
+            target=self._server.serve_forever,
+            args=(0.05,),  # poll interval: how fast stop() returns
+            name="migkit-sandbox-http",
+            daemon=True,
         )
         self._stopped = False
 
