@@ -9,7 +9,7 @@ from flask import Flask, Response, jsonify, request
 
 from migkit.sandbox import exporter
 from migkit.sandbox.http import company_or_404, fail, idempotency_key, json_body, run_or_404
-from migkit.sandbox.routes_imports import insert_run
+from migkit.sandbox.routes_imports import insert_run, run_body
 from migkit.sandbox.sheets import company_sheets
 from migkit.sandbox.state import current_state
 
@@ -84,15 +84,7 @@ def create_export(company_id: str) -> Response:
 
 def poll_export(company_id: str, run_id: str) -> Response:
     company_or_404(company_id)
-    run = run_or_404(company_id, run_id, "export")
-    body: dict[str, Any] = {"status": run["status"]}
-    if run["status"] in ("queued", "running"):
-        body["progress_message"] = run["progress_message"] or "Waiting to start"
-    elif run["status"] == "completed":
-        body["report"] = json.loads(run["report_json"])
-    elif run["status"] == "failed":
-        body["error"] = run["error"]
-    return jsonify(body)
+    return jsonify(run_body(run_or_404(company_id, run_id, "export")))
 
 
 def register(app: Flask, prefix: str) -> None:

@@ -197,8 +197,9 @@ def list_imports(company_id: str) -> Response:
         " AND kind = 'import'"
     )
     if status == "active":
-        sql += " AND status IN ('queued', 'running', 'needs_attention')"
-    rows = state().store.all(sql + " ORDER BY seq DESC", company_id)
+        sql += " AND status IN (?, ?, ?)"
+    args = (company_id, *ACTIVE_IMPORT_STATUSES) if status == "active" else (company_id,)
+    rows = state().store.all(sql + " ORDER BY seq DESC", *args)
     return jsonify(
         {
             "imports": [

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from typing import Any
 
 from migkit.sandbox import engine, exporter
@@ -134,13 +133,3 @@ class Worker:
                 " WHERE id = ? AND status = 'running'",
                 (error, run_id),
             )
-
-
-def wait_idle(store: Store, timeout: float = 10.0) -> bool:
-    """True once no run is queued or running (for shutdown and tests)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if store.one("SELECT 1 FROM runs WHERE status IN ('queued', 'running')") is None:
-            return True
-        time.sleep(0.02)
-    return False
