@@ -1,0 +1,73 @@
+"""Sandbox throughput: how fast the emulator imports and exports a Contacts sheet.
+
+Not a test: it prints numbers. The later client/export benchmarks lean on the sandbox, so its
+own speed is worth knowing. Run: ``.venv/bin/python benchmarks/sandbox_throughput.py [ROWS...]``
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+import time
+
+import requests
+
+import migkit.sandbox
+
+HEADER = ["Email", "First Name", "Last Name", "Phone", "Status", "Account"]
+
+
+def contacts_csv(rows: int) -> bytes:
+    """A Contacts file of ``rows`` rows, 1% with a bad phone (flagged, so the run completes)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(HEADER)
+    for i in range(rows):
+        phone = "call me" if i % 100 == 0 else "+1 555 0100"
+        writer.writerow([f"user{i}@example.com", "Ann", f"Lee {i}", phone, "Open", "Acme"])
+    return buffer.getvalue().encode("utf-8")
+
+
+def measure(rows: int) -> dict[str, float]:
+    """Seconds to upload, import (to completion) and export ``rows`` rows."""
+    data = contacts_csv(rows)
+    with migkit.sandbox.start(step_seconds=0, api_key="bench", rate_limit=1_000_000) as sb:
+        s = requests.Session()
+        s.headers["x-api-key"] = "bench"
+        base = sb.base_url
+        source = s.get(f"{base}/sources").json()["sources"][0]["id"]
+        templates = {t["name"]: t["id"] for t in s.get(f"{base}/templates").json()["templates"]}
+        company = s.post(f"{base}/companies", json={
+            "name": "Bench", "source": source, "template_ids": [templates["Contacts"]]}).json()
+        cid, sheet = company["company"]["id"], company["sheets"][0]["id"]
+        t0 = time.perf_counter()
+        grant = s.post(f"{base}/companies/{cid}/uploads", json={
+            "name": "contacts.csv", "content_type": "text/csv", "size": len(data)}).json()
+        requests.put(grant["upload_url"], data=data, headers={"Content-Type": "text/csv"})
+        t1 = time.perf_counter()
+        run = s.post(f"{base}/companies/{cid}/imports", json={
+            "files": [{"name": "contacts.csv", "upload_ref": grant["upload_ref"]}]}).json()
+        poll = f"{base}/companies/{cid}/imports/{run['run_id']}"
+        while (state := s.get(poll).json())["status"] in ("queued", "running"):
+            time.sleep(0.01)
+        assert state["status"] == "completed", state
+        t2 = time.perf_counter()
+        body = s.get(f"{base}/companies/{cid}/export.csv",
+                     params={"sheet_id": sheet, "filter": "all"}).content
+        t3 = time.perf_counter()
+    return {"upload": t1 - t0, "import": t2 - t1, "export": t3 - t2, "mb": len(body) / 1e6}
+
+
+def main(argv: list[str]) -> None:
+    sizes = [int(a) for a in argv] or [10_000, 100_000]
+    print(f"{'rows':>9} {'upload s':>9} {'import s':>9} {'rows/s':>10} {'export s':>9} "
+          f"{'MB':>6} {'rows/s':>10}")
+    for rows in sizes:
+        m = measure(rows)
+        print(f"{rows:>9,} {m['upload']:>9.2f} {m['import']:>9.2f} {rows / m['import']:>10,.0f} "
+              f"{m['export']:>9.2f} {m['mb']:>6.1f} {rows / m['export']:>10,.0f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
