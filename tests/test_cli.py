@@ -17,13 +17,23 @@ ROOT = Path(__file__).resolve().parents[1]
 def start_cli(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "migkit", "sandbox", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
 def test_sandbox_prints_its_url_once_listening_and_stops_on_sigterm(tmp_path: Path) -> None:
-    proc = start_cli("--port", "0", "--api-key", "sk_cli", "--db", str(tmp_path / "cli.db"),
-                     "--step-seconds", "0")
+    proc = start_cli(
+        "--port",
+        "0",
+        "--api-key",
+        "sk_cli",
+        "--db",
+        str(tmp_path / "cli.db"),
+        "--step-seconds",
+        "0",
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()
@@ -49,8 +59,10 @@ def test_sandbox_without_a_key_prints_the_one_it_made() -> None:
         key = key_line.removeprefix("migkit sandbox api key: ")
         assert key.startswith("sk_sandbox_")
         base = url_line.removeprefix("migkit sandbox listening on ")
-        assert requests.get(f"{base}/templates", headers={"x-api-key": key},
-                            timeout=10).status_code == 200
+        assert (
+            requests.get(f"{base}/templates", headers={"x-api-key": key}, timeout=10).status_code
+            == 200
+        )
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=20)
@@ -58,23 +70,37 @@ def test_sandbox_without_a_key_prints_the_one_it_made() -> None:
 
 
 def test_sandbox_rejects_an_unknown_fault_profile_with_exit_code_2() -> None:
-    result = subprocess.run([sys.executable, "-m", "migkit", "sandbox", "--faults", "bogus"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "migkit", "sandbox", "--faults", "bogus"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "unknown fault profile 'bogus'" in result.stderr
 
 
 def test_sandbox_help_shows_an_example() -> None:
-    result = subprocess.run([sys.executable, "-m", "migkit", "sandbox", "--help"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "migkit", "sandbox", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0
     assert "example: migkit sandbox" in result.stdout and "--step-seconds" in result.stdout
 
 
 def test_demo_runs_end_to_end_and_exits_0() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    result = subprocess.run([sys.executable, "-m", "migkit", "demo", "--step-seconds", "0"],
-                            capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "migkit", "demo", "--step-seconds", "0"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "status: queued" in out or "status: running" in out

@@ -11,10 +11,19 @@ CONTACTS = ["Email", "First Name", "Last Name", "Phone", "Status", "Account"]
 
 @pytest.mark.parametrize(
     ("header", "column"),
-    [("email", "Email"), ("E-mail", "Email"), ("EMAIL ADDRESS", "Email"),
-     ("first_name", "First Name"), ("FirstName", "First Name"), ("Surname", "Last Name"),
-     ("Phone Number", "Phone"), ("tel.", "Phone"), ("status", "Status"), ("Company", "Account"),
-     ("Accounts", "Account")],
+    [
+        ("email", "Email"),
+        ("E-mail", "Email"),
+        ("EMAIL ADDRESS", "Email"),
+        ("first_name", "First Name"),
+        ("FirstName", "First Name"),
+        ("Surname", "Last Name"),
+        ("Phone Number", "Phone"),
+        ("tel.", "Phone"),
+        ("status", "Status"),
+        ("Company", "Account"),
+        ("Accounts", "Account"),
+    ],
 )
 def test_drifted_header_maps_to_template_column(header: str, column: str) -> None:
     assert match_headers([header], CONTACTS).mapping == {header: column}
@@ -41,7 +50,10 @@ def test_a_column_is_matched_once() -> None:
 def test_missing_required_reported_in_template_order() -> None:
     m = match_headers(["Name", "Phone"], CONTACTS)
     assert m.missing_required(["Email", "First Name", "Account"]) == [
-        "Email", "First Name", "Account"]
+        "Email",
+        "First Name",
+        "Account",
+    ]
 
 
 def test_normalize_strips_accents_case_and_punctuation() -> None:
@@ -50,8 +62,12 @@ def test_normalize_strips_accents_case_and_punctuation() -> None:
 
 @pytest.mark.parametrize(
     ("file", "template", "expected"),
-    [("contacts.csv", "Contacts", True), ("Contact.XLSX", "Contacts", True),
-     ("deals.tsv", "Deals", True), ("people.csv", "Contacts", False)],
+    [
+        ("contacts.csv", "Contacts", True),
+        ("Contact.XLSX", "Contacts", True),
+        ("deals.tsv", "Deals", True),
+        ("people.csv", "Contacts", False),
+    ],
 )
 def test_file_stem_matches(file: str, template: str, expected: bool) -> None:
     assert file_stem_matches(file, template) is expected

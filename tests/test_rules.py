@@ -11,11 +11,20 @@ CONTACTS = Template.from_api(
     {
         "name": "Contacts",
         "columns": [
-            {"name": "Email", "required": True, "unique": True, "desiredRule": "strict",
-             "strictRule": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"},
+            {
+                "name": "Email",
+                "required": True,
+                "unique": True,
+                "desiredRule": "strict",
+                "strictRule": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+            },
             {"name": "Status", "desiredRule": "strict", "strictRule": ["Open", "Closed"]},
-            {"name": "Account", "required": True, "desiredRule": "link",
-             "linkRule": [{"templateId": "t-accounts", "columnName": "Name"}]},
+            {
+                "name": "Account",
+                "required": True,
+                "desiredRule": "link",
+                "linkRule": [{"templateId": "t-accounts", "columnName": "Name"}],
+            },
             {"name": "Notes", "desiredRule": "ai"},
         ],
     }
@@ -35,12 +44,16 @@ def test_clean_frame_has_no_violations() -> None:
 def test_required_flags_null_empty_and_whitespace_only() -> None:
     frame = pd.DataFrame({"Email": [None, "", "  \t", "a@b.co"], "Account": ["A"] * 4})
     assert [r for r in rules_hit(frame) if r[2] == "required"] == [
-        (0, "Email", "required"), (1, "Email", "required"), (2, "Email", "required")]
+        (0, "Email", "required"),
+        (1, "Email", "required"),
+        (2, "Email", "required"),
+    ]
 
 
 def test_unique_flags_repeats_after_the_first_compared_trimmed() -> None:
-    frame = pd.DataFrame({"Email": ["a@b.co", " a@b.co ", "a@b.co", "c@d.co"],
-                          "Account": ["A"] * 4})
+    frame = pd.DataFrame(
+        {"Email": ["a@b.co", " a@b.co ", "a@b.co", "c@d.co"], "Account": ["A"] * 4}
+    )
     hits = [r for r in rules_hit(frame) if r[2] == "unique"]
     assert [r[0] for r in hits] == [1, 2]
 
@@ -62,8 +75,13 @@ def test_regex_must_match_in_full() -> None:
 
 
 def test_allowed_list_is_exact_and_case_sensitive() -> None:
-    frame = pd.DataFrame({"Email": ["a@b.co", "b@b.co", "c@b.co"],
-                          "Status": ["Open", "open", "Open "], "Account": ["A"] * 3})
+    frame = pd.DataFrame(
+        {
+            "Email": ["a@b.co", "b@b.co", "c@b.co"],
+            "Status": ["Open", "open", "Open "],
+            "Account": ["A"] * 3,
+        }
+    )
     hits = check(frame, CONTACTS)
     assert hits["row"].tolist() == [1, 2]
     assert set(hits["message"]) == {"Does not match allowed values: Open, Closed"}
@@ -108,7 +126,10 @@ def test_empty_frame_gives_empty_table_with_the_columns() -> None:
 def test_one_row_can_break_several_rules_in_column_order() -> None:
     frame = pd.DataFrame({"Email": ["bad"], "Status": ["x"], "Account": [None]})
     assert [r[1:] for r in rules_hit(frame)] == [
-        ("Email", "regex"), ("Status", "allowed"), ("Account", "required")]
+        ("Email", "regex"),
+        ("Status", "allowed"),
+        ("Account", "required"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from conftest import Api
 
 import migkit.sandbox
 from migkit.sandbox import Sandbox
+from tests.helpers import Api
 
 UNAUTHORIZED = {"error": "API key missing or invalid"}
 TOO_MANY = {"error": "Too many requests"}

@@ -13,32 +13,16 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import Api
 
 import migkit.sandbox
 from migkit.sandbox import Sandbox
+from tests.helpers import Api, assert_error, company_with
 
 MISSING = object()  # an override that removes the field from the body
 BODY_ENDPOINTS = ["companies", "uploads", "imports", "decisions", "exports", "cancel"]
 NOT_A_UUID = "not-a-uuid"
 DEEPLY_NESTED = b"[" * 100_000 + b"]" * 100_000
 HUGE_INTEGER = b'{"name": 1' + b"0" * 5000 + b', "size": 1' + b"0" * 5000 + b"}"
-
-
-def assert_error(response: requests.Response, status: int, *, run_id: bool = False) -> str:
-    """The response is ``status``, JSON, with a body of exactly ``{"error": "<text>"}``.
-
-    With ``run_id``, the body may also carry the active run's ``run_id`` (the in-progress 409).
-    """
-    assert response.status_code == status, (response.status_code, response.text[:500])
-    assert response.headers["Content-Type"].split(";")[0].strip() == "application/json"
-    body = response.json()
-    assert isinstance(body, dict), body
-    allowed = [["error"], ["error", "run_id"]] if run_id else [["error"]]
-    assert sorted(body) in allowed, body
-    assert isinstance(body["error"], str)
-    assert body["error"]
-    return str(body["error"])
 
 
 def send_raw(api: Api, method: str, path: str, raw: bytes) -> requests.Response:
@@ -65,7 +49,7 @@ def merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 def accounts_only(api: Api, **extra: Any) -> dict[str, Any]:
     """A new company whose only sheet is Accounts."""
-    return api.company(template_ids=[api.templates()["Accounts"]["id"]], **extra)
+    return company_with(api, "Accounts", **extra)
 
 
 def waiting_run(api: Api) -> tuple[str, str]:

@@ -6,15 +6,14 @@ Shapes follow migration-api.md §3.1 and §3.2; the seeded content is sample_dat
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from conftest import Api
 
 from migkit.sandbox import Sandbox
+from tests.helpers import Api, is_uuid4
 
 TEMPLATE_NAMES = ["Accounts", "Contacts", "Deals"]
 EXT_OPERATIONS = [
@@ -35,17 +34,6 @@ DOCUMENTED_OPERATIONS = [
     ("post", "/companies/{company_id}/exports"),
     ("get", "/companies/{company_id}/exports/{run_id}"),
 ]
-
-
-def is_uuid4(value: object) -> bool:
-    """True for a canonical (lower-case, hyphenated) UUID4 string."""
-    if not isinstance(value, str):
-        return False
-    try:
-        parsed = uuid.UUID(value)
-    except ValueError:
-        return False
-    return parsed.version == 4 and str(parsed) == value
 
 
 def catalog(samples: Path) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from urllib.parse import urlparse
 
 import pytest
 import requests
-from conftest import Api
+
+from tests.helpers import Api, assert_error, is_uuid4
 
 EXTERNAL_ID_MESSAGE = (
     "external_id must contain only alphanumeric characters, hyphens, and underscores "
@@ -24,32 +25,9 @@ SOURCE = "<the account's first source>"
 ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
-def is_uuid4(value: object) -> bool:
-    """True for a canonical (lower-case, hyphenated) UUID4 string."""
-    if not isinstance(value, str):
-        return False
-    try:
-        parsed = uuid.UUID(value)
-    except ValueError:
-        return False
-    return parsed.version == 4 and str(parsed) == value
-
-
 def new_external_id() -> str:
     """An external_id no other test uses."""
     return f"ext-{uuid.uuid4().hex}"
-
-
-def assert_error(response: requests.Response, status: int) -> str:
-    """The response is ``status`` with a body of exactly ``{"error": "<text>"}``."""
-    assert response.status_code == status, (response.status_code, response.text)
-    assert response.headers["Content-Type"].split(";")[0].strip() == "application/json"
-    body = response.json()
-    assert isinstance(body, dict)
-    assert list(body) == ["error"], body
-    assert isinstance(body["error"], str)
-    assert body["error"]
-    return str(body["error"])
 
 
 def create(api: Api, **body: Any) -> requests.Response:

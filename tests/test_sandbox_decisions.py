@@ -3,18 +3,13 @@ its end state, decision errors, and the sandbox-only cancel. Everything goes ove
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
-from conftest import Api
 
-import migkit.sandbox
+from tests.helpers import CONTACTS, Api, company_with, csv_bytes, exported
 
-CONTACTS = ["Email", "First Name", "Last Name", "Phone", "Status", "Account"]
 # One clean row, two out-of-list Status values and one missing First Name.
 PAUSING_ROWS = [
     CONTACTS,
@@ -23,23 +18,14 @@ PAUSING_ROWS = [
     ["cy@example.com", "Cy", "", "", "CLOSED", "Acme"],
     ["dee@example.com", "", "", "", "Pending", "Acme"],
 ]
-QUESTION_KEYS = {"id", "prompt", "context", "target", "relevant_columns", "options",
-                 "allow_custom"}
+QUESTION_KEYS = {"id", "prompt", "context", "target", "relevant_columns", "options", "allow_custom"}
 
 
-def csv_bytes(rows: list[list[str]]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    return buffer.getvalue().encode("utf-8")
-
-
-def exported(api: Api, company_id: str, sheet_id: str, filter: str = "valid") -> list[list[str]]:
-    """The export's data records (header left out), parsed with the csv module."""
-    response = api.export(company_id, sheet_id, filter)
-    assert response.status_code == 200, response.text
-    records = list(csv.reader(io.StringIO(response.content.decode("utf-8"), newline="")))
-    assert records[0] == CONTACTS
-    return records[1:]
+def contact_rows(
+    api: Api, company_id: str, sheet_id: str, filter: str = "valid"
+) -> list[list[str]]:
+    """The export's data records (its CONTACTS header checked, then left out)."""
+    return exported(api, company_id, sheet_id, filter, header=CONTACTS)
 
 
 def by_email(rows: list[list[str]]) -> dict[str, list[str]]:
@@ -51,8 +37,7 @@ class Paused:
 
     def __init__(self, api: Api) -> None:
         self.api = api
-        contacts = api.templates()["Contacts"]["id"]
-        company = api.company(template_ids=[contacts])
+        company = company_with(api, "Contacts")
         self.company_id = company["company"]["id"]
         self.sheet_id = api.sheet_id(company, "Contacts")
         response = api.import_files(self.company_id, [("contacts.csv", csv_bytes(PAUSING_ROWS))])
@@ -68,7 +53,8 @@ class Paused:
 
     def decide(self, decision: Any) -> requests.Response:
         return self.api.post(
-            f"/companies/{self.company_id}/imports/{self.run_id}/decisions", json=decision)
+            f"/companies/{self.company_id}/imports/{self.run_id}/decisions", json=decision
+        )
 
     def decide_and_wait(self, decision: Any) -> dict[str, Any]:
         response = self.decide(decision)
@@ -77,13 +63,17 @@ class Paused:
 
     def answer(self, by_column: dict[str, str]) -> dict[str, Any]:
         """Answer the questions about the given columns, each with the given value."""
-        answers = [{"id": self.question(column)["id"], "value": value}
-                   for column, value in by_column.items()]
+        answers = [
+            {"id": self.question(column)["id"], "value": value}
+            for column, value in by_column.items()
+        ]
         return self.decide_and_wait({"answers": answers})
 
     def cancel(self, body: Any = None) -> requests.Response:
-        return self.api.patch(f"/companies/{self.company_id}/imports/{self.run_id}",
-                              json={"status": "cancel_requested"} if body is None else body)
+        return self.api.patch(
+            f"/companies/{self.company_id}/imports/{self.run_id}",
+            json={"status": "cancel_requested"} if body is None else body,
+        )
 
 
 @pytest.fixture
@@ -103,8 +93,13 @@ def test_questions_have_ids_fq0_onwards_and_the_documented_fields(paused: Paused
     assert len(questions) == 2
     for question in questions:
         assert set(question) == QUESTION_KEYS
-        assert set(question["target"]) == {"sheet_id", "column", "affected_count",
-                                           "sample_values", "error"}
+        assert set(question["target"]) == {
+            "sheet_id",
+            "column",
+            "affected_count",
+            "sample_values",
+            "error",
+        }
         assert question["target"]["sheet_id"] == paused.sheet_id
         assert question["relevant_columns"] == [question["target"]["column"]]
         assert isinstance(question["prompt"], str) and question["prompt"]
@@ -119,8 +114,13 @@ def test_allowed_value_question_targets_the_bad_status_values(paused: Paused) ->
     assert sorted(question["target"]["sample_values"]) == ["CLOSED", "open"]
     assert question["target"]["error"] == "Does not match allowed values: Open, Closed, Pending"
     labels = [option["label"] for option in question["options"]]
-    assert {"Map all to 'Open'", "Map all to 'Closed'", "Map all to 'Pending'",
-            "Remove these rows", "Keep these rows flagged"} <= set(labels)
+    assert {
+        "Map all to 'Open'",
+        "Map all to 'Closed'",
+        "Map all to 'Pending'",
+        "Remove these rows",
+        "Keep these rows flagged",
+    } <= set(labels)
 
 
 def test_required_question_targets_the_row_missing_first_name(paused: Paused) -> None:
@@ -130,17 +130,16 @@ def test_required_question_targets_the_row_missing_first_name(paused: Paused) ->
     assert labels == ["Remove these rows", "Keep these rows flagged"]
 
 
-def test_proposed_patch_maps_to_closest_values_and_deletes_missing_required(
-        paused: Paused) -> None:
+def test_proposed_patch_maps_to_closest_values_and_deletes_missing_required(paused: Paused) -> None:
     patch = paused.body["needs_attention"]["proposed_patch"]
     assert set(patch) == {"summary", "actions"}
     assert isinstance(patch["summary"], str) and patch["summary"]
-    set_values = {(a["column"], a["value"]) for a in patch["actions"]
-                  if a["action"] == "set_value"}
+    set_values = {(a["column"], a["value"]) for a in patch["actions"] if a["action"] == "set_value"}
     assert set_values == {("Status", "Open"), ("Status", "Closed")}
     deletes = [a for a in patch["actions"] if a["action"] == "delete_invalid_rows"]
-    assert deletes == [{"action": "delete_invalid_rows", "sheet_id": paused.sheet_id,
-                        "column": "First Name"}]
+    assert deletes == [
+        {"action": "delete_invalid_rows", "sheet_id": paused.sheet_id, "column": "First Name"}
+    ]
     assert all(a["sheet_id"] == paused.sheet_id for a in patch["actions"])
 
 
@@ -155,9 +154,11 @@ def test_pause_report_counts_clean_rows_inserted_before_the_pause(paused: Paused
     assert report["inserted"] == 1
     assert report["invalidCellCount"] == 3
     assert report["perSheet"] == [
-        {"templateName": "Contacts", "sheetId": paused.sheet_id, "rowCount": 1}]
-    assert [r[0] for r in exported(paused.api, paused.company_id, paused.sheet_id)] == [
-        "ann@example.com"]
+        {"templateName": "Contacts", "sheetId": paused.sheet_id, "rowCount": 1}
+    ]
+    assert [r[0] for r in contact_rows(paused.api, paused.company_id, paused.sheet_id)] == [
+        "ann@example.com"
+    ]
 
 
 # -- decisions and their end states ----------------------------------------------------------
@@ -168,55 +169,66 @@ def test_decision_answers_200_with_the_run_queued(paused: Paused) -> None:
     assert paused.api.wait(paused.poll_url)["status"] == "completed"
 
 
-def test_accepting_the_patch_completes_with_fixed_values_and_deleted_rows(
-        paused: Paused) -> None:
+def test_accepting_the_patch_completes_with_fixed_values_and_deleted_rows(paused: Paused) -> None:
     body = paused.decide_and_wait({"accept_proposed_patch": True})
     assert body["status"] == "completed", body
     assert body["report"]["inserted"] == 3
     assert body["report"]["invalidCellCount"] == 0
-    rows = by_email(exported(paused.api, paused.company_id, paused.sheet_id))
+    rows = by_email(contact_rows(paused.api, paused.company_id, paused.sheet_id))
     assert {email: row[4] for email, row in rows.items()} == {
-        "ann@example.com": "Open", "bob@example.com": "Open", "cy@example.com": "Closed"}
+        "ann@example.com": "Open",
+        "bob@example.com": "Open",
+        "cy@example.com": "Closed",
+    }
 
 
 def test_accepting_the_patch_never_duplicates_rows(paused: Paused) -> None:
     assert paused.decide_and_wait({"accept_proposed_patch": True})["status"] == "completed"
-    emails = [r[0] for r in exported(paused.api, paused.company_id, paused.sheet_id, "all")]
+    emails = [r[0] for r in contact_rows(paused.api, paused.company_id, paused.sheet_id, "all")]
     assert sorted(emails) == ["ann@example.com", "bob@example.com", "cy@example.com"]
 
 
 def test_answer_map_all_to_a_value_and_remove_rows(paused: Paused) -> None:
     body = paused.answer({"Status": "Map all to 'Open'", "First Name": "Remove these rows"})
     assert body["status"] == "completed", body
-    rows = by_email(exported(paused.api, paused.company_id, paused.sheet_id, "all"))
+    rows = by_email(contact_rows(paused.api, paused.company_id, paused.sheet_id, "all"))
     assert {email: row[4] for email, row in rows.items()} == {
-        "ann@example.com": "Open", "bob@example.com": "Open", "cy@example.com": "Open"}
+        "ann@example.com": "Open",
+        "bob@example.com": "Open",
+        "cy@example.com": "Open",
+    }
 
 
 def test_answer_map_each_value_to_the_closest_allowed_value(paused: Paused) -> None:
-    body = paused.answer({"Status": "Map each value to the closest allowed value",
-                          "First Name": "Remove these rows"})
+    body = paused.answer(
+        {"Status": "Map each value to the closest allowed value", "First Name": "Remove these rows"}
+    )
     assert body["status"] == "completed", body
-    rows = by_email(exported(paused.api, paused.company_id, paused.sheet_id, "all"))
+    rows = by_email(contact_rows(paused.api, paused.company_id, paused.sheet_id, "all"))
     assert {email: row[4] for email, row in rows.items()} == {
-        "ann@example.com": "Open", "bob@example.com": "Open", "cy@example.com": "Closed"}
+        "ann@example.com": "Open",
+        "bob@example.com": "Open",
+        "cy@example.com": "Closed",
+    }
 
 
 def test_answer_remove_these_rows_for_a_value_question(paused: Paused) -> None:
     body = paused.answer({"Status": "Remove these rows", "First Name": "Remove these rows"})
     assert body["status"] == "completed", body
     assert body["report"]["inserted"] == 1
-    assert [r[0] for r in exported(paused.api, paused.company_id, paused.sheet_id, "all")] == [
-        "ann@example.com"]
+    assert [r[0] for r in contact_rows(paused.api, paused.company_id, paused.sheet_id, "all")] == [
+        "ann@example.com"
+    ]
 
 
 def test_answer_keep_these_rows_flagged_keeps_them_out_of_valid(paused: Paused) -> None:
-    body = paused.answer({"Status": "Map all to 'Pending'",
-                          "First Name": "Keep these rows flagged"})
+    body = paused.answer(
+        {"Status": "Map all to 'Pending'", "First Name": "Keep these rows flagged"}
+    )
     assert body["status"] == "completed", body
     assert body["report"]["invalidCellCount"] == 1
-    valid = by_email(exported(paused.api, paused.company_id, paused.sheet_id))
-    every = by_email(exported(paused.api, paused.company_id, paused.sheet_id, "all"))
+    valid = by_email(contact_rows(paused.api, paused.company_id, paused.sheet_id))
+    every = by_email(contact_rows(paused.api, paused.company_id, paused.sheet_id, "all"))
     assert sorted(valid) == ["ann@example.com", "bob@example.com", "cy@example.com"]
     assert sorted(every) == sorted([*valid, "dee@example.com"])
     assert valid["bob@example.com"][4] == valid["cy@example.com"][4] == "Pending"
@@ -226,7 +238,7 @@ def test_free_text_answers_set_the_flagged_cells(paused: Paused) -> None:
     body = paused.answer({"Status": "Closed", "First Name": "Unknown"})
     assert body["status"] == "completed", body
     assert body["report"]["invalidCellCount"] == 0
-    rows = by_email(exported(paused.api, paused.company_id, paused.sheet_id))
+    rows = by_email(contact_rows(paused.api, paused.company_id, paused.sheet_id))
     assert rows["bob@example.com"][4] == rows["cy@example.com"][4] == "Closed"
     assert rows["dee@example.com"][1] == "Unknown"
     assert rows["ann@example.com"][4] == "Open"
@@ -236,7 +248,7 @@ def test_unanswered_questions_keep_their_rows_flagged(paused: Paused) -> None:
     body = paused.answer({"Status": "Map all to 'Open'"})
     assert body["status"] == "completed", body
     assert body["report"]["invalidCellCount"] == 1
-    valid = [r[0] for r in exported(paused.api, paused.company_id, paused.sheet_id)]
+    valid = [r[0] for r in contact_rows(paused.api, paused.company_id, paused.sheet_id)]
     assert "dee@example.com" not in valid
     assert len(valid) == 3
 
@@ -255,27 +267,35 @@ def test_rows_are_not_duplicated_across_several_decision_rounds(paused: Paused) 
     assert again["report"]["inserted"] == 1
     final = paused.decide_and_wait({"accept_proposed_patch": True})
     assert final["status"] == "completed", final
-    emails = [r[0] for r in exported(paused.api, paused.company_id, paused.sheet_id, "all")]
-    assert sorted(emails) == ["ann@example.com", "bob@example.com", "cy@example.com",
-                              "dee@example.com"]
+    emails = [r[0] for r in contact_rows(paused.api, paused.company_id, paused.sheet_id, "all")]
+    assert sorted(emails) == [
+        "ann@example.com",
+        "bob@example.com",
+        "cy@example.com",
+        "dee@example.com",
+    ]
 
 
 def test_reject_completes_with_the_flagged_rows_kept_flagged(paused: Paused) -> None:
     body = paused.decide_and_wait({"reject": True})
     assert body["status"] == "completed", body
     assert body["report"]["invalidCellCount"] == 3
-    valid = [r[0] for r in exported(paused.api, paused.company_id, paused.sheet_id)]
-    every = exported(paused.api, paused.company_id, paused.sheet_id, "all")
+    valid = [r[0] for r in contact_rows(paused.api, paused.company_id, paused.sheet_id)]
+    every = contact_rows(paused.api, paused.company_id, paused.sheet_id, "all")
     assert valid == ["ann@example.com"]
     assert sorted(r[0] for r in every) == sorted(r[0] for r in PAUSING_ROWS[1:])
     assert by_email(every)["bob@example.com"][4] == "open"
 
 
 # -- decision errors --------------------------------------------------------------------------
-@pytest.mark.parametrize("decision", [
-    {"answers": [{"id": "fq9", "value": "Remove these rows"}]},
-    {"answers": [{"id": "nope", "value": "Keep these rows flagged"}]},
-], ids=["fq9", "nope"])
+@pytest.mark.parametrize(
+    "decision",
+    [
+        {"answers": [{"id": "fq9", "value": "Remove these rows"}]},
+        {"answers": [{"id": "nope", "value": "Keep these rows flagged"}]},
+    ],
+    ids=["fq9", "nope"],
+)
 def test_unknown_question_id_is_400(paused: Paused, decision: dict[str, Any]) -> None:
     response = paused.decide(decision)
     assert response.status_code == 400
@@ -283,16 +303,27 @@ def test_unknown_question_id_is_400(paused: Paused, decision: dict[str, Any]) ->
     assert paused.api.get(paused.poll_url).json()["status"] == "needs_attention"
 
 
-@pytest.mark.parametrize("decision", [
-    [],
-    {},
-    {"answers": "Remove these rows"},
-    {"answers": []},
-    {"answers": [{"id": "fq0"}]},
-    {"accept_proposed_patch": "yes"},
-    {"reject": False},
-], ids=["array", "empty", "answers-string", "answers-empty", "no-value", "accept-string",
-        "reject-false"])
+@pytest.mark.parametrize(
+    "decision",
+    [
+        [],
+        {},
+        {"answers": "Remove these rows"},
+        {"answers": []},
+        {"answers": [{"id": "fq0"}]},
+        {"accept_proposed_patch": "yes"},
+        {"reject": False},
+    ],
+    ids=[
+        "array",
+        "empty",
+        "answers-string",
+        "answers-empty",
+        "no-value",
+        "accept-string",
+        "reject-false",
+    ],
+)
 def test_malformed_decision_is_400(paused: Paused, decision: Any) -> None:
     response = paused.decide(decision)
     assert response.status_code == 400
@@ -315,17 +346,6 @@ def test_decision_on_a_completed_run_is_409(paused: Paused) -> None:
 
 
 # -- cancel (sandbox-only) -------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def slow_api() -> Iterator[Api]:
-    """A dedicated sandbox whose runs take about a second, one at a time (one worker)."""
-    with migkit.sandbox.start(step_seconds=0.2, workers=1, rate_limit=100_000) as sb:
-        yield Api(sb.base_url, sb.api_key)
-
-
-def contacts_company(api: Api) -> dict[str, Any]:
-    return api.company(template_ids=[api.templates()["Contacts"]["id"]])
-
-
 def start_import(api: Api, company_id: str, email: str) -> dict[str, Any]:
     rows = [{"Email": email, "First Name": "Ann", "Account": "Acme"}]
     response = api.post(f"/companies/{company_id}/imports", json={"rows": rows})
@@ -338,12 +358,14 @@ def test_cancel_a_paused_run_removes_the_rows_it_inserted(paused: Paused) -> Non
     assert response.status_code == 200
     assert response.json()["status"] == "canceled"
     assert paused.api.get(paused.poll_url).json() == {"status": "canceled"}
-    assert exported(paused.api, paused.company_id, paused.sheet_id, "all") == []
+    assert contact_rows(paused.api, paused.company_id, paused.sheet_id, "all") == []
 
 
 def test_cancel_a_queued_run(slow_api: Api) -> None:
-    busy = start_import(slow_api, contacts_company(slow_api)["company"]["id"], "a@example.com")
-    company = contacts_company(slow_api)
+    busy = start_import(
+        slow_api, company_with(slow_api, "Contacts")["company"]["id"], "a@example.com"
+    )
+    company = company_with(slow_api, "Contacts")
     cid = company["company"]["id"]
     run = start_import(slow_api, cid, "b@example.com")
     assert slow_api.get(run["poll_url"]).json()["status"] == "queued"
@@ -352,11 +374,11 @@ def test_cancel_a_queued_run(slow_api: Api) -> None:
     assert response.json()["status"] == "canceled"
     assert slow_api.wait(busy["poll_url"])["status"] == "completed"
     assert slow_api.get(run["poll_url"]).json() == {"status": "canceled"}
-    assert exported(slow_api, cid, slow_api.sheet_id(company, "Contacts"), "all") == []
+    assert contact_rows(slow_api, cid, slow_api.sheet_id(company, "Contacts"), "all") == []
 
 
 def test_cancel_a_running_run_leaves_no_rows(slow_api: Api) -> None:
-    company = contacts_company(slow_api)
+    company = company_with(slow_api, "Contacts")
     cid = company["company"]["id"]
     run = start_import(slow_api, cid, "a@example.com")
     slow_api.wait(run["poll_url"], until=("running",))
@@ -367,8 +389,9 @@ def test_cancel_a_running_run_leaves_no_rows(slow_api: Api) -> None:
     after = start_import(slow_api, cid, "b@example.com")
     assert slow_api.wait(after["poll_url"])["status"] == "completed"
     assert slow_api.get(run["poll_url"]).json() == {"status": "canceled"}
-    emails = [r[0] for r in exported(slow_api, cid, slow_api.sheet_id(company, "Contacts"),
-                                     "all")]
+    emails = [
+        r[0] for r in contact_rows(slow_api, cid, slow_api.sheet_id(company, "Contacts"), "all")
+    ]
     assert emails == ["b@example.com"]
 
 
@@ -380,8 +403,11 @@ def test_cancel_a_terminal_run_is_409(paused: Paused) -> None:
     assert paused.api.get(paused.poll_url).json()["status"] == "completed"
 
 
-@pytest.mark.parametrize("body", [{"status": "canceled"}, {}, ["cancel_requested"]],
-                         ids=["other-status", "empty", "array"])
+@pytest.mark.parametrize(
+    "body",
+    [{"status": "canceled"}, {}, ["cancel_requested"]],
+    ids=["other-status", "empty", "array"],
+)
 def test_cancel_with_a_wrong_body_is_400(paused: Paused, body: Any) -> None:
     response = paused.cancel(body)
     assert response.status_code == 400
@@ -393,5 +419,6 @@ def test_a_canceled_run_no_longer_blocks_new_imports(paused: Paused) -> None:
     assert paused.cancel().status_code == 200
     run = start_import(paused.api, paused.company_id, "zed@example.com")
     assert paused.api.wait(run["poll_url"])["status"] == "completed"
-    assert [r[0] for r in exported(paused.api, paused.company_id, paused.sheet_id, "all")] == [
-        "zed@example.com"]
+    assert [r[0] for r in contact_rows(paused.api, paused.company_id, paused.sheet_id, "all")] == [
+        "zed@example.com"
+    ]

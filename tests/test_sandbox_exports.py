@@ -3,7 +3,6 @@ write to a destination, here a tiny HTTP server started by the tests on loopback
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import socket
@@ -14,29 +13,12 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
-from conftest import Api
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-ACCOUNTS = ["Name", "Domain", "Tier"]
-CONTACTS = ["Email", "First Name", "Last Name", "Phone", "Status", "Account"]
-DEALS = ["Title", "Amount", "Stage", "Contact Email"]
+from tests.helpers import ACCOUNTS, CONTACTS, DEALS, Api, company_with, csv_bytes, records
+
 RESULT_KEYS = {"template_id", "path", "status", "ok", "error", "fields_confirmed"}
-
-
-def csv_bytes(rows: list[list[str]]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    return buffer.getvalue().encode("utf-8")
-
-
-def records(data: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
-
-
-def company_with(api: Api, *template_names: str, **body: Any) -> dict[str, Any]:
-    templates = api.templates()
-    return api.company(template_ids=[templates[name]["id"] for name in template_names], **body)
 
 
 def import_and_wait(api: Api, company_id: str, files: list[tuple[str, bytes]]) -> dict[str, Any]:
@@ -53,16 +35,21 @@ def contacts(api: Api) -> tuple[str, str]:
     """A Contacts-only company holding two clean rows and one flagged row: (company, sheet)."""
     company = company_with(api, "Contacts")
     cid = company["company"]["id"]
-    data = csv_bytes([CONTACTS,
-                      ["ann@example.com", 'Ann "The Boss"', "Lee, Jr.", "", "Open", "Acme"],
-                      ["bad-email", "Bob", "", "", "", "Acme"],
-                      ["cy@example.com", "Cy", "", "", "", "Acme"]])
+    data = csv_bytes(
+        [
+            CONTACTS,
+            ["ann@example.com", 'Ann "The Boss"', "Lee, Jr.", "", "Open", "Acme"],
+            ["bad-email", "Bob", "", "", "", "Acme"],
+            ["cy@example.com", "Cy", "", "", "", "Acme"],
+        ]
+    )
     import_and_wait(api, cid, [("contacts.csv", data)])
     return cid, api.sheet_id(company, "Contacts")
 
 
 def test_single_sheet_export_is_a_utf8_csv_attachment_named_after_the_sheet(
-        api: Api, contacts: tuple[str, str]) -> None:
+    api: Api, contacts: tuple[str, str]
+) -> None:
     response = api.export(*contacts)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
@@ -78,7 +65,8 @@ def test_export_header_is_the_template_columns_in_order(api: Api) -> None:
 
 
 def test_export_quotes_cells_per_rfc_4180_with_crlf_line_ends(
-        api: Api, contacts: tuple[str, str]) -> None:
+    api: Api, contacts: tuple[str, str]
+) -> None:
     body = api.export(*contacts).content
     lines = body.split(b"\r\n")
     assert lines[0] == b"Email,First Name,Last Name,Phone,Status,Account"
@@ -98,36 +86,35 @@ def test_export_filter_defaults_to_valid(api: Api, contacts: tuple[str, str]) ->
     default = api.get(f"/companies/{cid}/export.csv", params={"sheet_id": sheet})
     assert default.status_code == 200
     assert default.content == api.export(cid, sheet, "valid").content
-    assert [r[0] for r in records(default.content)[1:]] == ["ann@example.com",
-                                                             "cy@example.com"]
+    assert [r[0] for r in records(default.content)[1:]] == ["ann@example.com", "cy@example.com"]
 
 
 @pytest.mark.parametrize("value", ["invalid", "ALL", "", "valid,all"])
-def test_export_with_a_bad_filter_is_400(api: Api, contacts: tuple[str, str],
-                                         value: str) -> None:
+def test_export_with_a_bad_filter_is_400(api: Api, contacts: tuple[str, str], value: str) -> None:
     response = api.export(*contacts, filter=value)
     assert response.status_code == 400
     assert response.json() == {"error": "filter must be one of: valid, all"}
 
 
 @pytest.mark.parametrize("sheet_id", [str(uuid.uuid4()), "not-a-uuid"])
-def test_export_of_an_unknown_sheet_is_404(api: Api, contacts: tuple[str, str],
-                                           sheet_id: str) -> None:
+def test_export_of_an_unknown_sheet_is_404(
+    api: Api, contacts: tuple[str, str], sheet_id: str
+) -> None:
     response = api.export(contacts[0], sheet_id)
     assert response.status_code == 404
     assert set(response.json()) == {"error"}
 
 
-def test_export_of_a_sheet_of_another_company_is_404(api: Api,
-                                                      contacts: tuple[str, str]) -> None:
+def test_export_of_a_sheet_of_another_company_is_404(api: Api, contacts: tuple[str, str]) -> None:
     other = company_with(api, "Contacts")
     response = api.export(other["company"]["id"], contacts[1])
     assert response.status_code == 404
 
 
 @pytest.mark.parametrize("with_sheet", [True, False], ids=["csv", "zip"])
-def test_export_of_another_accounts_company_is_404(other_api: Api, contacts: tuple[str, str],
-                                                    with_sheet: bool) -> None:
+def test_export_of_another_accounts_company_is_404(
+    other_api: Api, contacts: tuple[str, str], with_sheet: bool
+) -> None:
     cid, sheet = contacts
     params = {"sheet_id": sheet} if with_sheet else {}
     response = other_api.get(f"/companies/{cid}/export.csv", params=params)
@@ -138,9 +125,14 @@ def test_export_of_another_accounts_company_is_404(other_api: Api, contacts: tup
 def test_export_without_sheet_id_is_a_zip_with_one_csv_per_sheet(api: Api) -> None:
     company = company_with(api, "Accounts", "Contacts", "Deals", name="Zip Co")
     cid = company["company"]["id"]
-    import_and_wait(api, cid, [("accounts.csv", csv_bytes([["Name"], ["Acme"], ["Globex"]])),
-                               ("contacts.csv", csv_bytes([CONTACTS, [
-                                   "ann@example.com", "Ann", "", "", "", "Acme"]]))])
+    import_and_wait(
+        api,
+        cid,
+        [
+            ("accounts.csv", csv_bytes([["Name"], ["Acme"], ["Globex"]])),
+            ("contacts.csv", csv_bytes([CONTACTS, ["ann@example.com", "Ann", "", "", "", "Acme"]])),
+        ],
+    )
     response = api.get(f"/companies/{cid}/export.csv")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/zip"
@@ -148,10 +140,15 @@ def test_export_without_sheet_id_is_a_zip_with_one_csv_per_sheet(api: Api) -> No
     assert response.headers["X-Total-Records"] == "3"
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
         assert sorted(archive.namelist()) == ["Accounts.csv", "Contacts.csv", "Deals.csv"]
-        assert records(archive.read("Accounts.csv")) == [ACCOUNTS, ["Acme", "", ""],
-                                                         ["Globex", "", ""]]
+        assert records(archive.read("Accounts.csv")) == [
+            ACCOUNTS,
+            ["Acme", "", ""],
+            ["Globex", "", ""],
+        ]
         assert records(archive.read("Contacts.csv")) == [
-            CONTACTS, ["ann@example.com", "Ann", "", "", "", "Acme"]]
+            CONTACTS,
+            ["ann@example.com", "Ann", "", "", "", "Acme"],
+        ]
         assert records(archive.read("Deals.csv")) == [DEALS]
 
 
@@ -172,9 +169,15 @@ class Destination:
         request = Request(environ)
         payload = request.get_json(silent=True)
         with self._lock:
-            self.received.append({"method": request.method, "path": request.path,
-                                  "authorization": request.headers.get("Authorization"),
-                                  "headers": dict(request.headers), "json": payload})
+            self.received.append(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "authorization": request.headers.get("Authorization"),
+                    "headers": dict(request.headers),
+                    "json": payload,
+                }
+            )
             number = len(self.received)
         if request.path.endswith("/contacts"):
             status, body = 422, {"error": "email: already exists"}
@@ -206,20 +209,32 @@ def destination(server: Destination) -> Destination:
     return server
 
 
-ACCOUNT_ROWS = [["Name", "Domain"], ["Acme", "acme.com"], ["Broken", "not a domain"],
-                ["Globex", "globex.io"]]
-CONTACT_ROWS = [CONTACTS, ["ann@example.com", "Ann", "", "", "", "Acme"],
-                ["bob@example.com", "Bob", "", "", "", "Globex"]]
+ACCOUNT_ROWS = [
+    ["Name", "Domain"],
+    ["Acme", "acme.com"],
+    ["Broken", "not a domain"],
+    ["Globex", "globex.io"],
+]
+CONTACT_ROWS = [
+    CONTACTS,
+    ["ann@example.com", "Ann", "", "", "", "Acme"],
+    ["bob@example.com", "Bob", "", "", "", "Globex"],
+]
 
 
-def connected_company(api: Api, base_url: str,
-                      auth: dict[str, Any] | None = None) -> dict[str, Any]:
+def connected_company(
+    api: Api, base_url: str, auth: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Accounts + Contacts with 2 valid accounts (1 flagged) and 2 valid contacts, connected."""
     auth = {"bearer": "tok"} if auth is None else auth
-    company = company_with(api, "Accounts", "Contacts",
-                           connections={"base_url": base_url, "auth": auth})
-    import_and_wait(api, company["company"]["id"], [("accounts.csv", csv_bytes(ACCOUNT_ROWS)),
-                                                    ("contacts.csv", csv_bytes(CONTACT_ROWS))])
+    company = company_with(
+        api, "Accounts", "Contacts", connections={"base_url": base_url, "auth": auth}
+    )
+    import_and_wait(
+        api,
+        company["company"]["id"],
+        [("accounts.csv", csv_bytes(ACCOUNT_ROWS)), ("contacts.csv", csv_bytes(CONTACT_ROWS))],
+    )
     return company
 
 
@@ -232,7 +247,8 @@ def export_run(api: Api, company_id: str, **body: Any) -> dict[str, Any]:
 
 
 def test_export_run_creation_is_201_queued_with_a_relative_poll_url(
-        api: Api, destination: Destination) -> None:
+    api: Api, destination: Destination
+) -> None:
     cid = connected_company(api, destination.url + "/v3")["company"]["id"]
     response = api.post(f"/companies/{cid}/exports", json={})
     assert response.status_code == 201
@@ -254,12 +270,21 @@ def test_export_report_counts_every_write(api: Api, destination: Destination) ->
     assert all(set(r) == RESULT_KEYS for r in report["results"])
 
 
-def test_export_run_completes_and_reports_refused_writes(api: Api,
-                                                         destination: Destination) -> None:
+def template_results(
+    api: Api, destination: Destination, template: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """Export a connected company to ``destination`` under /v3: the id of ``template`` and the
+    results of the writes of its rows."""
     cid = connected_company(api, destination.url + "/v3")["company"]["id"]
-    contacts_id = api.templates()["Contacts"]["id"]
+    template_id = api.templates()[template]["id"]
     results = export_run(api, cid)["report"]["results"]
-    refused = [r for r in results if r["template_id"] == contacts_id]
+    return template_id, [r for r in results if r["template_id"] == template_id]
+
+
+def test_export_run_completes_and_reports_refused_writes(
+    api: Api, destination: Destination
+) -> None:
+    _, refused = template_results(api, destination, "Contacts")
     assert len(refused) == 2
     for result in refused:
         assert result["path"] == "/v3/contacts"
@@ -269,17 +294,28 @@ def test_export_run_completes_and_reports_refused_writes(api: Api,
 
 
 def test_export_run_reports_accepted_writes_with_fields_confirmed(
-        api: Api, destination: Destination) -> None:
-    cid = connected_company(api, destination.url + "/v3")["company"]["id"]
-    accounts_id = api.templates()["Accounts"]["id"]
-    results = export_run(api, cid)["report"]["results"]
-    accepted = [r for r in results if r["template_id"] == accounts_id]
-    assert accepted == [{"template_id": accounts_id, "path": "/v3/accounts", "status": 201,
-                         "ok": True, "error": None, "fields_confirmed": ["Name"]}] * 2
+    api: Api, destination: Destination
+) -> None:
+    accounts_id, accepted = template_results(api, destination, "Accounts")
+    assert (
+        accepted
+        == [
+            {
+                "template_id": accounts_id,
+                "path": "/v3/accounts",
+                "status": 201,
+                "ok": True,
+                "error": None,
+                "fields_confirmed": ["Name"],
+            }
+        ]
+        * 2
+    )
 
 
 def test_destination_receives_each_valid_row_as_json_with_the_bearer_token(
-        api: Api, destination: Destination) -> None:
+    api: Api, destination: Destination
+) -> None:
     cid = connected_company(api, destination.url + "/v3")["company"]["id"]
     export_run(api, cid)
     assert {r["method"] for r in destination.received} == {"POST"}
@@ -295,13 +331,17 @@ def test_destination_receives_each_valid_row_as_json_with_the_bearer_token(
     ]
 
 
-@pytest.mark.parametrize(("auth", "header", "value"), [
-    ({"basic": {"username": "u", "password": "p"}}, "Authorization", "Basic dTpw"),
-    ({"headers": {"X-Api-Token": "abc"}}, "X-Api-Token", "abc"),
-], ids=["basic", "headers"])
-def test_destination_auth_kinds_reach_the_destination(api: Api, destination: Destination,
-                                                      auth: dict[str, Any], header: str,
-                                                      value: str) -> None:
+@pytest.mark.parametrize(
+    ("auth", "header", "value"),
+    [
+        ({"basic": {"username": "u", "password": "p"}}, "Authorization", "Basic dTpw"),
+        ({"headers": {"X-Api-Token": "abc"}}, "X-Api-Token", "abc"),
+    ],
+    ids=["basic", "headers"],
+)
+def test_destination_auth_kinds_reach_the_destination(
+    api: Api, destination: Destination, auth: dict[str, Any], header: str, value: str
+) -> None:
     cid = connected_company(api, destination.url + "/v3", auth)["company"]["id"]
     export_run(api, cid, mode="canary")
     assert [r["headers"].get(header) for r in destination.received] == [value, value]
@@ -319,7 +359,8 @@ def test_export_run_completes_when_the_destination_is_unreachable(api: Api) -> N
 
 
 def test_canary_mode_writes_the_first_row_of_each_template_only(
-        api: Api, destination: Destination) -> None:
+    api: Api, destination: Destination
+) -> None:
     cid = connected_company(api, destination.url + "/v3")["company"]["id"]
     report = export_run(api, cid, mode="canary")["report"]
     assert report["mode"] == "canary"
@@ -349,7 +390,8 @@ def test_several_export_runs_may_run_at_once(api: Api, destination: Destination)
 
 
 def test_export_with_the_same_key_and_payload_replays_the_run(
-        api: Api, destination: Destination) -> None:
+    api: Api, destination: Destination
+) -> None:
     cid = connected_company(api, destination.url + "/v3")["company"]["id"]
     payload = {"mode": "canary", "idempotency_key": "export-1"}
     first = api.post(f"/companies/{cid}/exports", json=payload)
@@ -362,24 +404,31 @@ def test_export_with_the_same_key_and_payload_replays_the_run(
 
 
 def test_export_with_the_same_key_and_another_payload_is_409(
-        api: Api, destination: Destination) -> None:
+    api: Api, destination: Destination
+) -> None:
     cid = connected_company(api, destination.url + "/v3")["company"]["id"]
-    first = api.post(f"/companies/{cid}/exports", json={"mode": "canary",
-                                                        "idempotency_key": "export-1"})
+    first = api.post(
+        f"/companies/{cid}/exports", json={"mode": "canary", "idempotency_key": "export-1"}
+    )
     assert first.status_code == 201
     assert api.wait(first.json()["poll_url"])["status"] == "completed"
-    other = api.post(f"/companies/{cid}/exports", json={"mode": "full",
-                                                        "idempotency_key": "export-1"})
+    other = api.post(
+        f"/companies/{cid}/exports", json={"mode": "full", "idempotency_key": "export-1"}
+    )
     assert other.status_code == 409
     assert other.json() == {"error": "idempotency_key was already used with a different payload"}
 
 
-def test_import_and_export_keys_are_separate_namespaces(api: Api,
-                                                       destination: Destination) -> None:
+def test_import_and_export_keys_are_separate_namespaces(api: Api, destination: Destination) -> None:
     cid = connected_company(api, destination.url + "/v3")["company"]["id"]
-    imported = api.post(f"/companies/{cid}/imports",
-                        json={"rows": [{"Name": "Initech"}], "idempotency_key": "shared",
-                              "sheet_id": api.get(f"/companies/{cid}").json()["sheets"][0]["id"]})
+    imported = api.post(
+        f"/companies/{cid}/imports",
+        json={
+            "rows": [{"Name": "Initech"}],
+            "idempotency_key": "shared",
+            "sheet_id": api.get(f"/companies/{cid}").json()["sheets"][0]["id"],
+        },
+    )
     assert imported.status_code == 201, imported.text
     assert api.wait(imported.json()["poll_url"])["status"] == "completed"
     exported_run = api.post(f"/companies/{cid}/exports", json={"idempotency_key": "shared"})

@@ -5,8 +5,6 @@ afterwards on the same db file shows what was committed."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import time
 import uuid
@@ -17,10 +15,9 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import TERMINAL, Api
 
-import migkit.sandbox
 from migkit.sandbox import FaultConfig, Sandbox
+from tests.helpers import Api, company_with, exported, observe, start_sandbox
 
 KEY = "sk_test_faults"
 RETRYING = re.compile(r"Retrying \(attempt [2-5] of 5\)")
@@ -30,44 +27,33 @@ ROWS = [
 ]
 
 
-def start(db: Path, faults: str | None = None, step_seconds: float = 0) -> Sandbox:
-    return migkit.sandbox.start(
-        db=str(db), api_key=KEY, faults=faults, step_seconds=step_seconds, rate_limit=100_000
-    )
-
-
 def source_id(db: Path) -> str:
     """The account's first source, read through a fault-free sandbox on ``db``."""
-    with start(db) as sb:
+    with start_sandbox(db, KEY) as sb:
         return Api(sb.base_url, KEY).source_id()
 
 
 def companies(db: Path, **params: str) -> list[dict[str, Any]]:
     """The account's companies, read through a fault-free sandbox on ``db``."""
-    with start(db) as sb:
+    with start_sandbox(db, KEY) as sb:
         response = Api(sb.base_url, KEY).get("/companies", params=params)
         assert response.status_code == 200, response.text
         return list(response.json()["companies"])
 
 
-def observe(api: Api, poll_url: str, timeout: float = 30.0) -> list[dict[str, Any]]:
-    """Poll until the run is terminal; returns every poll body seen."""
-    seen: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    while True:
-        body = dict(api.get(poll_url).json())
-        seen.append(body)
-        if body["status"] in TERMINAL:
-            return seen
-        if time.monotonic() > deadline:
-            raise AssertionError(f"run still {body} after {timeout}s")
-        time.sleep(0.005)
+def create_acme(db: Path, faults: str, source: str) -> requests.Response:
+    """POST /companies for "Acme" (external_id "acme", from ``source``) to a sandbox on ``db``
+    running ``faults``."""
+    with start_sandbox(db, KEY, faults) as sb:
+        return Api(sb.base_url, KEY).post(
+            "/companies", json={"name": "Acme", "source": source, "external_id": "acme"}
+        )
 
 
 # -- request faults --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def error_before(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    with start(tmp_path_factory.mktemp("faults") / "s.db", "error_before=1") as sb:
+    with start_sandbox(tmp_path_factory.mktemp("faults") / "s.db", KEY, "error_before=1") as sb:
         yield sb
 
 
@@ -107,37 +93,31 @@ def test_error_before_also_hits_the_signed_upload_put(error_before: Sandbox) -> 
 def test_error_before_creates_nothing(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     source = source_id(db)
-    with start(db, "error_before=1") as sb:
-        response = Api(sb.base_url, KEY).post(
-            "/companies", json={"name": "Acme", "source": source, "external_id": "acme"}
-        )
-        assert response.status_code == 500
+    response = create_acme(db, "error_before=1", source)
+    assert response.status_code == 500
     assert companies(db) == []
 
 
 def test_error_after_answers_500_but_the_company_exists(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     source = source_id(db)
-    with start(db, "error_after=1") as sb:
-        response = Api(sb.base_url, KEY).post(
-            "/companies", json={"name": "Acme", "source": source, "external_id": "acme"}
-        )
-        assert response.status_code == 500
-        assert response.json() == {"error": "Server error"}
+    response = create_acme(db, "error_after=1", source)
+    assert response.status_code == 500
+    assert response.json() == {"error": "Server error"}
     found = companies(db, external_id="acme")
     assert [c["company"]["name"] for c in found] == ["Acme"]
 
 
 def test_error_after_an_import_is_recovered_with_its_idempotency_key(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
-    with start(db) as sb:
+    with start_sandbox(db, KEY) as sb:
         api = Api(sb.base_url, KEY)
-        company_id = api.company(template_ids=[api.templates()["Contacts"]["id"]])["company"]["id"]
+        company_id = company_with(api, "Contacts")["company"]["id"]
     payload = {"rows": ROWS, "idempotency_key": "import-1"}
-    with start(db, "error_after=1") as sb:
+    with start_sandbox(db, KEY, "error_after=1") as sb:
         lost = Api(sb.base_url, KEY).post(f"/companies/{company_id}/imports", json=payload)
         assert lost.status_code == 500
-    with start(db) as sb:
+    with start_sandbox(db, KEY) as sb:
         api = Api(sb.base_url, KEY)
         replay = api.post(f"/companies/{company_id}/imports", json=payload)
         assert replay.status_code == 200, replay.text
@@ -147,22 +127,23 @@ def test_error_after_an_import_is_recovered_with_its_idempotency_key(tmp_path: P
 
 
 def test_drop_before_closes_the_connection_without_a_response(tmp_path: Path) -> None:
-    with start(tmp_path / "s.db", "drop_before=1") as sb, pytest.raises(requests.ConnectionError):
+    with (
+        start_sandbox(tmp_path / "s.db", KEY, "drop_before=1") as sb,
+        pytest.raises(requests.ConnectionError),
+    ):
         Api(sb.base_url, KEY).get("/sources")
 
 
 def test_drop_after_closes_the_connection_but_the_company_exists(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     source = source_id(db)
-    with start(db, "drop_after=1") as sb, pytest.raises(requests.ConnectionError):
-        Api(sb.base_url, KEY).post(
-            "/companies", json={"name": "Acme", "source": source, "external_id": "acme"}
-        )
+    with pytest.raises(requests.ConnectionError):
+        create_acme(db, "drop_after=1", source)
     assert [c["company"]["external_id"] for c in companies(db, external_id="acme")] == ["acme"]
 
 
 def test_burst_429_answers_too_many_requests(tmp_path: Path) -> None:
-    with start(tmp_path / "s.db", "burst_429=1") as sb:
+    with start_sandbox(tmp_path / "s.db", KEY, "burst_429=1") as sb:
         response = Api(sb.base_url, KEY).get("/sources")
         assert response.status_code == 429
         assert response.json() == {"error": "Too many requests"}
@@ -170,7 +151,7 @@ def test_burst_429_answers_too_many_requests(tmp_path: Path) -> None:
 
 
 def test_slow_delays_the_response(tmp_path: Path) -> None:
-    with start(tmp_path / "s.db", "slow=1,slow_seconds=0.3") as sb:
+    with start_sandbox(tmp_path / "s.db", KEY, "slow=1,slow_seconds=0.3") as sb:
         api = Api(sb.base_url, KEY)
         began = time.monotonic()
         response = api.get("/sources")
@@ -180,7 +161,7 @@ def test_slow_delays_the_response(tmp_path: Path) -> None:
 
 
 def test_request_faults_spare_the_openapi_document(tmp_path: Path) -> None:
-    with start(tmp_path / "s.db", "error_before=1") as sb:
+    with start_sandbox(tmp_path / "s.db", KEY, "error_before=1") as sb:
         response = requests.get(sb.base_url + "/openapi.json", timeout=30)
         assert response.status_code == 200
         assert "paths" in response.json()
@@ -193,12 +174,13 @@ def faulted_import(
 ) -> Iterator[tuple[list[dict[str, Any]], Api, dict[str, Any]]]:
     """Import ROWS into a Contacts-only company under ``faults``; yields every poll body seen,
     the api and the company, with the sandbox still running."""
-    with start(tmp_path / "s.db", faults, step_seconds=0.05) as sb:
+    with start_sandbox(tmp_path / "s.db", KEY, faults, step_seconds=0.05) as sb:
         api = Api(sb.base_url, KEY)
-        company = api.company(template_ids=[api.templates()["Contacts"]["id"]])
+        company = company_with(api, "Contacts")
         response = api.post(f"/companies/{company['company']['id']}/imports", json={"rows": ROWS})
         assert response.status_code == 201, response.text
-        yield observe(api, response.json()["poll_url"]), api, company
+        seen = observe(api, response.json()["poll_url"], distinct=False, interval=0.005)
+        yield seen, api, company
 
 
 def progress_messages(seen: list[dict[str, Any]]) -> list[str]:
@@ -206,9 +188,8 @@ def progress_messages(seen: list[dict[str, Any]]) -> list[str]:
 
 
 def exported_emails(api: Api, company: dict[str, Any]) -> list[str]:
-    response = api.export(company["company"]["id"], api.sheet_id(company, "Contacts"), "all")
-    assert response.status_code == 200, response.text
-    return [row[0] for row in csv.reader(io.StringIO(response.text, newline=""))][1:]
+    rows = exported(api, company["company"]["id"], api.sheet_id(company, "Contacts"), "all")
+    return [row[0] for row in rows][1:]
 
 
 def test_run_fail_shows_retrying_then_ends_failed_with_an_error(tmp_path: Path) -> None:

@@ -36,18 +36,29 @@ def real_ids(fuzz_sandbox: Sandbox) -> dict[str, str]:
     s.headers["x-api-key"] = KEY
     base = fuzz_sandbox.base_url
     source = s.get(f"{base}/sources").json()["sources"][0]["id"]
-    company = s.post(f"{base}/companies", json={
-        "name": "Fuzz", "source": source, "connections": {"base_url": "http://127.0.0.1:9"}
-    }).json()
+    company = s.post(
+        f"{base}/companies",
+        json={"name": "Fuzz", "source": source, "connections": {"base_url": "http://127.0.0.1:9"}},
+    ).json()
     cid = company["company"]["id"]
     sheet = company["sheets"][1]["id"]
-    run = s.post(f"{base}/companies/{cid}/imports", json={
-        "rows": [{"Email": "a@b.co", "First Name": "A", "Account": "X", "Status": "open"}],
-        "sheet_id": sheet}).json()
-    grant = s.post(f"{base}/companies/{cid}/uploads",
-                   json={"name": "f.csv", "content_type": "text/csv", "size": 10}).json()
-    return {"company_id": cid, "run_id": run["run_id"], "sheet_id": sheet,
-            "token": grant["upload_url"].rsplit("/", 1)[-1]}
+    run = s.post(
+        f"{base}/companies/{cid}/imports",
+        json={
+            "rows": [{"Email": "a@b.co", "First Name": "A", "Account": "X", "Status": "open"}],
+            "sheet_id": sheet,
+        },
+    ).json()
+    grant = s.post(
+        f"{base}/companies/{cid}/uploads",
+        json={"name": "f.csv", "content_type": "text/csv", "size": 10},
+    ).json()
+    return {
+        "company_id": cid,
+        "run_id": run["run_id"],
+        "sheet_id": sheet,
+        "token": grant["upload_url"].rsplit("/", 1)[-1],
+    }
 
 
 OPENAPI = Path(migkit.sandbox.__file__).with_name("openapi.json")
@@ -67,8 +78,7 @@ def assert_well_formed(response: Any) -> None:
 
 
 @schema.parametrize()
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_input_makes_the_sandbox_fail(
     case: Any, fuzz_sandbox: Sandbox, real_ids: dict[str, str]
 ) -> None:
@@ -78,5 +88,6 @@ def test_no_input_makes_the_sandbox_fail(
     assert_well_formed(case.call(base_url=base_url, headers=headers, timeout=30))
     if case.path_parameters:
         case.path_parameters = {
-            name: real_ids.get(name, value) for name, value in case.path_parameters.items()}
+            name: real_ids.get(name, value) for name, value in case.path_parameters.items()
+        }
         assert_well_formed(case.call(base_url=base_url, headers=headers, timeout=30))

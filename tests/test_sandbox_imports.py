@@ -3,34 +3,30 @@ validation counts and the shapes of failed runs. Everything goes over HTTP."""
 
 from __future__ import annotations
 
-import csv
 import io
 import re
-import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
 import requests
-from conftest import TERMINAL, Api
 
-import migkit.sandbox
-
-CONTACTS = ["Email", "First Name", "Last Name", "Phone", "Status", "Account"]
-ACCOUNTS = ["Name", "Domain", "Tier"]
-DEALS = ["Title", "Amount", "Stage", "Contact Email"]
+from tests.helpers import (
+    ACCOUNTS,
+    CONTACTS,
+    DEALS,
+    Api,
+    company_with,
+    csv_bytes,
+    exported,
+    observe,
+    records,
+)
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def csv_bytes(rows: list[list[str]], delimiter: str = ",") -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
-    return buffer.getvalue().encode("utf-8")
-
-
 def xlsx_bytes(rows: list[list[str]]) -> bytes:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
@@ -42,67 +38,33 @@ def xlsx_bytes(rows: list[list[str]]) -> bytes:
     return buffer.getvalue()
 
 
-def company_with(api: Api, *template_names: str) -> dict[str, Any]:
-    """A company whose sheets are the named templates (all of them when none are named)."""
-    if not template_names:
-        return api.company()
-    templates = api.templates()
-    return api.company(template_ids=[templates[name]["id"] for name in template_names])
-
-
 def finished(api: Api, response: requests.Response) -> dict[str, Any]:
     """Wait for the run a 201 import response created; returns its final poll body."""
     assert response.status_code == 201, response.text
     return api.wait(response.json()["poll_url"])
 
 
-def import_rows(api: Api, company_id: str, rows: list[dict[str, Any]],
-                **extra: Any) -> requests.Response:
+def import_rows(
+    api: Api, company_id: str, rows: list[dict[str, Any]], **extra: Any
+) -> requests.Response:
     return api.post(f"/companies/{company_id}/imports", json={"rows": rows, **extra})
-
-
-def exported(api: Api, company_id: str, sheet_id: str, filter: str = "valid") -> list[list[str]]:
-    """The export's records (header first), parsed with the csv module."""
-    response = api.export(company_id, sheet_id, filter)
-    assert response.status_code == 200, response.text
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8"), newline="")))
-
-
-def observe(api: Api, poll_url: str, timeout: float = 30.0) -> list[dict[str, Any]]:
-    """Poll until the run is terminal; returns each distinct poll body in the order seen."""
-    seen: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    while True:
-        body = dict(api.get(poll_url).json())
-        if not seen or body != seen[-1]:
-            seen.append(body)
-        if body["status"] in TERMINAL:
-            return seen
-        if time.monotonic() > deadline:
-            raise AssertionError(f"run still {body} after {timeout}s")
-        time.sleep(0.01)
 
 
 def contact(email: str, first: str = "Ann", account: str = "Acme", **more: str) -> dict[str, str]:
     return {"Email": email, "First Name": first, "Account": account, **more}
 
 
-@pytest.fixture(scope="module")
-def slow_api() -> Iterator[Api]:
-    """A dedicated sandbox whose runs take about a second, one at a time (one worker)."""
-    with migkit.sandbox.start(step_seconds=0.2, workers=1, rate_limit=100_000) as sb:
-        yield Api(sb.base_url, sb.api_key)
-
-
 # -- inline rows -----------------------------------------------------------------------------
 def test_rows_with_sheet_id_go_to_that_sheet(api: Api) -> None:
     company = company_with(api)
     cid, accounts = company["company"]["id"], api.sheet_id(company, "Accounts")
-    body = finished(api, import_rows(api, cid, [{"Name": "Acme", "Tier": "Gold"}],
-                                     sheet_id=accounts))
+    body = finished(
+        api, import_rows(api, cid, [{"Name": "Acme", "Tier": "Gold"}], sheet_id=accounts)
+    )
     assert body["status"] == "completed", body
     assert body["report"]["perSheet"] == [
-        {"templateName": "Accounts", "sheetId": accounts, "rowCount": 1}]
+        {"templateName": "Accounts", "sheetId": accounts, "rowCount": 1}
+    ]
     assert exported(api, cid, accounts) == [ACCOUNTS, ["Acme", "", "Gold"]]
     assert exported(api, cid, api.sheet_id(company, "Contacts"), "all") == [CONTACTS]
 
@@ -121,17 +83,26 @@ def test_rows_without_sheet_id_go_to_the_only_sheet(api: Api) -> None:
     assert body["status"] == "completed", body
     assert body["report"]["inserted"] == 1
     assert exported(api, cid, api.sheet_id(company, "Contacts")) == [
-        CONTACTS, ["ann@example.com", "Ann", "", "", "", "Acme"]]
+        CONTACTS,
+        ["ann@example.com", "Ann", "", "", "", "Acme"],
+    ]
 
 
 def test_inline_numbers_and_booleans_are_stored_as_their_json_text(api: Api) -> None:
     company = company_with(api, "Deals")
     cid = company["company"]["id"]
-    body = finished(api, import_rows(api, cid, [{"Title": True, "Amount": 2.5, "Stage": None},
-                                                {"Title": 7, "Amount": 10}]))
+    body = finished(
+        api,
+        import_rows(
+            api, cid, [{"Title": True, "Amount": 2.5, "Stage": None}, {"Title": 7, "Amount": 10}]
+        ),
+    )
     assert body["status"] == "completed", body
     assert exported(api, cid, api.sheet_id(company, "Deals")) == [
-        DEALS, ["true", "2.5", "", ""], ["7", "10", "", ""]]
+        DEALS,
+        ["true", "2.5", "", ""],
+        ["7", "10", "", ""],
+    ]
 
 
 # -- files, routed by name --------------------------------------------------------------------
@@ -142,7 +113,9 @@ def test_csv_file_is_routed_to_the_sheet_named_like_the_file(api: Api) -> None:
     body = finished(api, api.import_files(cid, [("Accounts.csv", data)]))
     assert body["status"] == "completed", body
     assert exported(api, cid, api.sheet_id(company, "Accounts")) == [
-        ACCOUNTS, ["Acme", "acme.com", ""]]
+        ACCOUNTS,
+        ["Acme", "acme.com", ""],
+    ]
     assert exported(api, cid, api.sheet_id(company, "Deals"), "all") == [DEALS]
 
 
@@ -153,21 +126,31 @@ def test_tsv_file_is_routed_by_its_singular_name(api: Api) -> None:
     body = finished(api, api.import_files(cid, [("deal.tsv", data)]))
     assert body["status"] == "completed", body
     assert exported(api, cid, api.sheet_id(company, "Deals")) == [
-        DEALS, ["Big deal", "1200.50", "Won", ""]]
+        DEALS,
+        ["Big deal", "1200.50", "Won", ""],
+    ]
 
 
 def test_xlsx_file_is_routed_by_name_and_read_as_text(api: Api) -> None:
     company = company_with(api)
     cid = company["company"]["id"]
-    data = xlsx_bytes([["Name", "Domain", "Tier"], ["Acme", "acme.com", "Gold"],
-                       ["Globex", "globex.io", "Silver"]])
+    data = xlsx_bytes(
+        [
+            ["Name", "Domain", "Tier"],
+            ["Acme", "acme.com", "Gold"],
+            ["Globex", "globex.io", "Silver"],
+        ]
+    )
     body = finished(api, api.import_files(cid, [("accounts.xlsx", data)]))
     assert body["status"] == "completed", body
     assert body["report"]["perSheet"] == [
-        {"templateName": "Accounts", "sheetId": api.sheet_id(company, "Accounts"),
-         "rowCount": 2}]
+        {"templateName": "Accounts", "sheetId": api.sheet_id(company, "Accounts"), "rowCount": 2}
+    ]
     assert exported(api, cid, api.sheet_id(company, "Accounts")) == [
-        ACCOUNTS, ["Acme", "acme.com", "Gold"], ["Globex", "globex.io", "Silver"]]
+        ACCOUNTS,
+        ["Acme", "acme.com", "Gold"],
+        ["Globex", "globex.io", "Silver"],
+    ]
 
 
 def test_xlsx_worksheets_are_routed_by_their_names(api: Api) -> None:
@@ -187,10 +170,12 @@ def test_xlsx_worksheets_are_routed_by_their_names(api: Api) -> None:
     workbook.save(buffer)
     body = finished(api, api.import_files(cid, [("crm-export.xlsx", buffer.getvalue())]))
     assert body["status"] == "completed", body
-    assert exported(api, cid, api.sheet_id(company, "Accounts")) == [
-        ACCOUNTS, ["Acme", "", "Gold"]]
+    assert exported(api, cid, api.sheet_id(company, "Accounts")) == [ACCOUNTS, ["Acme", "", "Gold"]]
     assert exported(api, cid, api.sheet_id(company, "Deals")) == [
-        DEALS, ["Renewal", "1200", "", ""], ["Upsell", "99.5", "", ""]]
+        DEALS,
+        ["Renewal", "1200", "", ""],
+        ["Upsell", "99.5", "", ""],
+    ]
 
 
 def test_a_file_with_an_unrelated_name_goes_to_the_best_matching_sheet(api: Api) -> None:
@@ -201,7 +186,9 @@ def test_a_file_with_an_unrelated_name_goes_to_the_best_matching_sheet(api: Api)
     assert body["status"] == "completed", body
     assert body["report"]["perSheet"][0]["templateName"] == "Deals"
     assert exported(api, cid, api.sheet_id(company, "Deals")) == [
-        DEALS, ["Renewal", "10", "Won", ""]]
+        DEALS,
+        ["Renewal", "10", "Won", ""],
+    ]
 
 
 def test_several_files_in_one_import_go_to_their_sheets_in_link_order(api: Api) -> None:
@@ -209,24 +196,33 @@ def test_several_files_in_one_import_go_to_their_sheets_in_link_order(api: Api) 
     cid = company["company"]["id"]
     contacts = csv_bytes([["Email", "First Name", "Account"], ["ann@example.com", "Ann", "Acme"]])
     accounts = csv_bytes([["Name"], ["Acme"]])
-    body = finished(api, api.import_files(cid, [("contacts.csv", contacts),
-                                                ("accounts.csv", accounts)]))
+    body = finished(
+        api, api.import_files(cid, [("contacts.csv", contacts), ("accounts.csv", accounts)])
+    )
     assert body["status"] == "completed", body
     assert body["report"]["inserted"] == 2
     assert body["report"]["invalidCellCount"] == 0  # the link found Acme from the same import
     assert {s["templateName"]: s["rowCount"] for s in body["report"]["perSheet"]} == {
-        "Accounts": 1, "Contacts": 1}
+        "Accounts": 1,
+        "Contacts": 1,
+    }
 
 
 def test_header_drift_is_healed_and_exported_under_template_headers_in_order(api: Api) -> None:
     company = company_with(api, "Contacts")
     cid = company["company"]["id"]
-    data = csv_bytes([["Company", "Surname", "E-mail", "first_name", "Notes"],
-                      ["Acme", "Lovelace", "ada@example.com", "Ada", "met at a fair"]])
+    data = csv_bytes(
+        [
+            ["Company", "Surname", "E-mail", "first_name", "Notes"],
+            ["Acme", "Lovelace", "ada@example.com", "Ada", "met at a fair"],
+        ]
+    )
     body = finished(api, api.import_files(cid, [("contacts.csv", data)]))
     assert body["status"] == "completed", body
     assert exported(api, cid, api.sheet_id(company, "Contacts")) == [
-        CONTACTS, ["ada@example.com", "Ada", "Lovelace", "", "", "Acme"]]
+        CONTACTS,
+        ["ada@example.com", "Ada", "Lovelace", "", "", "Acme"],
+    ]
 
 
 @pytest.mark.parametrize("header", ["EMAIL", "Email Address", " e-mail ", "E_Mail", "mail"])
@@ -242,8 +238,9 @@ def test_email_header_variants_are_healed(api: Api, header: str) -> None:
 def test_a_utf8_bom_does_not_break_the_first_header(api: Api) -> None:
     company = company_with(api, "Contacts")
     cid = company["company"]["id"]
-    data = b"\xef\xbb\xbf" + csv_bytes([["Email", "First Name", "Account"],
-                                         ["ann@example.com", "Ann", "Acme"]])
+    data = b"\xef\xbb\xbf" + csv_bytes(
+        [["Email", "First Name", "Account"], ["ann@example.com", "Ann", "Acme"]]
+    )
     body = finished(api, api.import_files(cid, [("contacts.csv", data)]))
     assert body["status"] == "completed", body
     assert exported(api, cid, api.sheet_id(company, "Contacts"))[1][0] == "ann@example.com"
@@ -256,7 +253,9 @@ def test_lf_line_ends_and_blank_lines_are_read(api: Api) -> None:
     body = finished(api, api.import_files(cid, [("contacts.csv", data)]))
     assert body["status"] == "completed", body
     assert [r[0] for r in exported(api, cid, api.sheet_id(company, "Contacts"))[1:]] == [
-        "ann@example.com", "bob@example.com"]
+        "ann@example.com",
+        "bob@example.com",
+    ]
 
 
 # -- creation and lifecycle ------------------------------------------------------------------
@@ -312,18 +311,29 @@ def test_same_key_and_payload_replays_a_completed_run(api: Api) -> None:
     assert finished(api, first)["status"] == "completed"
     again = api.post(f"/companies/{cid}/imports", json=payload)
     assert again.status_code == 200
-    assert again.json() == {"run_id": first.json()["run_id"], "status": "completed",
-                            "poll_url": first.json()["poll_url"]}
+    assert again.json() == {
+        "run_id": first.json()["run_id"],
+        "status": "completed",
+        "poll_url": first.json()["poll_url"],
+    }
 
 
 def test_replay_compares_payloads_as_canonical_json(api: Api) -> None:
     cid = company_with(api, "Contacts")["company"]["id"]
-    first = api.post(f"/companies/{cid}/imports", json={
-        "idempotency_key": "k", "rows": [{"Email": "a@example.com", "First Name": "A",
-                                          "Account": "Acme"}]})
-    again = api.post(f"/companies/{cid}/imports", json={
-        "rows": [{"Account": "Acme", "First Name": "A", "Email": "a@example.com"}],
-        "idempotency_key": "k"})
+    first = api.post(
+        f"/companies/{cid}/imports",
+        json={
+            "idempotency_key": "k",
+            "rows": [{"Email": "a@example.com", "First Name": "A", "Account": "Acme"}],
+        },
+    )
+    again = api.post(
+        f"/companies/{cid}/imports",
+        json={
+            "rows": [{"Account": "Acme", "First Name": "A", "Email": "a@example.com"}],
+            "idempotency_key": "k",
+        },
+    )
     assert first.status_code == 201
     assert again.status_code == 200
     assert again.json()["run_id"] == first.json()["run_id"]
@@ -342,11 +352,15 @@ def test_the_same_key_in_another_company_starts_another_run(api: Api) -> None:
 
 def test_same_key_with_another_payload_is_409(api: Api) -> None:
     cid = company_with(api, "Contacts")["company"]["id"]
-    first = api.post(f"/companies/{cid}/imports",
-                     json={"rows": [contact("ann@example.com")], "idempotency_key": "k"})
+    first = api.post(
+        f"/companies/{cid}/imports",
+        json={"rows": [contact("ann@example.com")], "idempotency_key": "k"},
+    )
     assert finished(api, first)["status"] == "completed"
-    other = api.post(f"/companies/{cid}/imports",
-                     json={"rows": [contact("bob@example.com")], "idempotency_key": "k"})
+    other = api.post(
+        f"/companies/{cid}/imports",
+        json={"rows": [contact("bob@example.com")], "idempotency_key": "k"},
+    )
     assert other.status_code == 409
     assert other.json() == {"error": "idempotency_key was already used with a different payload"}
 
@@ -357,8 +371,10 @@ def test_second_import_while_one_runs_is_409_naming_the_active_run(slow_api: Api
     assert first.status_code == 201
     second = import_rows(slow_api, cid, [contact("bob@example.com")])
     assert second.status_code == 409
-    assert second.json() == {"error": "An import is already in progress for this company",
-                             "run_id": first.json()["run_id"]}
+    assert second.json() == {
+        "error": "An import is already in progress for this company",
+        "run_id": first.json()["run_id"],
+    }
     assert slow_api.wait(first.json()["poll_url"])["status"] == "completed"
 
 
@@ -368,16 +384,19 @@ def test_a_run_paused_at_needs_attention_blocks_a_second_import(api: Api) -> Non
     assert finished(api, first)["status"] == "needs_attention"
     second = import_rows(api, cid, [contact("bob@example.com")])
     assert second.status_code == 409
-    assert second.json() == {"error": "An import is already in progress for this company",
-                             "run_id": first.json()["run_id"]}
+    assert second.json() == {
+        "error": "An import is already in progress for this company",
+        "run_id": first.json()["run_id"],
+    }
 
 
 def test_active_imports_list_the_paused_run_with_its_idempotency_key(api: Api) -> None:
     cid = company_with(api, "Contacts")["company"]["id"]
     done = import_rows(api, cid, [contact("ann@example.com")], idempotency_key="done")
     assert finished(api, done)["status"] == "completed"
-    paused = import_rows(api, cid, [contact("bob@example.com", Status="Maybe")],
-                         idempotency_key="paused")
+    paused = import_rows(
+        api, cid, [contact("bob@example.com", Status="Maybe")], idempotency_key="paused"
+    )
     assert finished(api, paused)["status"] == "needs_attention"
     response = api.get(f"/companies/{cid}/imports", params={"status": "active"})
     assert response.status_code == 200
@@ -392,22 +411,26 @@ def test_imports_list_every_run_newest_first(api: Api) -> None:
     cid = company_with(api, "Contacts")["company"]["id"]
     run_ids = []
     for number in range(3):
-        response = import_rows(api, cid, [contact(f"p{number}@example.com")],
-                               idempotency_key=f"key-{number}")
+        response = import_rows(
+            api, cid, [contact(f"p{number}@example.com")], idempotency_key=f"key-{number}"
+        )
         assert finished(api, response)["status"] == "completed"
         run_ids.append(response.json()["run_id"])
     listed = api.get(f"/companies/{cid}/imports").json()["imports"]
     assert [r["run_id"] for r in listed] == run_ids[::-1]
     assert [r["idempotency_key"] for r in listed] == ["key-2", "key-1", "key-0"]
     assert api.get(f"/companies/{cid}/imports", params={"status": "active"}).json() == {
-        "imports": []}
+        "imports": []
+    }
 
 
 # -- validation counts and filters -----------------------------------------------------------
 def test_invalid_cell_count_counts_rows_not_cells(api: Api) -> None:
     cid = company_with(api, "Contacts")["company"]["id"]
-    rows = [contact("not-an-email", Phone="call me"),  # two bad cells, one row
-            contact("ann@example.com")]
+    rows = [
+        contact("not-an-email", Phone="call me"),  # two bad cells, one row
+        contact("ann@example.com"),
+    ]
     body = finished(api, import_rows(api, cid, rows))
     assert body["status"] == "completed", body
     assert body["report"]["invalidCellCount"] == 1
@@ -433,16 +456,14 @@ def test_filter_all_keeps_a_row_with_one_bad_cell(api: Api) -> None:
 
 
 @pytest.mark.parametrize(("filter", "expected"), [("valid", 2), ("all", 3)])
-def test_x_total_records_equals_the_rows_in_the_body(api: Api, filter: str,
-                                                     expected: int) -> None:
+def test_x_total_records_equals_the_rows_in_the_body(api: Api, filter: str, expected: int) -> None:
     company = company_with(api, "Contacts")
     cid = company["company"]["id"]
-    rows = [contact("a@example.com"), contact("b@example.com", Phone="x"),
-            contact("c@example.com")]
+    rows = [contact("a@example.com"), contact("b@example.com", Phone="x"), contact("c@example.com")]
     assert finished(api, import_rows(api, cid, rows))["status"] == "completed"
     response = api.export(cid, api.sheet_id(company, "Contacts"), filter)
-    records = list(csv.reader(io.StringIO(response.text, newline="")))
-    assert len(records) - 1 == expected
+    parsed = records(response.content)
+    assert len(parsed) - 1 == expected
     assert response.headers["X-Total-Records"] == str(expected)
 
 
@@ -452,10 +473,13 @@ def test_unrecoverable_drift_fails_the_run_and_inserts_nothing(api: Api) -> None
     cid = company["company"]["id"]
     accounts = csv_bytes([["Name"], ["Acme"]])
     contacts = csv_bytes([["Full Name", "First Name", "Account"], ["Ann Lee", "Ann", "Acme"]])
-    body = finished(api, api.import_files(cid, [("accounts.csv", accounts),
-                                                ("contacts.csv", contacts)]))
-    assert body == {"status": "failed", "error": (
-        "Unrecoverable column drift: required column 'Email' not found in contacts.csv")}
+    body = finished(
+        api, api.import_files(cid, [("accounts.csv", accounts), ("contacts.csv", contacts)])
+    )
+    assert body == {
+        "status": "failed",
+        "error": ("Unrecoverable column drift: required column 'Email' not found in contacts.csv"),
+    }
     assert exported(api, cid, api.sheet_id(company, "Accounts"), "all") == [ACCOUNTS]
     assert exported(api, cid, api.sheet_id(company, "Contacts"), "all") == [CONTACTS]
 
@@ -504,8 +528,7 @@ def test_unicode_survives_a_round_trip(api: Api) -> None:
     assert finished(api, api.import_files(cid, [("contacts.csv", data)]))["status"] == "completed"
     response = api.export(cid, api.sheet_id(company, "Contacts"))
     assert not response.content.startswith(b"\xef\xbb\xbf")
-    assert list(csv.reader(io.StringIO(response.content.decode("utf-8"), newline=""))) == [
-        CONTACTS, row]
+    assert records(response.content) == [CONTACTS, row]
 
 
 # -- rules that look beyond one import -------------------------------------------------------
@@ -513,26 +536,32 @@ def test_uniqueness_spans_earlier_imports(api: Api) -> None:
     company = company_with(api, "Contacts")
     cid, sheet = company["company"]["id"], api.sheet_id(company, "Contacts")
     assert finished(api, import_rows(api, cid, [contact("ann@example.com")]))["status"] == (
-        "completed")
-    body = finished(api, import_rows(api, cid, [contact("ann@example.com"),
-                                                contact("bob@example.com")]))
+        "completed"
+    )
+    body = finished(
+        api, import_rows(api, cid, [contact("ann@example.com"), contact("bob@example.com")])
+    )
     assert body["status"] == "completed", body
     assert body["report"]["invalidCellCount"] == 1
-    assert [r[0] for r in exported(api, cid, sheet)[1:]] == ["ann@example.com",
-                                                             "bob@example.com"]
+    assert [r[0] for r in exported(api, cid, sheet)[1:]] == ["ann@example.com", "bob@example.com"]
     assert [r[0] for r in exported(api, cid, sheet, "all")[1:]] == [
-        "ann@example.com", "ann@example.com", "bob@example.com"]
+        "ann@example.com",
+        "ann@example.com",
+        "bob@example.com",
+    ]
 
 
 def test_a_contact_whose_account_is_not_an_account_name_is_flagged(api: Api) -> None:
     company = company_with(api, "Accounts", "Contacts")
     cid = company["company"]["id"]
-    accounts = import_rows(api, cid, [{"Name": "Acme"}],
-                           sheet_id=api.sheet_id(company, "Accounts"))
+    accounts = import_rows(api, cid, [{"Name": "Acme"}], sheet_id=api.sheet_id(company, "Accounts"))
     assert finished(api, accounts)["status"] == "completed"
-    contacts = import_rows(api, cid, [contact("ann@example.com", account="Acme"),
-                                      contact("bob@example.com", account="Globex")],
-                           sheet_id=api.sheet_id(company, "Contacts"))
+    contacts = import_rows(
+        api,
+        cid,
+        [contact("ann@example.com", account="Acme"), contact("bob@example.com", account="Globex")],
+        sheet_id=api.sheet_id(company, "Contacts"),
+    )
     body = finished(api, contacts)
     assert body["status"] == "completed", body
     assert body["report"]["invalidCellCount"] == 1
@@ -547,7 +576,10 @@ def test_uniqueness_compares_after_trimming_but_stores_values_as_given(api: Api)
     assert body["status"] == "completed", body
     assert body["report"]["invalidCellCount"] == 1
     assert exported(api, cid, api.sheet_id(company, "Accounts"), "all") == [
-        ACCOUNTS, ["Acme", "", ""], [" Acme ", "", ""]]
+        ACCOUNTS,
+        ["Acme", "", ""],
+        [" Acme ", "", ""],
+    ]
 
 
 def test_a_blank_required_cell_counts_as_missing(api: Api) -> None:
@@ -563,11 +595,19 @@ def test_a_blank_required_cell_counts_as_missing(api: Api) -> None:
 def test_a_link_to_a_flagged_row_is_still_a_match(api: Api) -> None:
     company = company_with(api, "Accounts", "Contacts")
     cid = company["company"]["id"]
-    accounts = import_rows(api, cid, [{"Name": "Acme", "Domain": "not a domain"}],
-                           sheet_id=api.sheet_id(company, "Accounts"))
+    accounts = import_rows(
+        api,
+        cid,
+        [{"Name": "Acme", "Domain": "not a domain"}],
+        sheet_id=api.sheet_id(company, "Accounts"),
+    )
     assert finished(api, accounts)["report"]["invalidCellCount"] == 1
-    contacts = import_rows(api, cid, [contact("ann@example.com", account="Acme")],
-                           sheet_id=api.sheet_id(company, "Contacts"))
+    contacts = import_rows(
+        api,
+        cid,
+        [contact("ann@example.com", account="Acme")],
+        sheet_id=api.sheet_id(company, "Contacts"),
+    )
     body = finished(api, contacts)
     assert body["status"] == "completed", body
     assert body["report"]["invalidCellCount"] == 0
@@ -586,27 +626,34 @@ def test_clean_sample_files_round_trip_exactly(api: Api, samples: Path) -> None:
     contacts = sample(samples, "contacts_clean.csv")
     company = company_with(api, "Accounts", "Contacts")
     cid = company["company"]["id"]
-    body = finished(api, api.import_files(cid, [("accounts_clean.csv", accounts),
-                                                ("contacts_clean.csv", contacts)]))
+    body = finished(
+        api,
+        api.import_files(cid, [("accounts_clean.csv", accounts), ("contacts_clean.csv", contacts)]),
+    )
     assert body["status"] == "completed", body
     assert body["report"]["invalidCellCount"] == 0
     for name, data in (("Accounts", accounts), ("Contacts", contacts)):
-        expected = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+        expected = records(data)
         assert exported(api, cid, api.sheet_id(company, name)) == expected
 
 
 def test_sample_without_an_email_column_fails_with_unrecoverable_drift(
-        api: Api, samples: Path) -> None:
+    api: Api, samples: Path
+) -> None:
     data = sample(samples, "contacts_no_email.csv")
     company = company_with(api)
     cid = company["company"]["id"]
     body = finished(api, api.import_files(cid, [("contacts_no_email.csv", data)]))
-    assert body == {"status": "failed", "error": (
-        "Unrecoverable column drift: required column 'Email' not found in "
-        "contacts_no_email.csv")}
+    assert body == {
+        "status": "failed",
+        "error": (
+            "Unrecoverable column drift: required column 'Email' not found in contacts_no_email.csv"
+        ),
+    }
     for sheet in company["sheets"]:
         assert exported(api, cid, sheet["id"], "all") == [
-            {"Accounts": ACCOUNTS, "Contacts": CONTACTS, "Deals": DEALS}[sheet["name"]]]
+            {"Accounts": ACCOUNTS, "Contacts": CONTACTS, "Deals": DEALS}[sheet["name"]]
+        ]
 
 
 def test_cp1252_sample_fails_asking_for_utf8(api: Api, samples: Path) -> None:
@@ -618,18 +665,22 @@ def test_cp1252_sample_fails_asking_for_utf8(api: Api, samples: Path) -> None:
 
 
 def test_customer_workbook_pauses_then_completes_with_the_proposed_patch(
-        api: Api, samples: Path) -> None:
+    api: Api, samples: Path
+) -> None:
     data = sample(samples, "customer_workbook.xlsx")
     company = company_with(api)
     cid = company["company"]["id"]
     response = api.import_files(cid, [("customer_workbook.xlsx", data)])
     paused = finished(api, response)
     assert paused["status"] == "needs_attention", paused
-    asked = {(q["target"]["column"], q["target"]["error"].startswith("Does not match allowed"))
-             for q in paused["needs_attention"]["questions"]}
+    asked = {
+        (q["target"]["column"], q["target"]["error"].startswith("Does not match allowed"))
+        for q in paused["needs_attention"]["questions"]
+    }
     assert {("Tier", True), ("Status", True), ("Stage", True), ("First Name", False)} <= asked
-    decision = api.post(response.json()["poll_url"] + "/decisions",
-                        json={"accept_proposed_patch": True})
+    decision = api.post(
+        response.json()["poll_url"] + "/decisions", json={"accept_proposed_patch": True}
+    )
     assert decision.status_code == 200, decision.text
     done = api.wait(response.json()["poll_url"])
     assert done["status"] == "completed", done

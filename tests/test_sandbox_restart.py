@@ -3,8 +3,6 @@ finds its companies, sheets, runs, rows and uploads again, and finishes runs lef
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import threading
 import time
@@ -14,37 +12,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Api
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-import migkit.sandbox
-from migkit.sandbox import Sandbox
+from tests.helpers import CONTACTS, Api, company_with, csv_bytes, exported, start_sandbox
 
 KEY = "k1"
-CONTACTS = ["Email", "First Name", "Last Name", "Phone", "Status", "Account"]
-ROWS = [CONTACTS,
-        ["ann@example.com", "Ann", "Lee", "", "Open", "Acme"],
-        ["bob@example.com", "Bob", "", "", "Closed", "Globex"]]
+ROWS = [
+    CONTACTS,
+    ["ann@example.com", "Ann", "Lee", "", "Open", "Acme"],
+    ["bob@example.com", "Bob", "", "", "Closed", "Globex"],
+]
 
 
-def csv_bytes(rows: list[list[str]]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    return buffer.getvalue().encode("utf-8")
-
-
-def start(db: Path, step_seconds: float = 0) -> Sandbox:
-    """A sandbox on ``db`` for key k1; a high rate limit, since the tests poll fast."""
-    return migkit.sandbox.start(
-        db=str(db), api_key=KEY, step_seconds=step_seconds, rate_limit=100_000
-    )
-
-
-def exported(api: Api, company_id: str, sheet_id: str) -> list[list[str]]:
-    response = api.export(company_id, sheet_id, "all")
-    assert response.status_code == 200, response.text
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8"), newline="")))
+def import_contacts(api: Api, rows: list[list[str]]) -> tuple[dict[str, Any], str, str]:
+    """Start an import of ``rows`` as contacts.csv into a new Contacts-only company:
+    (company, company_id, poll_url)."""
+    company = company_with(api, "Contacts")
+    cid = company["company"]["id"]
+    response = api.import_files(cid, [("contacts.csv", csv_bytes(rows))])
+    assert response.status_code == 201, response.text
+    return company, cid, response.json()["poll_url"]
 
 
 def wait_for_progress(api: Api, poll_url: str, message: str, timeout: float = 30.0) -> None:
@@ -76,23 +64,31 @@ class FirstLife:
 @pytest.fixture
 def first_life(tmp_path: Path) -> FirstLife:
     db = tmp_path / "s.db"
-    with start(db) as sb:
+    with start_sandbox(db, KEY) as sb:
         api = Api(sb.base_url, sb.api_key)
-        contacts = api.templates()["Contacts"]["id"]
-        company = api.company(template_ids=[contacts], external_id="restart-co")
+        company = company_with(api, "Contacts", external_id="restart-co")
         cid = company["company"]["id"]
         upload_ref = api.upload(cid, csv_bytes(ROWS), "contacts.csv")
-        response = api.post(f"/companies/{cid}/imports",
-                            json={"files": [{"name": "contacts.csv", "upload_ref": upload_ref}]})
+        response = api.post(
+            f"/companies/{cid}/imports",
+            json={"files": [{"name": "contacts.csv", "upload_ref": upload_ref}]},
+        )
         assert response.status_code == 201, response.text
         poll_url = response.json()["poll_url"]
         poll_body = api.wait(poll_url)
         assert poll_body["status"] == "completed", poll_body
         sheet_id = api.sheet_id(company, "Contacts")
-        export = exported(api, cid, sheet_id)
-    return FirstLife(db=db, company=company, company_id=cid, sheet_id=sheet_id,
-                     upload_ref=upload_ref, poll_url=poll_url, poll_body=poll_body,
-                     export=export)
+        export = exported(api, cid, sheet_id, "all")
+    return FirstLife(
+        db=db,
+        company=company,
+        company_id=cid,
+        sheet_id=sheet_id,
+        upload_ref=upload_ref,
+        poll_url=poll_url,
+        poll_body=poll_body,
+        export=export,
+    )
 
 
 def without_link(body: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +97,7 @@ def without_link(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_company_and_its_sheets_survive_a_restart(first_life: FirstLife) -> None:
-    with start(first_life.db) as sb:
+    with start_sandbox(first_life.db, KEY) as sb:
         api = Api(sb.base_url, sb.api_key)
         response = api.get(f"/companies/{first_life.company_id}")
         assert response.status_code == 200
@@ -111,14 +107,14 @@ def test_company_and_its_sheets_survive_a_restart(first_life: FirstLife) -> None
 
 
 def test_magic_link_token_survives_a_restart(first_life: FirstLife) -> None:
-    with start(first_life.db) as sb:
+    with start_sandbox(first_life.db, KEY) as sb:
         api = Api(sb.base_url, sb.api_key)
         link = api.get(f"/companies/{first_life.company_id}").json()["magic_link_url"]
         assert link.rsplit("/", 1)[1] == first_life.company["magic_link_url"].rsplit("/", 1)[1]
 
 
 def test_a_completed_run_survives_a_restart(first_life: FirstLife) -> None:
-    with start(first_life.db) as sb:
+    with start_sandbox(first_life.db, KEY) as sb:
         api = Api(sb.base_url, sb.api_key)
         response = api.get(first_life.poll_url)
         assert response.status_code == 200
@@ -126,18 +122,17 @@ def test_a_completed_run_survives_a_restart(first_life: FirstLife) -> None:
 
 
 def test_rows_survive_a_restart(first_life: FirstLife) -> None:
-    with start(first_life.db) as sb:
+    with start_sandbox(first_life.db, KEY) as sb:
         api = Api(sb.base_url, sb.api_key)
-        assert exported(api, first_life.company_id, first_life.sheet_id) == first_life.export
+        assert exported(api, first_life.company_id, first_life.sheet_id, "all") == first_life.export
         assert first_life.export == ROWS
 
 
 def test_an_upload_ref_can_be_imported_again_after_a_restart(first_life: FirstLife) -> None:
-    with start(first_life.db) as sb:
+    with start_sandbox(first_life.db, KEY) as sb:
         api = Api(sb.base_url, sb.api_key)
         files = [{"name": "contacts.csv", "upload_ref": first_life.upload_ref}]
-        response = api.post(f"/companies/{first_life.company_id}/imports",
-                            json={"files": files})
+        response = api.post(f"/companies/{first_life.company_id}/imports", json={"files": files})
         assert response.status_code == 201, response.text
         body = api.wait(response.json()["poll_url"])
         assert body["status"] == "completed", body
@@ -146,69 +141,54 @@ def test_an_upload_ref_can_be_imported_again_after_a_restart(first_life: FirstLi
 
 
 def test_another_key_does_not_see_the_restarted_company(first_life: FirstLife) -> None:
-    with migkit.sandbox.start(
-        db=str(first_life.db), api_key=[KEY, "k2"], step_seconds=0, rate_limit=100_000
-    ) as sb:
+    with start_sandbox(first_life.db, [KEY, "k2"]) as sb:
         stranger = Api(sb.base_url, "k2")
         assert stranger.get(f"/companies/{first_life.company_id}").status_code == 404
-        assert Api(sb.base_url, KEY).get(
-            f"/companies/{first_life.company_id}").status_code == 200
+        assert Api(sb.base_url, KEY).get(f"/companies/{first_life.company_id}").status_code == 200
 
 
 def test_a_run_in_flight_at_stop_completes_after_restart(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
-    with start(db, step_seconds=0.3) as sb:
+    with start_sandbox(db, KEY, step_seconds=0.3) as sb:
         api = Api(sb.base_url, sb.api_key)
-        company = api.company(template_ids=[api.templates()["Contacts"]["id"]])
-        cid = company["company"]["id"]
-        response = api.import_files(cid, [("contacts.csv", csv_bytes(ROWS))])
-        assert response.status_code == 201, response.text
-        poll_url = response.json()["poll_url"]
+        company, cid, poll_url = import_contacts(api, ROWS)
         wait_for_progress(api, poll_url, "Inserting rows")
-    with start(db) as sb:
+    with start_sandbox(db, KEY) as sb:
         api = Api(sb.base_url, sb.api_key)
         body = api.wait(poll_url)
         assert body["status"] == "completed", body
         assert body["report"]["inserted"] == 2
         assert body["report"]["invalidCellCount"] == 0
-        assert exported(api, cid, api.sheet_id(company, "Contacts")) == ROWS
+        assert exported(api, cid, api.sheet_id(company, "Contacts"), "all") == ROWS
 
 
 def test_a_run_stopped_early_completes_once_after_restart(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
-    with start(db, step_seconds=0.3) as sb:
+    with start_sandbox(db, KEY, step_seconds=0.3) as sb:
         api = Api(sb.base_url, sb.api_key)
-        company = api.company(template_ids=[api.templates()["Contacts"]["id"]])
-        cid = company["company"]["id"]
-        response = api.import_files(cid, [("contacts.csv", csv_bytes(ROWS))])
-        assert response.status_code == 201, response.text
-        poll_url = response.json()["poll_url"]
+        company, cid, poll_url = import_contacts(api, ROWS)
         api.wait(poll_url, until=("running",))
-    with start(db) as sb:
+    with start_sandbox(db, KEY) as sb:
         api = Api(sb.base_url, sb.api_key)
         assert api.wait(poll_url)["status"] == "completed"
-        assert exported(api, cid, api.sheet_id(company, "Contacts")) == ROWS
+        assert exported(api, cid, api.sheet_id(company, "Contacts"), "all") == ROWS
 
 
 def test_a_paused_run_can_be_decided_after_a_restart(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     rows = [*ROWS, ["cy@example.com", "Cy", "", "", "open", "Acme"]]
-    with start(db) as sb:
+    with start_sandbox(db, KEY) as sb:
         api = Api(sb.base_url, sb.api_key)
-        company = api.company(template_ids=[api.templates()["Contacts"]["id"]])
-        cid = company["company"]["id"]
-        response = api.import_files(cid, [("contacts.csv", csv_bytes(rows))])
-        assert response.status_code == 201, response.text
-        poll_url = response.json()["poll_url"]
+        company, cid, poll_url = import_contacts(api, rows)
         paused = api.wait(poll_url)
         assert paused["status"] == "needs_attention", paused
-    with start(db) as sb:
+    with start_sandbox(db, KEY) as sb:
         api = Api(sb.base_url, sb.api_key)
         assert api.get(poll_url).json() == paused
         decision = api.post(poll_url + "/decisions", json={"accept_proposed_patch": True})
         assert decision.status_code == 200, decision.text
         assert api.wait(poll_url)["status"] == "completed"
-        exported_rows = exported(api, cid, api.sheet_id(company, "Contacts"))
+        exported_rows = exported(api, cid, api.sheet_id(company, "Contacts"), "all")
         assert exported_rows == [*ROWS, ["cy@example.com", "Cy", "", "", "Open", "Acme"]]
 
 
@@ -219,8 +199,9 @@ def destination() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         received.append(Request(environ).get_json(silent=True))
-        return Response(json.dumps({"id": len(received)}), status=201,
-                        mimetype="application/json")(environ, start_response)
+        return Response(json.dumps({"id": len(received)}), status=201, mimetype="application/json")(
+            environ, start_response
+        )
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -231,23 +212,23 @@ def destination() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
 
 def test_an_export_run_in_flight_at_stop_completes_after_restart(
-        tmp_path: Path, destination: tuple[str, list[dict[str, Any]]]) -> None:
+    tmp_path: Path, destination: tuple[str, list[dict[str, Any]]]
+) -> None:
     db = tmp_path / "s.db"
     base_url, received = destination
-    with start(db) as sb:
+    with start_sandbox(db, KEY) as sb:
         api = Api(sb.base_url, sb.api_key)
-        company = api.company(template_ids=[api.templates()["Contacts"]["id"]],
-                              connections={"base_url": base_url})
+        company = company_with(api, "Contacts", connections={"base_url": base_url})
         cid = company["company"]["id"]
         response = api.import_files(cid, [("contacts.csv", csv_bytes(ROWS))])
         assert api.wait(response.json()["poll_url"])["status"] == "completed"
-    with start(db, step_seconds=0.3) as sb:
+    with start_sandbox(db, KEY, step_seconds=0.3) as sb:
         api = Api(sb.base_url, sb.api_key)
         response = api.post(f"/companies/{cid}/exports", json={})
         assert response.status_code == 201, response.text
         poll_url = response.json()["poll_url"]
         api.wait(poll_url, until=("running",))
-    with start(db) as sb:
+    with start_sandbox(db, KEY) as sb:
         api = Api(sb.base_url, sb.api_key)
         body = api.wait(poll_url)
         assert body["status"] == "completed", body

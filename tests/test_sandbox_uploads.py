@@ -12,10 +12,10 @@ from urllib.parse import urlparse
 
 import pytest
 import requests
-from conftest import Api
 
 import migkit.sandbox
 from migkit.sandbox import Sandbox, SandboxConfig
+from tests.helpers import Api, assert_error, company_with
 
 CSV = b"Name,Domain,Tier\nAcme,acme.com,Gold\n"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -26,18 +26,6 @@ ACCEPTED_TYPES = [
     "text/tab-separated-values",
     "application/json",
 ]
-
-
-def assert_error(response: requests.Response, status: int) -> str:
-    """The response is ``status`` with a body of exactly ``{"error": "<text>"}``."""
-    assert response.status_code == status, (response.status_code, response.text)
-    assert response.headers["Content-Type"].split(";")[0].strip() == "application/json"
-    body = response.json()
-    assert isinstance(body, dict)
-    assert list(body) == ["error"], body
-    assert isinstance(body["error"], str)
-    assert body["error"]
-    return str(body["error"])
 
 
 def grant(
@@ -59,10 +47,18 @@ def put(url: str, data: bytes, content_type: str = "text/csv") -> requests.Respo
     return requests.put(url, data=data, headers={"Content-Type": content_type}, timeout=30)
 
 
+def import_ref(api: Api, company_id: str, upload_ref: str) -> requests.Response:
+    """Ask for an import of the one file ``accounts.csv`` behind ``upload_ref``."""
+    return api.post(
+        f"/companies/{company_id}/imports",
+        json={"files": [{"name": "accounts.csv", "upload_ref": upload_ref}]},
+    )
+
+
 @pytest.fixture
 def company(api: Api) -> dict[str, Any]:
     """A fresh company with only the Accounts sheet."""
-    return api.company(template_ids=[api.templates()["Accounts"]["id"]])
+    return company_with(api, "Accounts")
 
 
 @pytest.fixture
@@ -263,52 +259,37 @@ def test_put_larger_than_the_json_body_limit_is_accepted() -> None:
 def test_import_of_an_uploaded_file_is_accepted(api: Api, company_id: str) -> None:
     response = grant(api, company_id)
     assert put(response.json()["upload_url"], CSV).status_code == 200
-    created = api.post(
-        f"/companies/{company_id}/imports",
-        json={"files": [{"name": "accounts.csv", "upload_ref": response.json()["upload_ref"]}]},
-    )
+    created = import_ref(api, company_id, response.json()["upload_ref"])
     assert created.status_code == 201, created.text
     assert api.wait(created.json()["poll_url"])["status"] == "completed"
 
 
 def test_import_of_an_upload_ref_never_put_is_400(api: Api, company_id: str) -> None:
     upload_ref = grant(api, company_id).json()["upload_ref"]
-    response = api.post(
-        f"/companies/{company_id}/imports",
-        json={"files": [{"name": "accounts.csv", "upload_ref": upload_ref}]},
-    )
+    response = import_ref(api, company_id, upload_ref)
     assert_error(response, 400)
 
 
 def test_import_of_an_upload_ref_after_a_failed_put_is_400(api: Api, company_id: str) -> None:
     response = grant(api, company_id)
     put(response.json()["upload_url"], CSV[:-1])
-    created = api.post(
-        f"/companies/{company_id}/imports",
-        json={"files": [{"name": "accounts.csv", "upload_ref": response.json()["upload_ref"]}]},
-    )
+    created = import_ref(api, company_id, response.json()["upload_ref"])
     assert_error(created, 400)
 
 
 def test_import_of_another_companys_upload_ref_is_400(api: Api, company_id: str) -> None:
-    other_company = api.company(template_ids=[api.templates()["Accounts"]["id"]])
+    other_company = company_with(api, "Accounts")
     upload_ref = api.upload(other_company["company"]["id"], CSV, "accounts.csv")
-    response = api.post(
-        f"/companies/{company_id}/imports",
-        json={"files": [{"name": "accounts.csv", "upload_ref": upload_ref}]},
-    )
+    response = import_ref(api, company_id, upload_ref)
     assert_error(response, 400)
 
 
 def test_import_of_another_accounts_upload_ref_is_400(
     api: Api, other_api: Api, company_id: str
 ) -> None:
-    theirs = other_api.company(template_ids=[other_api.templates()["Accounts"]["id"]])
+    theirs = company_with(other_api, "Accounts")
     upload_ref = other_api.upload(theirs["company"]["id"], CSV, "accounts.csv")
-    response = api.post(
-        f"/companies/{company_id}/imports",
-        json={"files": [{"name": "accounts.csv", "upload_ref": upload_ref}]},
-    )
+    response = import_ref(api, company_id, upload_ref)
     assert_error(response, 400)
 
 
@@ -316,8 +297,5 @@ def test_import_of_an_invented_upload_ref_is_400(
     api: Api, company: dict[str, Any], company_id: str
 ) -> None:
     upload_ref = f"workbook-files/{company['workbook_id']}/{uuid.uuid4()}/accounts.csv"
-    response = api.post(
-        f"/companies/{company_id}/imports",
-        json={"files": [{"name": "accounts.csv", "upload_ref": upload_ref}]},
-    )
+    response = import_ref(api, company_id, upload_ref)
     assert_error(response, 400)
