@@ -1,14 +1,82 @@
 """migkit: validate, import, watch, export and reconcile spreadsheets via the Vern Migration API.
 
+>>> import migkit
+>>> client = migkit.Client(api_key="sk_...", ledger=None)  # doctest: +SKIP
+>>> acme = client.companies.create("Acme", "Spreadsheet")  # doctest: +SKIP
+
 The client never imports :mod:`migkit.sandbox`; start the local emulator explicitly::
 
     import migkit.sandbox
     with migkit.sandbox.start(step_seconds=0.1) as sb:
-        print(sb.base_url)
+        client = migkit.Client(sb.api_key, sb.base_url)
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from migkit._http import RequestBudget, RetryPolicy
+from migkit.client import Client
+from migkit.errors import (
+    APIError,
+    AuthenticationError,
+    BadRequest,
+    ConfigurationError,
+    Conflict,
+    ExternalIdConflict,
+    IdempotencyConflict,
+    ImportInProgress,
+    MigkitError,
+    NotFound,
+    RateLimited,
+    RunFailed,
+    ServerError,
+    TransportError,
+    UsageError,
+    WaitTimeout,
+)
+from migkit.models import (
+    Company,
+    ExportReport,
+    ExportRun,
+    Question,
+    Report,
+    Run,
+    Source,
+    Template,
+    Upload,
+)
+from migkit.polling import PollSchedule
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequest",
+    "Client",
+    "Company",
+    "ConfigurationError",
+    "Conflict",
+    "ExportReport",
+    "ExportRun",
+    "ExternalIdConflict",
+    "IdempotencyConflict",
+    "ImportInProgress",
+    "MigkitError",
+    "NotFound",
+    "PollSchedule",
+    "Question",
+    "RateLimited",
+    "Report",
+    "RequestBudget",
+    "RetryPolicy",
+    "Run",
+    "RunFailed",
+    "ServerError",
+    "Source",
+    "Template",
+    "TransportError",
+    "Upload",
+    "UsageError",
+    "WaitTimeout",
+    "__version__",
+]

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
@@ -91,6 +91,7 @@ class Template:
     columns: tuple[Column, ...]
     id: str | None = None
     description: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Template:
@@ -100,6 +101,7 @@ class Template:
             columns=tuple(Column.from_api(c) for c in raw.get("columns") or []),
             id=raw.get("id"),
             description=raw.get("description"),
+            raw=dict(raw),
         )
 
     @property

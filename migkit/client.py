@@ -1,0 +1,133 @@
+"""``migkit.Client``: the Vern Migration API (Generation 1, "companies") from Python.
+
+>>> import migkit
+>>> client = migkit.Client(api_key="sk_example", base_url="http://127.0.0.1:8787/api/v1",
+...                        ledger=None)
+>>> client
+Client(base_url='http://127.0.0.1:8787/api/v1', api_key=<hidden>, ledger=None)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+
+from migkit._http import DEFAULT_BASE_URL, RequestBudget, RetryPolicy, Transport
+from migkit.errors import ConfigurationError
+from migkit.ledger import Ledger, default_path, fingerprint
+from migkit.polling import PollSchedule
+from migkit.resources._context import Context
+from migkit.resources.catalog import Sources, Templates
+from migkit.resources.companies import Companies
+from migkit.resources.exports import Exports
+from migkit.resources.imports import Imports
+from migkit.resources.uploads import Uploads
+
+DEFAULT = "default"
+
+
+def _dotenv(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, _, value = line.removeprefix("export ").partition("=")
+        values[name.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def resolve_api_key(api_key: str | None) -> str:
+    """The key from the argument, else ``VERN_API_KEY``, else ``.env`` in the working dir."""
+    key = (
+        api_key
+        or os.environ.get("VERN_API_KEY")
+        or _dotenv(Path.cwd() / ".env").get("VERN_API_KEY")
+    )
+    if not key:
+        raise ConfigurationError(
+            "No Vern API key: pass Client(api_key=...), set the VERN_API_KEY environment "
+            f"variable, or add a line VERN_API_KEY=... to {Path.cwd() / '.env'}. Create keys in "
+            "the dashboard under Settings > API keys."
+        )
+    return key.strip()
+
+
+class Client:
+    """A client for one API key.
+
+    The key comes from ``api_key``, else ``VERN_API_KEY``, else a ``.env`` file in the working
+    directory; it never appears in a repr, message or URL. ``base_url`` defaults to
+    ``VERN_BASE_URL`` or ``https://app.vern.so/api/v1``. ``ledger`` is where submitted runs
+    are recorded (``"default"`` under the user's data directory, a path, or ``None`` to
+    turn it off). ``rate_limit`` is the client-side budget per route per minute.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | tuple[float, float] = (10.0, 120.0),
+        ledger: Ledger | str | Path | None = DEFAULT,
+        retry: RetryPolicy | None = None,
+        rate_limit: int | None = 95,
+        poll: PollSchedule | None = None,
+        progress: bool = True,
+    ) -> None:
+        key = resolve_api_key(api_key)
+        url = base_url or os.environ.get("VERN_BASE_URL") or DEFAULT_BASE_URL
+        budget = RequestBudget(limit=rate_limit) if rate_limit else None
+        self._transport = Transport(
+            key, url, timeout=timeout, retry=retry or RetryPolicy(), budget=budget
+        )
+        if ledger == DEFAULT:
+            ledger = Ledger(default_path())
+        elif isinstance(ledger, str | Path):
+            ledger = Ledger(ledger)
+        self.ledger: Ledger | None = ledger
+        self._ctx = Context(
+            transport=self._transport,
+            ledger=self.ledger,
+            account=fingerprint(key),
+            schedule=poll or PollSchedule(),
+            progress=progress,
+        )
+        self.sources = Sources(self._ctx)
+        self.templates = Templates(self._ctx)
+        self.companies = Companies(self._ctx, self.sources, self.templates)
+        self.uploads = Uploads(self._ctx)
+        self.imports = Imports(self._ctx, self.uploads)
+        self.exports = Exports(self._ctx)
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL this client talks to."""
+        return self._transport.base_url
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests this client has sent (retries inside urllib3 not counted)."""
+        return self._transport.requests_sent
+
+    def __repr__(self) -> str:
+        ledger = str(self.ledger.path) if self.ledger else None
+        return f"Client(base_url={self.base_url!r}, api_key=<hidden>, ledger={ledger!r})"
+
+    def close(self) -> None:
+        """Close connection pools."""
+        self._transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""API resources: one thin module per resource, describing endpoints and shapes only."""

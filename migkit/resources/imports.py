@@ -1,0 +1,395 @@
+"""Imports: create (never twice), poll, wait, decide, cancel, find the active run, recover.
+
+Every import carries an ``idempotency_key``. By default it is derived from the company and the
+content (file bytes, or canonical rows), so re-running a notebook cell returns the run already
+made instead of importing again. The ledger notes each import before and after the request.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from migkit.errors import APIError, IdempotencyConflict, RunFailed, UsageError
+from migkit.models import Company, Option, Run, Upload
+from migkit.polling import PollEvent, ProgressHook, settled, wait_for, wait_many
+from migkit.progress import TqdmProgress
+from migkit.resources._context import Context, company_id, run_id
+from migkit.resources.uploads import Uploads, file_bytes
+
+RUN_ROUTE = "GET /companies/{id}/imports/{run_id}"
+FileLike = str | Path | Upload | pd.DataFrame
+
+
+def canonical(value: Any) -> str:
+    """Canonical JSON (sorted keys, no spaces) for hashing."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def frame_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A DataFrame as JSON-safe row objects (NaN/NaT → null, timestamps → ISO text)."""
+    if frame.columns.duplicated().any():
+        dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise UsageError(f"the frame has duplicate column names {dupes}; rename them first")
+    rows: list[dict[str, Any]] = json.loads(frame.to_json(orient="records", date_format="iso"))
+    return rows
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Imports:
+    """``client.imports``: push rows or files into a company and follow the run."""
+
+    def __init__(self, ctx: Context, uploads: Uploads) -> None:
+        self._ctx = ctx
+        self._uploads = uploads
+
+    # -- create ------------------------------------------------------------------------------
+    def create(
+        self,
+        company: Company | str,
+        *,
+        files: Sequence[FileLike] | None = None,
+        rows: Sequence[Mapping[str, Any]] | None = None,
+        frame: pd.DataFrame | None = None,
+        sheet: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Run:
+        """Start an import of ``files``, inline ``rows`` or a ``frame``; returns the run.
+
+        ``sheet`` (name or id, inline rows only) picks the target sheet when the company has
+        several (a sandbox extension). Re-running the same call returns the same run.
+
+        >>> run = client.imports.create(acme, files=["contacts.csv"])  # doctest: +SKIP
+        >>> run = client.imports.wait(run)  # doctest: +SKIP
+        """
+        given = [x is not None for x in (files, rows, frame)]
+        if sum(given) != 1:
+            raise UsageError("pass exactly one of files=[...], rows=[...] or frame=DataFrame")
+        cid = company_id(company)
+        if files is not None:
+            if sheet is not None:
+                raise UsageError(
+                    "sheet= goes with rows or frame; files are matched to sheets by their names"
+                )
+            return self._create_files(cid, list(files), idempotency_key)
+        inline = frame_rows(frame) if frame is not None else [dict(r) for r in rows or []]
+        if not inline:
+            raise UsageError("there are no rows to import; the API refuses an empty rows list")
+        body: dict[str, Any] = {"rows": inline}
+        if sheet is not None:
+            body["sheet_id"] = self._sheet_id(company, sheet)
+        content = _sha(canonical(body))
+        return self._submit(cid, body, content, idempotency_key)
+
+    def _sheet_id(self, company: Company | str, sheet: str) -> str:
+        if isinstance(company, Company):
+            return company.sheet(sheet).id
+        return sheet  # an id when the company is given by id
+
+    def _create_files(self, cid: str, files: list[FileLike], key: str | None) -> Run:
+        prepared: list[tuple[FileLike, str, str]] = []  # (file, name, sha256)
+        for item in files:
+            if isinstance(item, Upload):
+                prepared.append((item, item.name, item.sha256))
+            else:
+                data, name, _ = file_bytes(item, None, None)
+                prepared.append((item, name, hashlib.sha256(data).hexdigest()))
+        content = _sha(canonical([[name, digest] for _, name, digest in prepared]))
+        key = key or f"migkit-{_sha(cid + content)[:40]}"
+        existing = self._existing(cid, key)
+        if existing is not None:
+            return existing
+        uploaded = [
+            item if isinstance(item, Upload) else self._uploads.upload(cid, item)
+            for item, _, _ in prepared
+        ]
+        body = {"files": [{"name": u.name, "upload_ref": u.upload_ref} for u in uploaded]}
+        return self._submit(cid, body, content, key)
+
+    def _existing(self, cid: str, key: str) -> Run | None:
+        """The run the ledger already has for this key (a re-run cell), if any."""
+        ledger = self._ctx.ledger
+        entry = (
+            ledger.import_entry(self._ctx.account, self._ctx.base_url, cid, key) if ledger else None
+        )
+        if entry is None:
+            return None
+        if entry.run_id:
+            return self.get(
+                Run(id=entry.run_id, company_id=cid, status=entry.status, idempotency_key=key)
+            )
+        return self._post(cid, entry.request, key)  # sent before but the answer was lost
+
+    def _submit(self, cid: str, body: dict[str, Any], content: str, key: str | None) -> Run:
+        key = key or f"migkit-{_sha(cid + content)[:40]}"
+        existing = self._existing(cid, key)
+        if existing is not None:
+            return existing
+        if self._ctx.ledger:
+            self._ctx.ledger.record_import(
+                self._ctx.account, self._ctx.base_url, cid, key, content, body
+            )
+        try:
+            return self._post(cid, body, key)
+        except IdempotencyConflict:
+            # Same content-derived key, other upload_refs: a re-uploaded copy of the same files.
+            found = self._by_key(cid, key)
+            if found is None:
+                raise
+            return found
+
+    def _post(self, cid: str, body: dict[str, Any], key: str) -> Run:
+        answer = self._ctx.send(
+            "POST",
+            f"/companies/{cid}/imports",
+            "POST /companies/{id}/imports",
+            {**body, "idempotency_key": key},
+            safe=True,
+        )
+        run = Run(
+            id=str(answer["run_id"]),
+            company_id=cid,
+            status=str(answer.get("status", "queued")),
+            idempotency_key=key,
+            raw=dict(answer),
+        )
+        if self._ctx.ledger:
+            self._ctx.ledger.set_run(
+                self._ctx.account, self._ctx.base_url, cid, key, run.id, run.status
+            )
+        return run
+
+    def _by_key(self, cid: str, key: str) -> Run | None:
+        for run in self.list(cid, quiet=True):
+            if run.idempotency_key == key:
+                return self.get(run)
+        return None
+
+    # -- read --------------------------------------------------------------------------------
+    def get(self, run: Run | str, company: Company | str | None = None) -> Run:
+        """The run's current state (one poll).
+
+        >>> client.imports.get(run).status  # doctest: +SKIP
+        'running'
+        """
+        cid = self._company_of(run, company)
+        rid = run_id(run)
+        body = self._ctx.get(f"/companies/{cid}/imports/{rid}", RUN_ROUTE)
+        key = run.idempotency_key if isinstance(run, Run) else None
+        fresh = Run.from_api(cid, rid, body, key)
+        if self._ctx.ledger:
+            self._ctx.ledger.set_status(self._ctx.account, self._ctx.base_url, rid, fresh.status)
+        return fresh
+
+    def _company_of(self, run: Run | str, company: Company | str | None) -> str:
+        if company is not None:
+            return company_id(company)
+        if isinstance(run, Run):
+            return run.company_id
+        ledger = self._ctx.ledger
+        entry = ledger.run_key(self._ctx.account, self._ctx.base_url, run) if ledger else None
+        if entry is None:
+            raise UsageError(f"run {run!r} is a bare id; pass company=... too")
+        return entry.company_id
+
+    def list(
+        self, company: Company | str, *, active: bool = False, quiet: bool = False
+    ) -> builtins.list[Run]:
+        """The company's import runs, newest first (sandbox extension).
+
+        With ``quiet`` a server without the extension gives ``[]`` instead of an error.
+        """
+        cid = company_id(company)
+        params = {"status": "active"} if active else None
+        try:
+            body = self._ctx.get(f"/companies/{cid}/imports", "GET /companies/{id}/imports", params)
+        except APIError as exc:
+            if quiet and exc.status in (404, 405, 501):
+                return []
+            raise
+        return [
+            Run(
+                id=str(r["run_id"]),
+                company_id=cid,
+                status=str(r.get("status")),
+                idempotency_key=r.get("idempotency_key"),
+                raw=dict(r),
+            )
+            for r in body.get("imports") or []
+        ]
+
+    def active(self, company: Company | str) -> Run | None:
+        """The company's import that is queued, running or waiting, if any (sandbox EXT)."""
+        runs = self.list(company, active=True)
+        return self.get(runs[0]) if runs else None
+
+    # -- wait --------------------------------------------------------------------------------
+    def wait(
+        self,
+        run: Run | str,
+        company: Company | str | None = None,
+        *,
+        timeout: float | None = None,
+        on_progress: ProgressHook[Run] | None = None,
+        on_attention: Callable[[Run], Any] | None = None,
+        raise_on_failure: bool = True,
+    ) -> Run:
+        """Poll until the run ends (or waits for a decision); polls slow down as it ages.
+
+        Returns on ``needs_attention`` unless ``on_attention`` is given, which is called with
+        the run (decide there) and then waiting goes on. A ``failed`` run raises
+        :class:`~migkit.errors.RunFailed` unless ``raise_on_failure=False``. ``timeout``
+        raises :class:`~migkit.errors.WaitTimeout`, which says the run is still going.
+
+        >>> run = client.imports.wait(run)  # doctest: +SKIP
+        >>> run.report.flagged_rows  # doctest: +SKIP
+        """
+        cid = self._company_of(run, company)
+        current = run if isinstance(run, Run) else Run(id=run, company_id=cid, status="queued")
+        hook = self._hook(on_progress)
+        while True:
+            current = wait_for(
+                lambda current=current: self.get(current, cid),  # type: ignore[misc]
+                schedule=self._ctx.schedule,
+                timeout=timeout,
+                on_progress=hook,
+            )
+            if current.waiting and on_attention is not None:
+                on_attention(current)
+                current = self.get(current, cid)
+                if settled(current) and not current.waiting:
+                    break
+                continue
+            break
+        if current.status == "failed" and raise_on_failure:
+            raise RunFailed(current.id, current.error)
+        return current
+
+    def wait_all(
+        self,
+        runs: Sequence[Run],
+        *,
+        timeout: float | None = None,
+        on_progress: ProgressHook[Run] | None = None,
+    ) -> builtins.list[Run]:
+        """Watch many runs in one loop, sharing the request budget fairly; no raising.
+
+        >>> done = client.imports.wait_all(runs)  # doctest: +SKIP
+        """
+        return wait_many(
+            list(runs),
+            self.get,
+            schedule=self._ctx.schedule,
+            timeout=timeout,
+            on_progress=self._hook(on_progress),
+        )
+
+    def _hook(self, on_progress: ProgressHook[Run] | None) -> ProgressHook[Run] | None:
+        if on_progress is not None:
+            return on_progress
+        if not self._ctx.progress:
+            return None
+        bar = TqdmProgress()
+
+        def show(event: PollEvent[Run]) -> None:
+            bar(event)
+
+        return show
+
+    # -- act ---------------------------------------------------------------------------------
+    def decide(
+        self,
+        run: Run | str,
+        company: Company | str | None = None,
+        *,
+        accept: bool = False,
+        answers: Mapping[str, str | Option] | None = None,
+        reject: bool = False,
+    ) -> Run:
+        """Answer a run waiting at ``needs_attention``: accept the proposed patch, answer
+        questions by id (an option's label, an :class:`Option`, or free text), or reject.
+
+        >>> client.imports.decide(run, accept=True)  # doctest: +SKIP
+        >>> client.imports.decide(run, answers={"fq0": "Map all to 'Open'"})  # doctest: +SKIP
+        """
+        if sum([bool(accept), answers is not None, bool(reject)]) != 1:
+            raise UsageError("decide with exactly one of accept=True, answers={...} or reject=True")
+        if accept:
+            body: dict[str, Any] = {"accept_proposed_patch": True}
+        elif reject:
+            body = {"reject": True}
+        else:
+            assert answers is not None
+            body = {
+                "answers": [
+                    {"id": qid, "value": v.label if isinstance(v, Option) else v}
+                    for qid, v in answers.items()
+                ]
+            }
+        cid = self._company_of(run, company)
+        rid = run_id(run)
+        answer = self._ctx.send(
+            "POST",
+            f"/companies/{cid}/imports/{rid}/decisions",
+            "POST /companies/{id}/imports/{run_id}/decisions",
+            body,
+            safe=False,
+        )
+        return Run.from_api(cid, rid, answer, run.idempotency_key if isinstance(run, Run) else None)
+
+    def cancel(self, run: Run | str, company: Company | str | None = None) -> Run:
+        """Cancel a queued, running or waiting run (sandbox extension); its rows are removed.
+
+        >>> client.imports.cancel(run).status  # doctest: +SKIP
+        'canceled'
+        """
+        cid = self._company_of(run, company)
+        rid = run_id(run)
+        body = self._ctx.send(
+            "PATCH",
+            f"/companies/{cid}/imports/{rid}",
+            "PATCH /companies/{id}/imports/{run_id}",
+            {"status": "cancel_requested"},
+            safe=True,
+        )
+        return Run.from_api(cid, rid, body)
+
+    def recover(self) -> builtins.list[Run]:
+        """Unfinished imports this machine submitted (after a crash or kernel restart).
+
+        Runs whose id was lost are fetched back by re-sending the original request with its
+        idempotency key. Returns each run's current state; finished ones drop off the list.
+
+        >>> [r.status for r in client.imports.recover()]  # doctest: +SKIP
+        """
+        ledger = self._ctx.ledger
+        if ledger is None:
+            raise UsageError(
+                "recover() needs the run ledger; create the Client with the "
+                "default ledger or ledger=PATH"
+            )
+        found = []
+        for entry in ledger.unfinished(self._ctx.account, self._ctx.base_url):
+            if entry.run_id:
+                run = self.get(
+                    Run(
+                        id=entry.run_id,
+                        company_id=entry.company_id,
+                        status=entry.status,
+                        idempotency_key=entry.idempotency_key,
+                    )
+                )
+            else:
+                run = self.get(self._post(entry.company_id, entry.request, entry.idempotency_key))
+            if not run.done:
+                found.append(run)
+        return found
