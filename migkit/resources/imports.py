@@ -18,7 +18,7 @@ import pandas as pd
 
 from migkit.errors import APIError, IdempotencyConflict, RunFailed, UsageError
 from migkit.models import Company, Option, Run, Upload
-from migkit.polling import PollEvent, ProgressHook, settled, wait_for, wait_many
+from migkit.polling import PollEvent, ProgressHook, wait_for, wait_many
 from migkit.progress import TqdmProgress
 from migkit.resources._context import Context, company_id, run_id
 from migkit.resources.uploads import Uploads, file_bytes
@@ -263,13 +263,13 @@ class Imports:
                 timeout=timeout,
                 on_progress=hook,
             )
-            if current.waiting and on_attention is not None:
-                on_attention(current)
-                current = self.get(current, cid)
-                if settled(current) and not current.waiting:
-                    break
-                continue
-            break
+            if not (current.waiting and on_attention is not None):
+                break
+            on_attention(current)
+            after = self.get(current, cid)
+            if after.waiting and after.raw == current.raw:
+                return after  # the handler did not decide: hand the waiting run back
+            current = after
         if current.status == "failed" and raise_on_failure:
             raise RunFailed(current.id, current.error)
         return current
