@@ -16,7 +16,15 @@ from typing import Any
 
 import pandas as pd
 
-from migkit.errors import APIError, IdempotencyConflict, RunFailed, UsageError
+from migkit.errors import (
+    APIError,
+    Conflict,
+    IdempotencyConflict,
+    RunFailed,
+    ServerError,
+    TransportError,
+    UsageError,
+)
 from migkit.models import Company, Option, Run, Upload
 from migkit.polling import PollEvent, ProgressHook, wait_for, wait_many
 from migkit.progress import TqdmProgress
@@ -337,14 +345,18 @@ class Imports:
             }
         cid = self._company_of(run, company)
         rid = run_id(run)
-        answer = self._ctx.send(
-            "POST",
-            f"/companies/{cid}/imports/{rid}/decisions",
-            "POST /companies/{id}/imports/{run_id}/decisions",
-            body,
-            safe=False,
-        )
-        return Run.from_api(cid, rid, answer, run.idempotency_key if isinstance(run, Run) else None)
+        key = run.idempotency_key if isinstance(run, Run) else None
+        path = f"/companies/{cid}/imports/{rid}/decisions"
+        route = "POST /companies/{id}/imports/{run_id}/decisions"
+        try:
+            answer = self._ctx.send("POST", path, route, body, safe=False)
+        except (ServerError, TransportError):
+            # Did it land? Only a decision (or a cancel) moves a run that is waiting.
+            now = self.get(Run(id=rid, company_id=cid, status="", idempotency_key=key))
+            if not now.waiting:
+                return now
+            answer = self._ctx.send("POST", path, route, body, safe=False)
+        return Run.from_api(cid, rid, answer, key)
 
     def cancel(self, run: Run | str, company: Company | str | None = None) -> Run:
         """Cancel a queued, running or waiting run (sandbox extension); its rows are removed.
@@ -354,13 +366,19 @@ class Imports:
         """
         cid = self._company_of(run, company)
         rid = run_id(run)
-        body = self._ctx.send(
-            "PATCH",
-            f"/companies/{cid}/imports/{rid}",
-            "PATCH /companies/{id}/imports/{run_id}",
-            {"status": "cancel_requested"},
-            safe=True,
-        )
+        try:
+            body = self._ctx.send(
+                "PATCH",
+                f"/companies/{cid}/imports/{rid}",
+                "PATCH /companies/{id}/imports/{run_id}",
+                {"status": "cancel_requested"},
+                safe=True,
+            )
+        except Conflict:
+            now = self.get(Run(id=rid, company_id=cid, status=""))
+            if now.status == "canceled":  # an earlier attempt of ours landed
+                return now
+            raise
         return Run.from_api(cid, rid, body)
 
     def recover(self) -> builtins.list[Run]:
