@@ -38,35 +38,46 @@ def measure(rows: int) -> dict[str, float]:
         base = sb.base_url
         source = s.get(f"{base}/sources").json()["sources"][0]["id"]
         templates = {t["name"]: t["id"] for t in s.get(f"{base}/templates").json()["templates"]}
-        company = s.post(f"{base}/companies", json={
-            "name": "Bench", "source": source, "template_ids": [templates["Contacts"]]}).json()
+        company = s.post(
+            f"{base}/companies",
+            json={"name": "Bench", "source": source, "template_ids": [templates["Contacts"]]},
+        ).json()
         cid, sheet = company["company"]["id"], company["sheets"][0]["id"]
         t0 = time.perf_counter()
-        grant = s.post(f"{base}/companies/{cid}/uploads", json={
-            "name": "contacts.csv", "content_type": "text/csv", "size": len(data)}).json()
+        grant = s.post(
+            f"{base}/companies/{cid}/uploads",
+            json={"name": "contacts.csv", "content_type": "text/csv", "size": len(data)},
+        ).json()
         requests.put(grant["upload_url"], data=data, headers={"Content-Type": "text/csv"})
         t1 = time.perf_counter()
-        run = s.post(f"{base}/companies/{cid}/imports", json={
-            "files": [{"name": "contacts.csv", "upload_ref": grant["upload_ref"]}]}).json()
+        run = s.post(
+            f"{base}/companies/{cid}/imports",
+            json={"files": [{"name": "contacts.csv", "upload_ref": grant["upload_ref"]}]},
+        ).json()
         poll = f"{base}/companies/{cid}/imports/{run['run_id']}"
         while (state := s.get(poll).json())["status"] in ("queued", "running"):
             time.sleep(0.01)
         assert state["status"] == "completed", state
         t2 = time.perf_counter()
-        body = s.get(f"{base}/companies/{cid}/export.csv",
-                     params={"sheet_id": sheet, "filter": "all"}).content
+        body = s.get(
+            f"{base}/companies/{cid}/export.csv", params={"sheet_id": sheet, "filter": "all"}
+        ).content
         t3 = time.perf_counter()
     return {"upload": t1 - t0, "import": t2 - t1, "export": t3 - t2, "mb": len(body) / 1e6}
 
 
 def main(argv: list[str]) -> None:
     sizes = [int(a) for a in argv] or [10_000, 100_000]
-    print(f"{'rows':>9} {'upload s':>9} {'import s':>9} {'rows/s':>10} {'export s':>9} "
-          f"{'MB':>6} {'rows/s':>10}")
+    print(
+        f"{'rows':>9} {'upload s':>9} {'import s':>9} {'rows/s':>10} {'export s':>9} "
+        f"{'MB':>6} {'rows/s':>10}"
+    )
     for rows in sizes:
         m = measure(rows)
-        print(f"{rows:>9,} {m['upload']:>9.2f} {m['import']:>9.2f} {rows / m['import']:>10,.0f} "
-              f"{m['export']:>9.2f} {m['mb']:>6.1f} {rows / m['export']:>10,.0f}")
+        print(
+            f"{rows:>9,} {m['upload']:>9.2f} {m['import']:>9.2f} {rows / m['import']:>10,.0f} "
+            f"{m['export']:>9.2f} {m['mb']:>6.1f} {rows / m['export']:>10,.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Polling: intervals that grow with a run's age, and loops for one run or many.
 
 The docs ask for polls about every 2 s, backing off as the run ages. Here the interval is
-``max(2 s, age / 10)`` capped at 30 s, with ±10% jitter: a 10 s run costs about 5 polls, a
-10 minute run about 45 instead of 300 at a fixed 2 s.
+``max(2 s, age / 10)`` capped at 30 s, with ±10% jitter: a 10 s run costs about 6 polls
+either way, a 10 minute run about 50 instead of 300 at a fixed 2 s.
 
 >>> schedule = PollSchedule(jitter=0)
 >>> [schedule.interval(age) for age in (0, 60, 600)]
@@ -112,15 +112,20 @@ def wait_many(
     stop_on_attention: bool = True,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    per_minute: int | None = None,
 ) -> list[R]:
     """Watch many runs in one loop: always poll the run that is due soonest.
 
-    Each run keeps its own age-based interval, so old runs cost little and the request budget
-    is shared fairly. Returns the runs (settled) in the input order.
+    Each run keeps its own age-based interval, so old runs cost little. With ``per_minute``
+    (the request budget of the poll route) polls are paced to fit it: the first polls are
+    staggered and no run is polled more often than its fair share of the budget allows, so
+    a large fleet spends the budget evenly instead of exhausting it and stalling. Returns the
+    runs (settled) in the input order.
     """
     start = clock()
     current = list(runs)
-    due = [start] * len(current)
+    spacing = 60.0 / per_minute if per_minute else 0.0
+    due = [start + i * spacing for i in range(len(current))]
     polls = [0] * len(current)
     pending = {i for i, run in enumerate(current) if not settled(run, stop_on_attention)}
     while pending:
@@ -139,7 +144,7 @@ def wait_many(
             pending.discard(index)
             next_in = None
         else:
-            next_in = schedule.interval(elapsed)
+            next_in = max(schedule.interval(elapsed), len(pending) * spacing)
             due[index] = clock() + next_in
         if on_progress:
             on_progress(PollEvent(run, polls[index], elapsed, next_in))

@@ -293,12 +293,14 @@ class Imports:
 
         >>> done = client.imports.wait_all(runs)  # doctest: +SKIP
         """
+        budget = self._ctx.transport.budget
         return wait_many(
             list(runs),
             self.get,
             schedule=self._ctx.schedule,
             timeout=timeout,
             on_progress=self._hook(on_progress),
+            per_minute=int(budget.limit * 60 / budget.window) if budget else None,
         )
 
     def _hook(self, on_progress: ProgressHook[Run] | None) -> ProgressHook[Run] | None:
