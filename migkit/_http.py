@@ -101,11 +101,13 @@ class RequestBudget:
         self,
         limit: int = 95,
         window: float = 60.0,
+        margin: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.limit = limit
         self.window = window
+        self.margin = margin  # the server counts a request when it arrives, a bit later
         self._clock = clock
         self._sleep = sleep
         self._hits: dict[str, deque[float]] = {}
@@ -114,13 +116,13 @@ class RequestBudget:
 
     def _wait_for(self, route: str, now: float) -> float:
         hits = self._hits.setdefault(route, deque())
-        while hits and hits[0] <= now - self.window:
+        while hits and hits[0] <= now - self.window - self.margin:
             hits.popleft()
         if len(hits) < self.limit:
             hits.append(now)
             self.spent += 1
             return 0.0
-        return hits[0] + self.window - now
+        return hits[0] + self.window + self.margin - now
 
     def acquire(self, route: str) -> float:
         """Take a slot for ``route``, sleeping while the window is full; returns seconds waited."""
@@ -137,7 +139,7 @@ class RequestBudget:
         """Requests counted for ``route`` in the current window."""
         with self._lock:
             hits = self._hits.get(route, deque())
-            cutoff = self._clock() - self.window
+            cutoff = self._clock() - self.window - self.margin
             return sum(1 for t in hits if t > cutoff)
 
 
@@ -283,7 +285,8 @@ class Transport:
         except ValueError:
             body = {"error": response.text[:300]} if response.text else None
         response.close()
-        return error_for(response.status_code, body, method=method, path=route)
+        path = route.removeprefix(f"{method} ")
+        return error_for(response.status_code, body, method=method, path=path)
 
     def close(self) -> None:
         """Close the connection pools."""

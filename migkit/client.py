@@ -63,7 +63,9 @@ class Client:
     directory; it never appears in a repr, message or URL. ``base_url`` defaults to
     ``VERN_BASE_URL`` or ``https://app.vern.so/api/v1``. ``ledger`` is where submitted runs
     are recorded (``"default"`` under the user's data directory, a path, or ``None`` to
-    turn it off). ``rate_limit`` is the client-side budget per route per minute.
+    turn it off). ``rate_limit`` is the client-side budget: requests per route per minute,
+    a :class:`~migkit.RequestBudget` (to share one between clients or set its window), or
+    ``None`` for no client-side limit.
     """
 
     def __init__(
@@ -74,13 +76,19 @@ class Client:
         timeout: float | tuple[float, float] = (10.0, 120.0),
         ledger: Ledger | str | Path | None = DEFAULT,
         retry: RetryPolicy | None = None,
-        rate_limit: int | None = 95,
+        rate_limit: int | RequestBudget | None = 95,
         poll: PollSchedule | None = None,
         progress: bool = True,
     ) -> None:
         key = resolve_api_key(api_key)
         url = base_url or os.environ.get("VERN_BASE_URL") or DEFAULT_BASE_URL
-        budget = RequestBudget(limit=rate_limit) if rate_limit else None
+        budget = (
+            rate_limit
+            if isinstance(rate_limit, RequestBudget)
+            else RequestBudget(limit=rate_limit)
+            if rate_limit
+            else None
+        )
         self._transport = Transport(
             key, url, timeout=timeout, retry=retry or RetryPolicy(), budget=budget
         )
@@ -100,8 +108,8 @@ class Client:
         self.templates = Templates(self._ctx)
         self.companies = Companies(self._ctx, self.sources, self.templates)
         self.uploads = Uploads(self._ctx)
-        self.imports = Imports(self._ctx, self.uploads)
-        self.exports = Exports(self._ctx)
+        self.imports = Imports(self._ctx, self.uploads, self.companies)
+        self.exports = Exports(self._ctx, self.companies, self.templates)
 
     @property
     def base_url(self) -> str:

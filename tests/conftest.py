@@ -8,11 +8,13 @@ the test modules share live in ``helpers``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import migkit
 import migkit.sandbox
 from migkit.sandbox import Sandbox
 from tests.helpers import SAMPLES, Api
@@ -49,3 +51,44 @@ def slow_api() -> Iterator[Api]:
 @pytest.fixture
 def samples() -> Path:
     return SAMPLES
+
+
+# -- migkit.Client over the sandbox ------------------------------------------------------------
+TINY_POLL = migkit.PollSchedule(first=0.02, growth=0.0, cap=0.05, jitter=0)
+_LEDGER_IN_TMP = object()
+
+
+@pytest.fixture
+def make_client(sandbox: Sandbox, tmp_path: Path) -> Iterator[Callable[..., migkit.Client]]:
+    """Build ``migkit.Client``s with a tiny poll schedule and no progress bars, closed at
+    teardown. Defaults: the session sandbox's first account and ``tmp_path / "ledger.db"``;
+    pass ``api_key``, ``base_url``, ``ledger`` (a path or ``None``) or any Client option."""
+    made: list[migkit.Client] = []
+
+    def make(
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        ledger: Any = _LEDGER_IN_TMP,
+        **options: Any,
+    ) -> migkit.Client:
+        options.setdefault("poll", TINY_POLL)
+        options.setdefault("progress", False)
+        client = migkit.Client(
+            api_key or sandbox.api_key,
+            base_url or sandbox.base_url,
+            ledger=tmp_path / "ledger.db" if ledger is _LEDGER_IN_TMP else ledger,
+            **options,
+        )
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+@pytest.fixture
+def client(make_client: Callable[..., migkit.Client]) -> migkit.Client:
+    """A client of the session sandbox's first account with a ledger in ``tmp_path``."""
+    return make_client()

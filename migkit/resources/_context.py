@@ -35,6 +35,11 @@ class Context:
         return response.json() if response.content else {}
 
 
+def looks_like_id(value: str) -> bool:
+    """True for a UUID-shaped string (ids are UUIDs; names practically never are)."""
+    return len(value) == 36 and value.count("-") == 4
+
+
 def company_id(company: Any) -> str:
     """The id of a :class:`~migkit.models.Company` or a company id string."""
     return str(getattr(company, "id", company))

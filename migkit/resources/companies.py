@@ -15,14 +15,10 @@ from typing import Any
 
 from migkit.errors import APIError, ExternalIdConflict, NotFound, ServerError, TransportError
 from migkit.models import Company
-from migkit.resources._context import Context, company_id
+from migkit.resources._context import Context, company_id, looks_like_id
 from migkit.resources.catalog import Sources, Templates
 
 ATTEMPTS = 3
-
-
-def _is_uuid_like(value: str) -> bool:
-    return len(value) == 36 and value.count("-") == 4
 
 
 def derived_external_id(name: str, source_id: str, template_ids: Sequence[str] | None) -> str:
@@ -60,18 +56,18 @@ class Companies:
         >>> acme = client.companies.create("Acme", "Spreadsheet", external_id="acme-001")
         ... # doctest: +SKIP
         """
-        source_id = source if _is_uuid_like(source) else self._sources.get(source).id
+        source_id = source if looks_like_id(source) else self._sources.get(source).id
         template_ids = (
             None
             if templates is None
-            else [t if _is_uuid_like(t) else str(self._templates.get(t).id) for t in templates]
+            else [t if looks_like_id(t) else str(self._templates.get(t).id) for t in templates]
         )
         derived = external_id is None
         ext = external_id or derived_external_id(name, source_id, template_ids)
         ctx, ledger = self._ctx, self._ctx.ledger
         known = ledger.company(ctx.account, ctx.base_url, ext) if ledger else None
         if known is not None and known.body is not None:
-            return Company.from_api(known.body)
+            return self._same(Company.from_api(known.body), name, template_ids)
         if ledger:
             ledger.record_company(ctx.account, ctx.base_url, ext, name)
         body: dict[str, Any] = {"name": name, "source": source_id, "external_id": ext}
@@ -87,17 +83,31 @@ class Companies:
                 last = exc  # did it happen? look before trying again
                 found = self._lookup(ext)
                 if found is not None:
-                    return self._remember(ext, found)
+                    return self._remember(ext, self._same(found, name, template_ids))
                 continue
             except ExternalIdConflict:
                 ours = attempt > 0 or known is not None or derived
                 found = self._lookup(ext) if ours else None
                 if found is not None:
-                    return self._remember(ext, found)
+                    return self._remember(ext, self._same(found, name, template_ids))
                 raise
             return self._remember(ext, Company.from_api(created))
         assert last is not None
         raise last
+
+    @staticmethod
+    def _same(company: Company, name: str, template_ids: Sequence[str] | None) -> Company:
+        """``company`` if it is the one this create asks for, else an ExternalIdConflict."""
+        sheets = {s.template_id for s in company.sheets}
+        if company.name == name and (template_ids is None or sheets == set(template_ids)):
+            return company
+        raise ExternalIdConflict(
+            409,
+            f"external_id {company.external_id!r} already names company {company.name!r} "
+            f"({company.id}) with other settings than this create asks for",
+            method="POST",
+            path="/companies",
+        )
 
     def _remember(self, external_id: str, company: Company) -> Company:
         if self._ctx.ledger:

@@ -13,7 +13,9 @@ import requests
 from migkit.errors import RunFailed, UsageError
 from migkit.models import Company, ExportRun
 from migkit.polling import ProgressHook, wait_for
-from migkit.resources._context import Context, company_id, run_id
+from migkit.resources._context import Context, company_id, looks_like_id, run_id
+from migkit.resources.catalog import Templates
+from migkit.resources.companies import Companies
 
 FILTERS = ("valid", "all")
 
@@ -67,8 +69,10 @@ class ExportStream:
 class Exports:
     """``client.exports``: get validated rows out."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, companies: Companies, templates: Templates) -> None:
         self._ctx = ctx
+        self._companies = companies
+        self._templates = templates
 
     def csv(
         self, company: Company | str, sheet: str | None = None, *, filter: str = "valid"
@@ -81,6 +85,8 @@ class Exports:
         cid = company_id(company)
         params: dict[str, str] = {"filter": filter}
         if sheet is not None:
+            if not isinstance(company, Company) and not looks_like_id(sheet):
+                company = self._companies.get(company)  # a sheet name needs the sheets
             params["sheet_id"] = company.sheet(sheet).id if isinstance(company, Company) else sheet
         response = self._ctx.transport.request(
             "GET",
@@ -119,7 +125,8 @@ class Exports:
             "idempotency_key": idempotency_key or f"migkit-{uuid.uuid4()}",
         }
         if templates is not None:
-            body["selection"] = {"template_ids": list(templates)}
+            ids = [t if looks_like_id(t) else str(self._templates.get(t).id) for t in templates]
+            body["selection"] = {"template_ids": ids}
         answer = self._ctx.send(
             "POST", f"/companies/{cid}/exports", "POST /companies/{id}/exports", body, safe=True
         )

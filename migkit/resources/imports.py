@@ -28,7 +28,8 @@ from migkit.errors import (
 from migkit.models import Company, Option, Run, Upload
 from migkit.polling import PollEvent, ProgressHook, wait_for, wait_many
 from migkit.progress import TqdmProgress
-from migkit.resources._context import Context, company_id, run_id
+from migkit.resources._context import Context, company_id, looks_like_id, run_id
+from migkit.resources.companies import Companies
 from migkit.resources.uploads import Uploads, file_bytes
 
 RUN_ROUTE = "GET /companies/{id}/imports/{run_id}"
@@ -56,9 +57,10 @@ def _sha(text: str) -> str:
 class Imports:
     """``client.imports``: push rows or files into a company and follow the run."""
 
-    def __init__(self, ctx: Context, uploads: Uploads) -> None:
+    def __init__(self, ctx: Context, uploads: Uploads, companies: Companies) -> None:
         self._ctx = ctx
         self._uploads = uploads
+        self._companies = companies
 
     # -- create ------------------------------------------------------------------------------
     def create(
@@ -96,12 +98,21 @@ class Imports:
         if sheet is not None:
             body["sheet_id"] = self._sheet_id(company, sheet)
         content = _sha(canonical(body))
-        return self._submit(cid, body, content, idempotency_key)
+        key, derived = self._key(cid, content, idempotency_key)
+        existing = self._existing(cid, key, content)
+        if existing is not None:
+            return existing
+        return self._submit(cid, body, content, key, derived)
 
     def _sheet_id(self, company: Company | str, sheet: str) -> str:
-        if isinstance(company, Company):
-            return company.sheet(sheet).id
-        return sheet  # an id when the company is given by id
+        if not isinstance(company, Company) and not looks_like_id(sheet):
+            company = self._companies.get(company)  # a sheet name needs the company's sheets
+        return company.sheet(sheet).id if isinstance(company, Company) else sheet
+
+    @staticmethod
+    def _key(cid: str, content: str, key: str | None) -> tuple[str, bool]:
+        """The idempotency key to use, and whether migkit derived it from the content."""
+        return (key, False) if key else (f"migkit-{_sha(cid + content)[:40]}", True)
 
     def _create_files(self, cid: str, files: list[FileLike], key: str | None) -> Run:
         prepared: list[tuple[FileLike, str, str]] = []  # (file, name, sha256)
@@ -112,24 +123,27 @@ class Imports:
                 data, name, _ = file_bytes(item, None, None)
                 prepared.append((item, name, hashlib.sha256(data).hexdigest()))
         content = _sha(canonical([[name, digest] for _, name, digest in prepared]))
-        key = key or f"migkit-{_sha(cid + content)[:40]}"
-        existing = self._existing(cid, key)
+        key, derived = self._key(cid, content, key)
+        existing = self._existing(cid, key, content)
         if existing is not None:
-            return existing
+            return existing  # a re-run cell: nothing is uploaded again
         uploaded = [
             item if isinstance(item, Upload) else self._uploads.upload(cid, item)
             for item, _, _ in prepared
         ]
         body = {"files": [{"name": u.name, "upload_ref": u.upload_ref} for u in uploaded]}
-        return self._submit(cid, body, content, key)
+        return self._submit(cid, body, content, key, derived)
 
-    def _existing(self, cid: str, key: str) -> Run | None:
-        """The run the ledger already has for this key (a re-run cell), if any."""
+    def _existing(self, cid: str, key: str, content: str) -> Run | None:
+        """The run the ledger already has for this key and content (a re-run cell), if any.
+
+        A key the ledger knows with *other* content is left to the server, which answers 409.
+        """
         ledger = self._ctx.ledger
         entry = (
             ledger.import_entry(self._ctx.account, self._ctx.base_url, cid, key) if ledger else None
         )
-        if entry is None:
+        if entry is None or entry.content_hash != content:
             return None
         if entry.run_id:
             return self.get(
@@ -137,11 +151,7 @@ class Imports:
             )
         return self._post(cid, entry.request, key)  # sent before but the answer was lost
 
-    def _submit(self, cid: str, body: dict[str, Any], content: str, key: str | None) -> Run:
-        key = key or f"migkit-{_sha(cid + content)[:40]}"
-        existing = self._existing(cid, key)
-        if existing is not None:
-            return existing
+    def _submit(self, cid: str, body: dict[str, Any], content: str, key: str, derived: bool) -> Run:
         if self._ctx.ledger:
             self._ctx.ledger.record_import(
                 self._ctx.account, self._ctx.base_url, cid, key, content, body
@@ -149,7 +159,9 @@ class Imports:
         try:
             return self._post(cid, body, key)
         except IdempotencyConflict:
-            # Same content-derived key, other upload_refs: a re-uploaded copy of the same files.
+            if not derived:
+                raise  # the caller's key was used before with other content
+            # A content-derived key: the same files, uploaded again under new upload_refs.
             found = self._by_key(cid, key)
             if found is None:
                 raise
