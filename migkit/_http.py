@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import requests
@@ -37,7 +37,11 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How many times and how patiently to retry. ``attempts`` counts retries after the first.
+    """How many times and how patiently to retry.
+
+    ``attempts`` counts retries after the first for errors (5xx, dropped connections);
+    429s draw on their own, larger allowance, ``rate_limited_attempts``, so a burst of them
+    does not use up the retries a flaky connection needs.
 
     >>> RetryPolicy().delays()[:3]
     [1.0, 2.0, 4.0]
@@ -47,6 +51,7 @@ class RetryPolicy:
     backoff_start: float = 1.0
     backoff_cap: float = 30.0
     jitter: float = 0.5
+    rate_limited_attempts: int = 30  # 429s: the server did nothing, so waiting is always safe
 
     def delays(self) -> list[float]:
         """The backoff before each retry, without jitter."""
@@ -55,6 +60,7 @@ class RetryPolicy:
     def urllib3_retry(self, *, safe: bool) -> Retry:
         """The urllib3 ``Retry`` for the safe or the unsafe pool."""
         return _Backoff(
+            rate_limited=self.rate_limited_attempts,
             total=self.attempts,
             connect=self.attempts,
             read=self.attempts if safe else 0,
@@ -71,7 +77,37 @@ class RetryPolicy:
 
 
 class _Backoff(Retry):
-    """urllib3 ``Retry`` whose first retry already waits (urllib3's waits 0)."""
+    """urllib3 ``Retry`` whose first retry already waits (urllib3's waits 0), and whose 429s
+    count against their own allowance instead of ``total``/``status``."""
+
+    def __init__(self, *args: Any, rate_limited: int = 30, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rate_limited = rate_limited
+
+    def new(self, **kw: Any) -> Self:
+        rate_limited = kw.pop("rate_limited", self.rate_limited)
+        retry = super().new(**kw)
+        retry.rate_limited = rate_limited
+        return retry
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> Self:
+        if response is not None and response.status == 429 and self.rate_limited > 0:
+            spare = self.new(
+                total=None if self.total is None else int(self.total) + 1,
+                status=None if self.status is None else self.status + 1,
+            )
+            retry = Retry.increment(spare, method, url, response, error, _pool, _stacktrace)
+            retry.rate_limited = self.rate_limited - 1
+            return retry
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
     def get_backoff_time(self) -> float:
         errors = 0
@@ -203,7 +239,9 @@ class Transport:
         agent = f"migkit/{__version__}"
         self._safe = self._session(retry.urllib3_retry(safe=True), agent, api_key)
         self._unsafe = self._session(retry.urllib3_retry(safe=False), agent, api_key)
-        self._signed = self._session(retry.urllib3_retry(safe=True), agent, None)
+        # A signed URL is single-use: a PUT whose answer was lost is not repeated here (the
+        # repeat would only meet 403 "already used"); the uploader asks for a fresh URL instead.
+        self._signed = self._session(retry.urllib3_retry(safe=False), agent, None)
         self.requests_sent = 0
 
     @staticmethod

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from migkit.errors import WaitTimeout
+from migkit.errors import RateLimited, ServerError, TransportError, WaitTimeout
 
 
 class Pollable(Protocol):
@@ -64,6 +64,29 @@ class PollEvent(Generic[R]):
 
 
 ProgressHook = Callable[[PollEvent[R]], None]
+
+
+class MissedPolls(Generic[R]):
+    """Polls a run, treating a failed poll (5xx, 429 or no answer, after the transport's own
+    retries) as "no news" up to ``limit`` times in a row: a flaky poll must not end a wait
+    for a run that is fine on the server."""
+
+    def __init__(self, get: Callable[[R], R], limit: int = 5) -> None:
+        self._get = get
+        self._misses: dict[str, int] = {}
+        self.limit = limit
+
+    def __call__(self, run: R) -> R:
+        try:
+            fresh = self._get(run)
+        except (ServerError, RateLimited, TransportError):
+            misses = self._misses.get(run.id, 0) + 1
+            self._misses[run.id] = misses
+            if misses > self.limit:
+                raise
+            return run
+        self._misses.pop(run.id, None)
+        return fresh
 
 
 def settled(run: Pollable, stop_on_attention: bool = True) -> bool:

@@ -18,8 +18,6 @@ from migkit.models import Company
 from migkit.resources._context import Context, company_id, looks_like_id
 from migkit.resources.catalog import Sources, Templates
 
-ATTEMPTS = 3
-
 
 def derived_external_id(name: str, source_id: str, template_ids: Sequence[str] | None) -> str:
     """A stable ``external_id`` for a company created without one.
@@ -76,7 +74,7 @@ class Companies:
         if connections is not None:
             body["connections"] = dict(connections)
         last: Exception | None = None
-        for attempt in range(ATTEMPTS):
+        for attempt in range(ctx.transport.retry.attempts + 1):  # looked up before each retry
             try:
                 created = ctx.send("POST", "/companies", "POST /companies", body, safe=False)
             except (TransportError, ServerError) as exc:

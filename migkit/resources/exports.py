@@ -12,7 +12,7 @@ import requests
 
 from migkit.errors import RunFailed, UsageError
 from migkit.models import Company, ExportRun
-from migkit.polling import ProgressHook, wait_for
+from migkit.polling import MissedPolls, ProgressHook, wait_for
 from migkit.resources._context import Context, company_id, looks_like_id, run_id
 from migkit.resources.catalog import Templates
 from migkit.resources.companies import Companies
@@ -157,11 +157,16 @@ class Exports:
         on_progress: ProgressHook[ExportRun] | None = None,
     ) -> ExportRun:
         """Poll an export run until it ends; a ``failed`` run raises ``RunFailed``."""
+        poll: MissedPolls[ExportRun] = MissedPolls(self.get)
+        current = run
+
+        def fetch() -> ExportRun:
+            nonlocal current
+            current = poll(current)
+            return current
+
         done = wait_for(
-            lambda: self.get(run),
-            schedule=self._ctx.schedule,
-            timeout=timeout,
-            on_progress=on_progress,
+            fetch, schedule=self._ctx.schedule, timeout=timeout, on_progress=on_progress
         )
         if done.status == "failed":
             raise RunFailed(done.id, done.error)

@@ -26,7 +26,7 @@ from migkit.errors import (
     UsageError,
 )
 from migkit.models import Company, Option, Run, Upload
-from migkit.polling import PollEvent, ProgressHook, wait_for, wait_many
+from migkit.polling import MissedPolls, PollEvent, ProgressHook, wait_for, wait_many
 from migkit.progress import TqdmProgress
 from migkit.resources._context import Context, company_id, looks_like_id, run_id
 from migkit.resources.companies import Companies
@@ -276,17 +276,21 @@ class Imports:
         cid = self._company_of(run, company)
         current = run if isinstance(run, Run) else Run(id=run, company_id=cid, status="queued")
         hook = self._hook(on_progress)
+        poll = MissedPolls(lambda r: self.get(r, cid))
+
+        def fetch() -> Run:
+            nonlocal current
+            current = poll(current)
+            return current
+
         while True:
             current = wait_for(
-                lambda current=current: self.get(current, cid),  # type: ignore[misc]
-                schedule=self._ctx.schedule,
-                timeout=timeout,
-                on_progress=hook,
+                fetch, schedule=self._ctx.schedule, timeout=timeout, on_progress=hook
             )
             if not (current.waiting and on_attention is not None):
                 break
             on_attention(current)
-            after = self.get(current, cid)
+            after = poll(current)
             if after.waiting and after.raw == current.raw:
                 return after  # the handler did not decide: hand the waiting run back
             current = after
@@ -308,7 +312,7 @@ class Imports:
         budget = self._ctx.transport.budget
         return wait_many(
             list(runs),
-            self.get,
+            MissedPolls(self.get),
             schedule=self._ctx.schedule,
             timeout=timeout,
             on_progress=self._hook(on_progress),

@@ -19,7 +19,6 @@ CONTENT_TYPES = {
     ".json": "application/json",
     ".jsonl": "application/json",
 }
-ATTEMPTS = 3
 
 
 def file_bytes(
@@ -77,7 +76,7 @@ class Uploads:
             raise UsageError(f"{display} is empty (0 bytes); the API refuses empty files")
         cid = company_id(company)
         last: Exception | None = None
-        for _ in range(ATTEMPTS):
+        for _ in range(self._ctx.transport.retry.attempts + 1):  # a fresh URL each time
             grant = self._ctx.send(
                 "POST",
                 f"/companies/{cid}/uploads",
