@@ -88,6 +88,17 @@ class MissedPolls(Generic[R]):
         self._misses.pop(run.id, None)
         return fresh
 
+    def following(self, run: R) -> Callable[[], R]:
+        """A no-argument fetch for :func:`wait_for` that polls the latest state of ``run``."""
+        latest = run
+
+        def fetch() -> R:
+            nonlocal latest
+            latest = self(latest)
+            return latest
+
+        return fetch
+
 
 def settled(run: Pollable, stop_on_attention: bool = True) -> bool:
     """True when polling should stop: terminal, or waiting for a decision."""

@@ -158,15 +158,11 @@ class Exports:
     ) -> ExportRun:
         """Poll an export run until it ends; a ``failed`` run raises ``RunFailed``."""
         poll: MissedPolls[ExportRun] = MissedPolls(self.get)
-        current = run
-
-        def fetch() -> ExportRun:
-            nonlocal current
-            current = poll(current)
-            return current
-
         done = wait_for(
-            fetch, schedule=self._ctx.schedule, timeout=timeout, on_progress=on_progress
+            poll.following(run),
+            schedule=self._ctx.schedule,
+            timeout=timeout,
+            on_progress=on_progress,
         )
         if done.status == "failed":
             raise RunFailed(done.id, done.error)

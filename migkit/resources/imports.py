@@ -277,12 +277,7 @@ class Imports:
         current = run if isinstance(run, Run) else Run(id=run, company_id=cid, status="queued")
         hook = self._hook(on_progress)
         poll = MissedPolls(lambda r: self.get(r, cid))
-
-        def fetch() -> Run:
-            nonlocal current
-            current = poll(current)
-            return current
-
+        fetch = poll.following(current)
         while True:
             current = wait_for(
                 fetch, schedule=self._ctx.schedule, timeout=timeout, on_progress=hook
