@@ -8,7 +8,8 @@ Semantics (from the sandbox contract):
 - ``required``: null, or blank after trimming, is invalid.
 - ``unique``: every repeat after the first is invalid, compared after trimming; values already
   in the sheet (``existing``) count as earlier occurrences. Blank values are never duplicates.
-- ``strict`` with a regex: the raw value must match in full (Python ``re`` semantics).
+- ``strict`` with a regex: the raw value must match in full (Python ``re`` semantics; see
+  :mod:`migkit.regex` for the vectorized RE2 path and when it falls back to ``re``).
 - ``strict`` with a list: the raw value must equal one of the allowed values exactly.
 - ``link``: the raw value must be one of the linked column's values.
 - ``none`` / ``ai``: not checked.
@@ -32,6 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
+
+from migkit.regex import fullmatch
 
 RuleName = Literal["required", "unique", "regex", "allowed", "link"]
 VIOLATION_COLUMNS = ["row", "column", "rule", "value", "message"]
@@ -135,9 +138,8 @@ def blank_mask(text: pd.Series) -> pd.Series:
 
 
 def _regex_miss(text: pd.Series, pattern: str) -> pd.Series:
-    # Python ``re`` full match, as the contract fixes; object dtype keeps pandas on ``re``.
-    matched = text.astype(object).str.fullmatch(pattern)
-    return ~matched.fillna(False).astype(bool)
+    # Python ``re`` full-match semantics, as the contract fixes (RE2 where they provably agree).
+    return ~fullmatch(text, pattern)
 
 
 def _unique_miss(text: pd.Series, blank: pd.Series, existing: Iterable[Any] | None) -> pd.Series:
