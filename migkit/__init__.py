@@ -47,6 +47,7 @@ from migkit.models import (
     Upload,
 )
 from migkit.polling import PollSchedule
+from migkit.validation import ValidationReport, validate
 
 __all__ = [
     "APIError",
@@ -77,6 +78,8 @@ __all__ = [
     "TransportError",
     "Upload",
     "UsageError",
+    "ValidationReport",
     "WaitTimeout",
     "__version__",
+    "validate",
 ]

@@ -1,0 +1,1 @@
+"""Notebook display: HTML renderings and widgets, fed by plain report objects."""

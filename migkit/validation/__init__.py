@@ -1,0 +1,115 @@
+"""Local validation that predicts the server: which rows it will flag, and why.
+
+It uses the very rules engine (:mod:`migkit.rules`) and header healing
+(:mod:`migkit.headers`) the sandbox runs, so the prediction and the sandbox cannot drift.
+
+>>> import pandas as pd, migkit
+>>> from migkit.rules import Template
+>>> t = Template.from_api({"name": "T", "columns": [
+...     {"name": "Email", "required": True, "desiredRule": "strict", "strictRule": "^.+@.+$"}]})
+>>> report = migkit.validate(pd.DataFrame({"E-mail": ["a@b", "nope", None]}), t)
+>>> report.predicted_flagged_rows, len(report.valid_rows)
+(2, 1)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from migkit.headers import match_headers
+from migkit.rules import Template, check
+from migkit.validation.report import ValidationReport
+
+__all__ = ["ValidationReport", "validate"]
+
+
+def _template(template: Template | Mapping[str, Any]) -> Template:
+    return template if isinstance(template, Template) else Template.from_api(template)
+
+
+def _link_values(template: Template, links: Mapping[str, Any] | None) -> dict[str, Iterable[Any]]:
+    """Per link column, the values it may take: ``links`` is keyed by the link column
+    (values) or by the linked template's name or id (a frame holding the linked column)."""
+    out: dict[str, Iterable[Any]] = {}
+    link_columns = [c for c in template.columns if c.rule == "link"]
+    known = {c.name for c in link_columns} | {str(c.link_template) for c in link_columns}
+    unknown = [
+        k
+        for k in (links or {})
+        if str(k) not in known and str(k).casefold() not in {n.casefold() for n in known}
+    ]
+    if unknown:
+        raise KeyError(
+            f"links keys {unknown} name no link column of {template.name}; use the "
+            f"link column ({sorted(c.name for c in link_columns)}) or the linked "
+            "template"
+        )
+    for column in template.columns:
+        if column.rule != "link" or not links:
+            continue
+        given = links.get(column.name)
+        if given is None:
+            given = next(
+                (
+                    v
+                    for k, v in links.items()
+                    if k in (column.link_template,)
+                    or str(k).casefold() == str(column.link_template or "").casefold()
+                ),
+                None,
+            )
+        if isinstance(given, pd.DataFrame):
+            target = column.link_column or ""
+            match = match_headers([str(c) for c in given.columns], [target])
+            source = next((h for h, c in match.mapping.items() if c == target), None)
+            if source is None:
+                raise KeyError(
+                    f"the frame given for {column.name}'s link has no column "
+                    f"{target!r}; columns: {list(given.columns)}"
+                )
+            given = given[source]
+        if given is not None:
+            out[column.name] = given
+    return out
+
+
+def validate(
+    frame: pd.DataFrame,
+    template: Template | Mapping[str, Any],
+    *,
+    links: Mapping[str, Any] | None = None,
+    existing: Mapping[str, Iterable[Any]] | None = None,
+) -> ValidationReport:
+    """Predict what an import of ``frame`` into ``template``'s sheet will flag.
+
+    Headers are healed as the server heals them (case, spacing, punctuation, synonyms).
+    ``links`` gives the values link columns may take: ``{"Account": accounts["Name"]}`` or
+    ``{"Accounts": accounts_frame}``; a link column without an entry is not checked.
+    ``existing`` gives values already in the sheet, for unique columns. ``frame`` is never
+    modified.
+
+    >>> report = migkit.validate(contacts, client.templates.get("Contacts"),
+    ...                          links={"Accounts": accounts})  # doctest: +SKIP
+    >>> report.summary()  # doctest: +SKIP
+    """
+    spec = _template(template)
+    headers = [str(c) for c in frame.columns]
+    match = match_headers(headers, spec.column_names)
+    positions = {h: i for i, h in enumerate(headers)}
+    mapped = pd.DataFrame(
+        {column: frame.iloc[:, positions[header]] for header, column in match.mapping.items()},
+        index=frame.index,
+    )
+    link_values = _link_values(spec, links)
+    errors = check(mapped, spec, links=link_values, existing=existing)
+    unchecked = tuple(
+        (c.name, c.rule)
+        for c in spec.columns
+        if c.rule == "ai" or (c.rule == "link" and c.name not in link_values)
+    )
+    return ValidationReport(
+        frame=frame, template=spec, headers=match, errors=errors, unchecked=unchecked
+    )

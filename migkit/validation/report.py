@@ -1,0 +1,85 @@
+"""The result of :func:`migkit.validate`: which rows the server will flag, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from migkit.headers import HeaderMatch
+from migkit.rules import Template
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What the server is predicted to do with a frame, row by row.
+
+    Every input row is in exactly one of :attr:`valid_rows` and :attr:`flagged_rows`, both
+    with the caller's original index and columns. :attr:`errors` is the long table (``row``,
+    ``column``, ``rule``, ``value``, ``message``) with template column names.
+    """
+
+    frame: pd.DataFrame = field(repr=False)
+    template: Template = field(repr=False)
+    headers: HeaderMatch
+    errors: pd.DataFrame = field(repr=False)
+    unchecked: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def flagged_mask(self) -> pd.Series:
+        """True for each input row with at least one invalid cell (index kept)."""
+        return pd.Series(self.frame.index.isin(self.errors["row"].unique()), index=self.frame.index)
+
+    @property
+    def valid_rows(self) -> pd.DataFrame:
+        """Rows with no invalid cell (they reach ``export.csv?filter=valid``)."""
+        return self.frame.loc[~self.flagged_mask.to_numpy()]
+
+    @property
+    def flagged_rows(self) -> pd.DataFrame:
+        """Rows with at least one invalid cell (imported, but flagged)."""
+        return self.frame.loc[self.flagged_mask.to_numpy()]
+
+    @property
+    def predicted_flagged_rows(self) -> int:
+        """What the server's ``invalidCellCount`` (a row count) should say for this frame."""
+        return int(self.errors["row"].nunique())
+
+    @property
+    def missing_required(self) -> list[str]:
+        """Required template columns no header matched: the run would fail."""
+        return self.headers.missing_required(self.template.required_columns)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing would be flagged and no required column is missing."""
+        return self.errors.empty and not self.missing_required
+
+    def summary(self) -> pd.DataFrame:
+        """Counts of invalid cells and rows per column and rule, biggest first.
+
+        >>> report.summary()  # doctest: +SKIP
+        """
+        if self.errors.empty:
+            return pd.DataFrame({"column": [], "rule": [], "cells": [], "rows": []})
+        grouped = self.errors.groupby(["column", "rule"], sort=False)
+        out = grouped.agg(cells=("row", "size"), rows=("row", "nunique")).reset_index()
+        return out.sort_values("cells", ascending=False, kind="stable").reset_index(drop=True)
+
+    def __repr__(self) -> str:
+        lines = [
+            f"ValidationReport({self.template.name}: {len(self.frame):,} rows, "
+            f"{len(self.valid_rows):,} valid, {self.predicted_flagged_rows:,} flagged)"
+        ]
+        if self.missing_required:
+            lines.append(f"  run would FAIL: required columns not found: {self.missing_required}")
+        for row in self.summary().itertuples(index=False):
+            lines.append(f"  {row.column:<20} {row.rule:<9} {row.rows:>8,} rows")
+        for column, rule in self.unchecked:
+            lines.append(f"  {column:<20} {rule:<9} not checked locally")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from migkit.notebook.html import validation_html
+
+        return validation_html(self)

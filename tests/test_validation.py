@@ -1,0 +1,174 @@
+"""migkit.validate predicts the server: same rules, same header healing, same flagged count."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import migkit
+from migkit.rules import Template
+from tests.helpers import SAMPLES, Api, company_with
+
+CATALOG = json.loads((SAMPLES / "templates.json").read_text("utf-8"))
+ACCOUNTS, CONTACTS = (Template.from_api(t) for t in CATALOG["templates"][:2])
+
+
+def read(name: str) -> pd.DataFrame:
+    return pd.read_csv(SAMPLES / name, dtype=str, keep_default_na=False).replace("", None)
+
+
+def test_rows_partition_into_valid_and_flagged_with_the_index_kept() -> None:
+    frame = pd.DataFrame(
+        {
+            "Email": ["a@b.co", "bad", None],
+            "First Name": ["A", "B", "C"],
+            "Account": ["X", "X", "X"],
+        },
+        index=[10, 20, 30],
+    )
+    report = migkit.validate(frame, CONTACTS)
+    assert report.valid_rows.index.tolist() == [10]
+    assert report.flagged_rows.index.tolist() == [20, 30]
+    assert report.errors[["row", "rule"]].values.tolist() == [[20, "regex"], [30, "required"]]
+
+
+def test_the_input_frame_is_not_modified() -> None:
+    frame = read("contacts.csv")
+    before = frame.copy()
+    migkit.validate(frame, CONTACTS, links={"Accounts": read("accounts.csv")})
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_drifted_headers_are_mapped_and_output_keeps_the_callers_columns() -> None:
+    frame = read("contacts.csv")
+    report = migkit.validate(
+        frame, CONTACTS, links={"Account": read("accounts.csv")["Company Name"]}
+    )
+    assert report.headers.mapping["E-mail"] == "Email"
+    assert report.headers.mapping["Company"] == "Account"
+    assert list(report.flagged_rows.columns) == list(frame.columns)
+
+
+def test_sample_contacts_summary_matches_the_documented_defects() -> None:
+    report = migkit.validate(
+        read("contacts.csv"), CONTACTS, links={"Accounts": read("accounts.csv")}
+    )
+    counts = {(r.column, r.rule): r.rows for r in report.summary().itertuples()}
+    assert counts == {
+        ("Status", "allowed"): 8,
+        ("Email", "regex"): 4,
+        ("Account", "link"): 3,
+        ("Phone", "regex"): 3,
+        ("Email", "required"): 3,
+        ("Email", "unique"): 3,
+        ("First Name", "required"): 1,
+    }
+    assert report.predicted_flagged_rows == 25 and not report.ok
+
+
+def test_a_missing_required_column_says_the_run_would_fail() -> None:
+    report = migkit.validate(read("contacts_no_email.csv"), CONTACTS)
+    assert report.missing_required == ["Email", "First Name"]
+    assert not report.ok
+    assert "run would FAIL" in repr(report) and "would fail" in report._repr_html_()
+
+
+def test_link_columns_without_values_are_reported_unchecked() -> None:
+    report = migkit.validate(read("contacts_clean.csv"), CONTACTS)
+    assert ("Account", "link") in report.unchecked
+    assert "not checked locally" in repr(report)
+
+
+def test_unknown_links_key_is_a_clear_error() -> None:
+    with pytest.raises(KeyError, match="name no link column"):
+        migkit.validate(read("contacts_clean.csv"), CONTACTS, links={"Acounts": []})
+
+
+def test_html_puts_the_headline_numbers_first() -> None:
+    report = migkit.validate(
+        read("contacts.csv"), CONTACTS, links={"Accounts": read("accounts.csv")}
+    )
+    html = report._repr_html_()
+    assert html.index("200 rows") < html.index("<table>")
+    assert "175 valid" in html and "25 flagged" in html
+
+
+def _import_rows(api: Api, company: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    response = api.post(
+        f"/companies/{company['company']['id']}/imports",
+        json={"rows": rows, "sheet_id": api.sheet_id(company, "Contacts")},
+    )
+    assert response.status_code == 201, response.text
+    return api.wait(response.json()["poll_url"])
+
+
+def test_prediction_equals_the_sandboxs_invalid_cell_count_for_the_sample(api: Api) -> None:
+    company = company_with(api, "Contacts")
+    frame = read("contacts.csv")
+    rows = [{k: v for k, v in r.items() if isinstance(v, str)} for r in frame.to_dict("records")]
+    body = _import_rows(api, company, rows)
+    # the company has no Accounts sheet, so the server checks no link: predict the same
+    assert (
+        body["report"]["invalidCellCount"]
+        == migkit.validate(frame, CONTACTS).predicted_flagged_rows
+    )
+
+
+CELL = st.one_of(
+    st.none(),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "a@b.co",
+            "A@B.CO",
+            "a@b.co ",
+            "x@y",
+            "Open",
+            "open",
+            "Closed",
+            "+1 555 0100",
+            "12",
+            "Zoë",
+            "Acme",
+            "é@ü.de",
+            "a\nb",
+        ]
+    ),
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    rows=st.lists(
+        st.fixed_dictionaries(
+            {"Email": CELL, "First Name": CELL, "Phone": CELL, "Status": CELL, "Account": CELL}
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_prediction_equals_the_sandbox_for_random_frames(
+    api: Api, rows: list[dict[str, Any]]
+) -> None:
+    frame = pd.DataFrame(rows)
+    report = migkit.validate(frame, CONTACTS)
+    assert len(report.valid_rows) + len(report.flagged_rows) == len(frame)
+    company = company_with(api, "Contacts")
+    body = _import_rows(api, company, rows)
+    assert body["status"] in ("completed", "needs_attention"), body
+    assert body["report"]["invalidCellCount"] == report.predicted_flagged_rows
+
+
+def test_repr_lists_counts_per_column_and_rule() -> None:
+    report = migkit.validate(
+        read("contacts.csv"), CONTACTS, links={"Accounts": read("accounts.csv")}
+    )
+    text = repr(report)
+    assert text.startswith("ValidationReport(Contacts: 200 rows, 175 valid, 25 flagged)")
+    assert "Status" in text and "allowed" in text
