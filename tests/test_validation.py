@@ -172,3 +172,27 @@ def test_repr_lists_counts_per_column_and_rule() -> None:
     text = repr(report)
     assert text.startswith("ValidationReport(Contacts: 200 rows, 175 valid, 25 flagged)")
     assert "Status" in text and "allowed" in text
+
+
+def test_suggested_fixes_are_the_servers_kinds_and_apply_returns_a_new_frame() -> None:
+    frame = read("contacts.csv")
+    before = frame.copy()
+    report = migkit.validate(frame, CONTACTS, links={"Accounts": read("accounts.csv")})
+    fixes = report.suggest_fixes()
+    by_value = dict(zip(fixes["value"], fixes["fix"], strict=False))
+    assert by_value["open"] == "Open" and by_value["CLOSED"] == "Closed"
+    assert set(fixes.loc[fixes["action"] == "drop", "column"]) == {"E-mail", "first_name"}
+    fixed = report.apply(fixes)
+    pd.testing.assert_frame_equal(frame, before)
+    after = migkit.validate(fixed, CONTACTS, links={"Accounts": read("accounts.csv")})
+    assert len(fixed) == len(frame) - 4  # 3 rows missing Email, 1 missing First Name
+    assert {r.rule for r in after.summary().itertuples()} == {"link", "regex", "unique"}
+    assert after.predicted_flagged_rows < report.predicted_flagged_rows
+
+
+def test_a_trailing_space_is_fixed_by_trimming() -> None:
+    frame = pd.DataFrame({"Email": ["ann@ex.com "], "First Name": ["A"], "Account": ["X"]})
+    fixes = migkit.validate(frame, CONTACTS).suggest_fixes()
+    assert fixes[["action", "fix", "reason"]].values.tolist() == [
+        ["set", "ann@ex.com", "trim spaces"]
+    ]

@@ -66,6 +66,24 @@ class ValidationReport:
         out = grouped.agg(cells=("row", "size"), rows=("row", "nunique")).reset_index()
         return out.sort_values("cells", ascending=False, kind="stable").reset_index(drop=True)
 
+    def suggest_fixes(self) -> pd.DataFrame:
+        """Proposed changes, as the server would propose them: closest allowed value,
+        trimming or lower case for pattern misses, and removal of rows missing a required
+        value. Review it, filter it, then :meth:`apply` it.
+
+        >>> fixes = report.suggest_fixes()  # doctest: +SKIP
+        >>> fixed = report.apply(fixes[fixes["action"] == "set"])  # doctest: +SKIP
+        """
+        from migkit.validation.fixes import suggest
+
+        return suggest(self)
+
+    def apply(self, fixes: pd.DataFrame) -> pd.DataFrame:
+        """A new frame with ``fixes`` applied (``frame`` itself is never changed)."""
+        from migkit.validation.fixes import apply_fixes
+
+        return apply_fixes(self.frame, fixes)
+
     def __repr__(self) -> str:
         lines = [
             f"ValidationReport({self.template.name}: {len(self.frame):,} rows, "
