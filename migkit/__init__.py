@@ -47,6 +47,7 @@ from migkit.models import (
     Upload,
 )
 from migkit.polling import PollSchedule
+from migkit.preflight import ValidationFailed
 from migkit.validation import ValidationReport, validate
 
 __all__ = [
@@ -78,6 +79,7 @@ __all__ = [
     "TransportError",
     "Upload",
     "UsageError",
+    "ValidationFailed",
     "ValidationReport",
     "WaitTimeout",
     "__version__",

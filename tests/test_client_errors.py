@@ -54,15 +54,30 @@ def check_api_error(
 
 
 # -- 400, 401, 404 ---------------------------------------------------------------------------
-def test_rows_with_a_nested_object_are_bad_request(client: migkit.Client, api: Api) -> None:
+def test_an_export_without_a_destination_is_bad_request(client: migkit.Client, api: Api) -> None:
     company = new_company(client, "Accounts")
-    rows = [{"Name": {"first": "Acme"}}]
     with pytest.raises(migkit.BadRequest) as caught:
-        client.imports.create(company, rows=rows)
-    served = api.post(f"/companies/{company.id}/imports", json={"rows": rows})
+        client.exports.to_destination(company, idempotency_key="k-no-destination")
+    served = api.post(f"/companies/{company.id}/exports", json={"mode": "full"})
     check_api_error(caught.value, migkit.BadRequest, served)
     assert caught.value.status == 400
-    assert "rows[0]['Name']" in caught.value.server_message
+    assert caught.value.server_message == "company has no destination connection"
+
+
+def test_rows_with_a_nested_object_are_refused_before_sending(
+    client: migkit.Client, api: Api
+) -> None:
+    company = new_company(client, "Accounts")
+    sent = client.requests_sent
+    with pytest.raises(migkit.ValidationFailed) as caught:
+        client.imports.create(company, rows=[{"Name": {"first": "Acme"}}, {"Name": float("inf")}])
+    assert client.requests_sent == sent
+    assert len(caught.value.problems) == 2
+    assert "row 0" in caught.value.problems[0] and "'Name'" in caught.value.problems[0]
+    assert "infinite" in caught.value.problems[1]
+    # the server would have answered 400 to the same body
+    served = api.post(f"/companies/{company.id}/imports", json={"rows": [{"Name": {"a": 1}}]})
+    assert served.status_code == 400
 
 
 def test_a_wrong_key_is_authentication_error_saying_where_keys_go(

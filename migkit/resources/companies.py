@@ -15,6 +15,7 @@ from typing import Any
 
 from migkit.errors import APIError, ExternalIdConflict, NotFound, ServerError, TransportError
 from migkit.models import Company
+from migkit.preflight import check_or_raise, company_problems
 from migkit.resources._context import Context, company_id, looks_like_id
 from migkit.resources.catalog import Sources, Templates
 
@@ -54,6 +55,7 @@ class Companies:
         >>> acme = client.companies.create("Acme", "Spreadsheet", external_id="acme-001")
         ... # doctest: +SKIP
         """
+        check_or_raise(company_problems(name, external_id))
         source_id = source if looks_like_id(source) else self._sources.get(source).id
         template_ids = (
             None

@@ -27,6 +27,7 @@ from migkit.errors import (
 )
 from migkit.models import Company, Option, Run, Upload
 from migkit.polling import MissedPolls, PollEvent, ProgressHook, wait_for, wait_many
+from migkit.preflight import check_or_raise, key_problems, rows_payload
 from migkit.progress import TqdmProgress
 from migkit.resources._context import Context, company_id, looks_like_id, run_id
 from migkit.resources.companies import Companies
@@ -39,15 +40,6 @@ FileLike = str | Path | Upload | pd.DataFrame
 def canonical(value: Any) -> str:
     """Canonical JSON (sorted keys, no spaces) for hashing."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def frame_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A DataFrame as JSON-safe row objects (NaN/NaT → null, timestamps → ISO text)."""
-    if frame.columns.duplicated().any():
-        dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
-        raise UsageError(f"the frame has duplicate column names {dupes}; rename them first")
-    rows: list[dict[str, Any]] = json.loads(frame.to_json(orient="records", date_format="iso"))
-    return rows
 
 
 def _sha(text: str) -> str:
@@ -86,14 +78,14 @@ class Imports:
             raise UsageError("pass exactly one of files=[...], rows=[...] or frame=DataFrame")
         cid = company_id(company)
         if files is not None:
+            check_or_raise(key_problems(idempotency_key))
             if sheet is not None:
                 raise UsageError(
                     "sheet= goes with rows or frame; files are matched to sheets by their names"
                 )
             return self._create_files(cid, list(files), idempotency_key)
-        inline = frame_rows(frame) if frame is not None else [dict(r) for r in rows or []]
-        if not inline:
-            raise UsageError("there are no rows to import; the API refuses an empty rows list")
+        inline, problems = rows_payload(frame if frame is not None else list(rows or []))
+        check_or_raise([*problems, *key_problems(idempotency_key)])
         body: dict[str, Any] = {"rows": inline}
         if sheet is not None:
             body["sheet_id"] = self._sheet_id(company, sheet)

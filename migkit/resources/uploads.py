@@ -9,6 +9,7 @@ import pandas as pd
 
 from migkit.errors import APIError, ServerError, TransportError, UsageError
 from migkit.models import Company, Upload
+from migkit.preflight import check_or_raise, upload_problems
 from migkit.resources._context import Context, company_id
 
 CONTENT_TYPES = {
@@ -72,8 +73,7 @@ class Uploads:
         'workbook-files/.../contacts.csv'
         """
         data, display, ctype = file_bytes(source, name, content_type)
-        if not data:
-            raise UsageError(f"{display} is empty (0 bytes); the API refuses empty files")
+        check_or_raise(upload_problems(display, ctype, len(data)))
         cid = company_id(company)
         last: Exception | None = None
         for _ in range(self._ctx.transport.retry.attempts + 1):  # a fresh URL each time
