@@ -48,7 +48,7 @@ from migkit.models import (
 )
 from migkit.polling import PollSchedule
 from migkit.preflight import ValidationFailed
-from migkit.validation import ValidationReport, validate
+from migkit.validation import ValidationReport, validate, validate_file
 
 __all__ = [
     "APIError",
@@ -84,4 +84,5 @@ __all__ = [
     "WaitTimeout",
     "__version__",
     "validate",
+    "validate_file",
 ]

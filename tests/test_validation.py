@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -196,3 +197,29 @@ def test_a_trailing_space_is_fixed_by_trimming() -> None:
     assert fixes[["action", "fix", "reason"]].values.tolist() == [
         ["set", "ann@ex.com", "trim spaces"]
     ]
+
+
+@pytest.mark.parametrize("batch_rows", [1, 7, 1_000_000])
+def test_validate_file_streams_and_agrees_with_validate(batch_rows: int) -> None:
+    accounts = read("accounts.csv")["Company Name"].dropna().tolist()
+    whole = migkit.validate(read("contacts.csv"), CONTACTS, links={"Account": accounts})
+    streamed = migkit.validate_file(
+        SAMPLES / "contacts.csv",
+        CONTACTS,
+        links={"Account": accounts},
+        batch_rows=batch_rows,
+        block_bytes=2048,
+    )
+    assert streamed.rows == 200
+    assert streamed.predicted_flagged_rows == whole.predicted_flagged_rows == 25
+    pd.testing.assert_frame_equal(streamed.summary(), whole.summary())
+
+
+def test_validate_file_finds_duplicates_across_batches(tmp_path: Path) -> None:
+    path = tmp_path / "contacts.csv"
+    lines = ["Email,First Name,Account"] + [f"u{i % 50}@x.co,A,X" for i in range(120)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = migkit.validate_file(path, CONTACTS, batch_rows=10, block_bytes=256)
+    assert report.rows == 120
+    assert set(report.errors["rule"]) == {"unique"}
+    assert report.errors["row"].tolist() == list(range(50, 120))

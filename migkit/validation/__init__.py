@@ -21,9 +21,10 @@ import pandas as pd
 
 from migkit.headers import match_headers
 from migkit.rules import Template, check
+from migkit.validation.files import FileValidationReport, validate_file
 from migkit.validation.report import ValidationReport
 
-__all__ = ["ValidationReport", "validate"]
+__all__ = ["FileValidationReport", "ValidationReport", "validate", "validate_file"]
 
 
 def _template(template: Template | Mapping[str, Any]) -> Template:

@@ -10,6 +10,15 @@ from migkit.headers import HeaderMatch
 from migkit.rules import Template
 
 
+def summarize(errors: pd.DataFrame) -> pd.DataFrame:
+    """Counts of invalid cells and rows per column and rule in an errors table."""
+    if errors.empty:
+        return pd.DataFrame({"column": [], "rule": [], "cells": [], "rows": []})
+    grouped = errors.groupby(["column", "rule"], sort=False)
+    out = grouped.agg(cells=("row", "size"), rows=("row", "nunique")).reset_index()
+    return out.sort_values("cells", ascending=False, kind="stable").reset_index(drop=True)
+
+
 @dataclass(frozen=True)
 class ValidationReport:
     """What the server is predicted to do with a frame, row by row.
@@ -60,11 +69,7 @@ class ValidationReport:
 
         >>> report.summary()  # doctest: +SKIP
         """
-        if self.errors.empty:
-            return pd.DataFrame({"column": [], "rule": [], "cells": [], "rows": []})
-        grouped = self.errors.groupby(["column", "rule"], sort=False)
-        out = grouped.agg(cells=("row", "size"), rows=("row", "nunique")).reset_index()
-        return out.sort_values("cells", ascending=False, kind="stable").reset_index(drop=True)
+        return summarize(self.errors)
 
     def suggest_fixes(self) -> pd.DataFrame:
         """Proposed changes, as the server would propose them: closest allowed value,
