@@ -121,10 +121,16 @@ def match_headers(headers: Sequence[str], columns: Sequence[str]) -> HeaderMatch
                 break
 
     ordered = {h: mapping[h] for h in headers if h in mapping}
+    extra, used = [], set()
+    for header in headers:  # a repeated header counts once; later copies are extra
+        if header in ordered and header not in used:
+            used.add(header)
+        else:
+            extra.append(header)
     return HeaderMatch(
         mapping=ordered,
         missing=[c for c in columns if c not in taken],
-        extra=[h for h in headers if h not in mapping],
+        extra=extra,
         how={h: how[h] for h in ordered},
     )
 

@@ -223,3 +223,18 @@ def test_validate_file_finds_duplicates_across_batches(tmp_path: Path) -> None:
     assert report.rows == 120
     assert set(report.errors["rule"]) == {"unique"}
     assert report.errors["row"].tolist() == list(range(50, 120))
+
+
+def test_a_repeated_header_uses_its_first_column_like_the_server() -> None:
+    frame = pd.DataFrame(
+        [["a@b.co", "A", "X", "not an email"]], columns=["Email", "First Name", "Account", "Email"]
+    )
+    report = migkit.validate(frame, CONTACTS)
+    assert report.ok
+    assert report.headers.extra == ["Email"]
+
+
+def test_an_empty_frame_is_ok_and_has_no_rows() -> None:
+    report = migkit.validate(pd.DataFrame(columns=["Email", "First Name", "Account"]), CONTACTS)
+    assert report.ok and report.predicted_flagged_rows == 0
+    assert report.valid_rows.empty and report.flagged_rows.empty

@@ -99,7 +99,9 @@ def validate(
     spec = _template(template)
     headers = [str(c) for c in frame.columns]
     match = match_headers(headers, spec.column_names)
-    positions = {h: i for i, h in enumerate(headers)}
+    positions: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        positions.setdefault(header, index)  # a repeated header: the first one counts
     mapped = pd.DataFrame(
         {column: frame.iloc[:, positions[header]] for header, column in match.mapping.items()},
         index=frame.index,
