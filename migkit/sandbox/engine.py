@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from migkit.rules import check
+from migkit.rules import check, flagged_positions
 from migkit.sandbox import attention
 from migkit.sandbox.reader import FileProblem, Part, read_upload, rows_to_part
 from migkit.sandbox.sheets import Sheet, company_sheets, link_order, route, template_frame
@@ -165,7 +165,7 @@ def run_import_pass(store: Store, run: dict[str, Any], step: Step) -> None:
                 if c.unique
             },
         )
-        flagged = pd.Series(frame.index.isin(violations["row"].unique()), index=frame.index)
+        flagged = flagged_positions(violations, frame)
         results.append((sheet, frame, flagged))
         groups.extend(_groups(sheet, violations, kept))
     step(IMPORT_STEPS[4])

@@ -14,11 +14,11 @@ import pyarrow.csv as pacsv
 
 from migkit.headers import HeaderMatch, match_headers
 from migkit.rules import Template, blank_mask, check
-from migkit.validation.report import summarize
+from migkit.validation.report import Prediction
 
 
 @dataclass(frozen=True)
-class FileValidationReport:
+class FileValidationReport(Prediction):
     """What an import of a file is predicted to flag. ``errors`` uses 0-based data-row
     numbers (``row``); the file itself is never held in memory whole."""
 
@@ -27,25 +27,6 @@ class FileValidationReport:
     headers: HeaderMatch
     rows: int
     errors: pd.DataFrame = field(repr=False)
-
-    @property
-    def predicted_flagged_rows(self) -> int:
-        """What the server's ``invalidCellCount`` (a row count) should say."""
-        return int(self.errors["row"].nunique())
-
-    @property
-    def missing_required(self) -> list[str]:
-        """Required columns no header matched: the run would fail."""
-        return self.headers.missing_required(self.template.required_columns)
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing would be flagged and no required column is missing."""
-        return self.errors.empty and not self.missing_required
-
-    def summary(self) -> pd.DataFrame:
-        """Counts of invalid cells and rows per column and rule."""
-        return summarize(self.errors)
 
 
 def validate_file(

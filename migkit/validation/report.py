@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from migkit.headers import HeaderMatch
-from migkit.rules import Template
+from migkit.rules import Template, flagged_positions
 
 
 def summarize(errors: pd.DataFrame) -> pd.DataFrame:
@@ -19,39 +19,16 @@ def summarize(errors: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("cells", ascending=False, kind="stable").reset_index(drop=True)
 
 
-@dataclass(frozen=True)
-class ValidationReport:
-    """What the server is predicted to do with a frame, row by row.
+class Prediction:
+    """What both reports derive from their errors table, template and header match."""
 
-    Every input row is in exactly one of :attr:`valid_rows` and :attr:`flagged_rows`, both
-    with the caller's original index and columns. :attr:`errors` is the long table (``row``,
-    ``column``, ``rule``, ``value``, ``message``) with template column names.
-    """
-
-    frame: pd.DataFrame = field(repr=False)
-    template: Template = field(repr=False)
+    template: Template
     headers: HeaderMatch
-    errors: pd.DataFrame = field(repr=False)
-    unchecked: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def flagged_mask(self) -> pd.Series:
-        """True for each input row with at least one invalid cell (index kept)."""
-        return pd.Series(self.frame.index.isin(self.errors["row"].unique()), index=self.frame.index)
-
-    @property
-    def valid_rows(self) -> pd.DataFrame:
-        """Rows with no invalid cell (they reach ``export.csv?filter=valid``)."""
-        return self.frame.loc[~self.flagged_mask.to_numpy()]
-
-    @property
-    def flagged_rows(self) -> pd.DataFrame:
-        """Rows with at least one invalid cell (imported, but flagged)."""
-        return self.frame.loc[self.flagged_mask.to_numpy()]
+    errors: pd.DataFrame
 
     @property
     def predicted_flagged_rows(self) -> int:
-        """What the server's ``invalidCellCount`` (a row count) should say for this frame."""
+        """What the server's ``invalidCellCount`` (a row count) should say."""
         return int(self.errors["row"].nunique())
 
     @property
@@ -70,6 +47,37 @@ class ValidationReport:
         >>> report.summary()  # doctest: +SKIP
         """
         return summarize(self.errors)
+
+
+@dataclass(frozen=True)
+class ValidationReport(Prediction):
+    """What the server is predicted to do with a frame, row by row.
+
+    Every input row is in exactly one of :attr:`valid_rows` and :attr:`flagged_rows`, both
+    with the caller's original index and columns. :attr:`errors` is the long table (``row``,
+    ``column``, ``rule``, ``value``, ``message``) with template column names.
+    """
+
+    frame: pd.DataFrame = field(repr=False)
+    template: Template = field(repr=False)
+    headers: HeaderMatch
+    errors: pd.DataFrame = field(repr=False)
+    unchecked: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def flagged_mask(self) -> pd.Series:
+        """True for each input row with at least one invalid cell (index kept)."""
+        return flagged_positions(self.errors, self.frame)
+
+    @property
+    def valid_rows(self) -> pd.DataFrame:
+        """Rows with no invalid cell (they reach ``export.csv?filter=valid``)."""
+        return self.frame.loc[~self.flagged_mask.to_numpy()]
+
+    @property
+    def flagged_rows(self) -> pd.DataFrame:
+        """Rows with at least one invalid cell (imported, but flagged)."""
+        return self.frame.loc[self.flagged_mask.to_numpy()]
 
     def suggest_fixes(self) -> pd.DataFrame:
         """Proposed changes, as the server would propose them: closest allowed value,
