@@ -10,7 +10,9 @@ One reproducible Contacts frame (numpy seed; pandas ``str`` columns, Arrow-backe
 for every Contacts rule by three sides, each in its own fresh subprocess so that peak memory is
 measured fairly:
 
-- ``migkit``: :func:`migkit.rules.check`, which builds the full long errors table;
+- ``migkit``: :func:`migkit.rules.check`, which builds the full long errors table (on a big
+  frame it runs the rules on as many threads as there are cores, up to 4; ``migkit-1t`` is
+  the same call on one thread, printed for a like-for-like reading of the floor ratio);
 - ``pandera``: a ``DataFrameSchema`` with the same checks, ``validate(lazy=True)``, rows counted
   from ``SchemaErrors.failure_cases``;
 - ``floor``: one ``pyarrow.Table`` and ``pyarrow.compute`` kernels computing only the per-row
@@ -52,6 +54,7 @@ import pyarrow.compute as pc
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "sample_data" / "templates.json"
 SIDES = ("migkit", "pandera", "floor")
+SINGLE = "migkit-1t"  # migkit on one thread: for reading the floor ratio like for like
 PANDERA_SLOW_SECONDS = 10.0  # one pandera run this slow: don't repeat it
 MB = 2**20
 
@@ -280,6 +283,13 @@ def prepare_migkit(frame: pd.DataFrame, accounts: list[str]) -> Runner:
     return run, flagged
 
 
+def prepare_migkit_single(frame: pd.DataFrame, accounts: list[str]) -> Runner:
+    import migkit.rules
+
+    migkit.rules.PARALLEL_CELLS = sys.maxsize  # this subprocess only
+    return prepare_migkit(frame, accounts)
+
+
 def pandera_schema(accounts: list[str], builtin_unique: str | None = None) -> Any:
     """The Contacts rules as a pandera ``DataFrameSchema``.
 
@@ -438,7 +448,12 @@ def prepare_floor(frame: pd.DataFrame, accounts: list[str]) -> Runner:
     return run, flagged
 
 
-PREPARE = {"migkit": prepare_migkit, "pandera": prepare_pandera, "floor": prepare_floor}
+PREPARE = {
+    "migkit": prepare_migkit,
+    "pandera": prepare_pandera,
+    "floor": prepare_floor,
+    SINGLE: prepare_migkit_single,
+}
 
 # --- measuring one side (in its own subprocess) ----------------------------------------------
 
@@ -496,7 +511,7 @@ def measure_side(side: str, workdir: Path, repeats: int) -> dict[str, Any]:
             break
     positions = flagged(result)
     extra: dict[str, Any] = {}
-    if side == "migkit":
+    if side in ("migkit", SINGLE):
         extra = {"errors_rows": len(result), "per_rule": _migkit_per_rule(result)}
     elif side == "pandera":
         extra = {
@@ -722,7 +737,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per side (best kept)")
-    parser.add_argument("--side", choices=[*SIDES, "generate", "report"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--side", choices=[*SIDES, SINGLE, "generate", "report"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -749,7 +766,7 @@ def main() -> None:
         gen = _child(workdir, "generate", args)
         print(f"Frame generated in {gen['seconds']:.1f}s; rows with each injected value:")
         print("  " + ", ".join(f"{k} {v:,}" for k, v in gen["counts"].items()))
-        results = {side: _child(workdir, side, args) for side in SIDES}
+        results = {side: _child(workdir, side, args) for side in (*SIDES, SINGLE)}
         frame_bytes = results["migkit"]["frame_bytes"]
         print(
             f"Frame: {frame_bytes / MB:.1f} MB (memory_usage(deep=True)), "
@@ -757,7 +774,7 @@ def main() -> None:
         )
         print()
         head = (
-            f"{'side':<8} {'runs':>9} {'best s':>8} {'flagged rows':>13} {'errors rows':>12}"
+            f"{'side':<9} {'runs':>9} {'best s':>8} {'flagged rows':>13} {'errors rows':>12}"
             f" {'peak RSS MB':>12} {'tracemalloc MB':>15} {'arrow pool MB':>14}"
         )
         print(head)
@@ -766,7 +783,7 @@ def main() -> None:
             runs = f"best of {len(r['times'])}"
             errors = f"{r['errors_rows']:,}" if "errors_rows" in r else "-"
             print(
-                f"{side:<8} {runs:>9} {min(r['times']):>8.3f} {r['flagged']:>13,} {errors:>12}"
+                f"{side:<9} {runs:>9} {min(r['times']):>8.3f} {r['flagged']:>13,} {errors:>12}"
                 f" {r['rss_peak'] / MB:>12.1f} {r['traced_peak'] / MB:>15.1f}"
                 f" {r['arrow_peak'] / MB:>14.1f}"
             )
@@ -793,6 +810,12 @@ def main() -> None:
         ]
         for text, target, met in targets:
             print(f"{text:<62} target {target:<8} {'met' if met else 'NOT MET'}")
+        single = min(results[SINGLE]["times"])
+        print(
+            f"(one thread: migkit-1t {single:.3f} s, {_ratio(single, flo):.2f}x the floor,"
+            f" {_ratio(pdr, single):.1f}x faster than pandera, flags"
+            f" {results[SINGLE]['flagged']:,} rows; the floor and pandera use one thread)"
+        )
         print()
         mig_rules, pdr_rules = results["migkit"]["per_rule"], results["pandera"]["per_rule"]
         print("Errors-table rows per column and rule (pandera: failure cases per check):")

@@ -5,7 +5,8 @@ differs from ``re`` on some inputs (Unicode ``\\s``/``\\d``/``\\w``, ``$`` befor
 newline) and some syntax (lookarounds, backreferences, POSIX classes, ``{,n}``). So:
 
 - rows of printable ASCII (``\\x20``-``\\x7e``), where the two engines agree for every pattern
-  RE2 accepts, go through ``pyarrow.compute.match_substring_regex`` in one vectorized call;
+  RE2 accepts, take the result of one ``pyarrow.compute.match_substring_regex`` call over the
+  whole column;
 - every other row (non-ASCII, control characters, newlines) goes through Python ``re``;
 - patterns RE2 cannot compile, or whose syntax means something else to RE2 (``[:...:]``,
   ``{,n}``, backslash-digit escapes), go through Python ``re`` for every row (the documented
@@ -26,7 +27,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_PLAIN = r"^[\x20-\x7e]*$"
 _RE2_UNSAFE = re.compile(r"\[:|\{,|\\[0-9]")
 
 
@@ -55,21 +55,33 @@ def re2_pattern(pattern: str) -> str | None:
     return anchored
 
 
+def fullmatch_arrow(values: pa.Array, pattern: str) -> np.ndarray:
+    """:func:`fullmatch` over an Arrow string array: a numpy bool array, nulls False.
+
+    One RE2 pass over every row, then Python ``re`` for the rows that are not printable ASCII
+    (``pyarrow.compute.ascii_is_printable``, a byte scan, not a second regex).
+    """
+    compiled = python_pattern(pattern)
+    anchored = re2_pattern(pattern)
+    valid = np.asarray(values.is_valid(), dtype=bool)
+    if anchored is not None:
+        fast = pc.fill_null(pc.match_substring_regex(values, pattern=anchored), False)
+        result = np.asarray(fast, dtype=bool).copy()
+        plain = np.asarray(pc.fill_null(pc.ascii_is_printable(values), True), dtype=bool)
+        slow = np.flatnonzero(~plain & valid)
+    else:
+        result = np.zeros(len(values), dtype=bool)
+        slow = np.flatnonzero(valid)
+    if len(slow):
+        texts = values.take(pa.array(slow)).to_pylist()
+        result[slow] = [compiled.fullmatch(t) is not None for t in texts]
+    return result
+
+
 def fullmatch(values: pd.Series, pattern: str) -> pd.Series:
     """True where the value matches ``pattern`` in full (Python ``re`` semantics); nulls are
     False. Non-string values are matched as their ``str``. The index is kept."""
-    compiled = python_pattern(pattern)
-    array = pa.array(values.astype(pd.StringDtype("pyarrow")))
-    result = np.zeros(len(values), dtype=bool)
-    anchored = re2_pattern(pattern)
-    if anchored is not None:
-        plain = pc.fill_null(pc.match_substring_regex(array, pattern=_PLAIN), False)
-        fast = pc.fill_null(pc.match_substring_regex(array, pattern=anchored), False)
-        result = np.asarray(pc.and_(plain, fast), dtype=bool).copy()
-        slow = np.flatnonzero(~np.asarray(plain, dtype=bool) & np.asarray(array.is_valid()))
-    else:
-        slow = np.flatnonzero(np.asarray(array.is_valid()))
-    if len(slow):
-        texts = array.take(pa.array(slow)).to_pylist()
-        result[slow] = [compiled.fullmatch(t) is not None for t in texts]
-    return pd.Series(result, index=values.index)
+    array = pa.array(values.astype(pd.StringDtype("pyarrow")).array)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks else pa.array([], pa.large_string())
+    return pd.Series(fullmatch_arrow(array, pattern), index=values.index)

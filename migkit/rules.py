@@ -28,16 +28,25 @@ Blank cells are only ever invalid through ``required``.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from migkit.regex import fullmatch
+from migkit.regex import fullmatch_arrow
 
 RuleName = Literal["required", "unique", "regex", "allowed", "link"]
 VIOLATION_COLUMNS = ["row", "column", "rule", "value", "message"]
+PARALLEL_CELLS = 200_000  # rows x rules below which threads cost more than they save
+MAX_WORKERS = 4
+HASH_GROUP_ROWS = 262_144  # rows hashed at once when looking for repeats (bounds memory)
+LONG_VALUE = 4_096  # byte lengths from here up share one uniqueness group
 
 
 @dataclass(frozen=True)
@@ -132,51 +141,143 @@ def as_text(values: pd.Series) -> pd.Series:
     return values.astype(pd.StringDtype())
 
 
+def as_arrow(values: pd.Series) -> pa.Array:
+    """The column as one Arrow string array: zero-copy for pandas' Arrow-backed ``str``
+    columns, numbers and other objects become their ``str``, nulls stay null."""
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        values = values.astype(pd.StringDtype("pyarrow"))
+    array = pa.array(values.array)
+    if isinstance(array, pa.ChunkedArray):  # several chunks: one copy, kernels want one array
+        array = array.combine_chunks() if array.num_chunks else pa.array([], pa.large_string())
+    return array
+
+
+def _blank(array: pa.Array) -> np.ndarray:
+    # Null, empty, or only whitespace. Arrow's utf8_is_space is true for exactly the
+    # characters Python's str.isspace is, so this is "blank after str.strip()" without
+    # materializing a trimmed copy of the column.
+    empty = pc.fill_null(pc.equal(pc.binary_length(array), 0), True)
+    space = pc.fill_null(pc.utf8_is_space(array), False)
+    return np.asarray(pc.or_(empty, space), dtype=bool)
+
+
 def blank_mask(text: pd.Series) -> pd.Series:
-    """True where the value is null or blank after trimming."""
-    return (text.isna() | (text.str.strip() == "")).astype(bool)
+    """True where the value is null or blank after trimming.
+
+    >>> blank_mask(pd.Series(["a", " ", "", None, "\\u00a0"])).tolist()
+    [False, True, True, True, True]
+    """
+    return pd.Series(_blank(as_arrow(text)), index=text.index)
 
 
-def _regex_miss(text: pd.Series, pattern: str) -> pd.Series:
-    # Python ``re`` full-match semantics, as the contract fixes (RE2 where they provably agree).
-    return ~fullmatch(text, pattern)
+def _repeated_within(key: pa.Array) -> np.ndarray:
+    # True for every row whose value already appeared in an earlier row. One hash pass
+    # (dictionary_encode gives each distinct value a code), then the first row of each code
+    # via an unbuffered ``np.minimum.at``; null rows share one extra code, and callers mask
+    # them out as blanks.
+    encoded = pc.dictionary_encode(key)
+    distinct = len(encoded.dictionary)
+    codes = np.asarray(pc.fill_null(encoded.indices, distinct))
+    del encoded  # the dictionary is a copy of every distinct value: let it go now
+    order = np.arange(len(codes), dtype=np.int32 if len(codes) < 2**31 else np.int64)
+    first = np.full(distinct + 1, len(codes), dtype=order.dtype)
+    np.minimum.at(first, codes, order)
+    out: np.ndarray = first[codes] != order
+    return out
 
 
-def _unique_miss(text: pd.Series, blank: pd.Series, existing: Iterable[Any] | None) -> pd.Series:
-    key = text.str.strip()
-    dup = key.duplicated(keep="first") & ~blank
+def _repeated(key: pa.Array) -> np.ndarray:
+    # Values of different byte lengths are never equal, so the rows are split into groups of
+    # neighbouring lengths of about HASH_GROUP_ROWS rows each and hashed one group at a time:
+    # the hash table and dictionary, the largest allocations of the whole check, then hold a
+    # group rather than the column (a column of one length is one group; same result).
+    if len(key) <= HASH_GROUP_ROWS:
+        return _repeated_within(key)
+    lengths = np.minimum(np.asarray(pc.fill_null(pc.binary_length(key), 0)), LONG_VALUE)
+    per_length = np.bincount(lengths, minlength=LONG_VALUE + 1)
+    group_of_length = (np.cumsum(per_length) - per_length) // HASH_GROUP_ROWS
+    groups = group_of_length[lengths]
+    out = np.empty(len(key), dtype=bool)
+    for group in np.unique(group_of_length[per_length > 0]):
+        rows = np.flatnonzero(groups == group)
+        out[rows] = _repeated_within(key.take(pa.array(rows)))
+    return out
+
+
+def _repeats(array: pa.Array, blank: np.ndarray, existing: Iterable[Any] | None) -> np.ndarray:
+    # Every repeat after the first, compared after trimming; blanks are never repeats. The
+    # trimmed copy is the largest short-lived buffer of the check: it comes from the system
+    # allocator, which hands it back to the OS when freed instead of keeping a column-sized
+    # cache in the notebook kernel (Arrow's default pool would).
+    trimmed = pc.utf8_trim_whitespace(array, memory_pool=pa.system_memory_pool())
+    repeat = _repeated(trimmed)
     if existing is not None:
-        earlier = pd.Series(list(existing), dtype=pd.StringDtype()).str.strip().dropna()
-        dup = dup | (key.isin(earlier.unique()) & ~blank)
-    return dup.astype(bool)
+        earlier = pc.utf8_trim_whitespace(as_arrow(pd.Series(list(existing), dtype=object)))
+        repeat |= _is_in(trimmed, earlier)
+    out: np.ndarray = repeat & ~blank
+    return out
+
+
+def _is_in(array: pa.Array, values: pa.Array) -> np.ndarray:
+    values = pc.unique(values.cast(array.type).drop_null())
+    return np.asarray(pc.fill_null(pc.is_in(array, value_set=values), False), dtype=bool)
+
+
+Mask = Callable[[], np.ndarray]
 
 
 def _column_masks(
-    text: pd.Series,
+    array: pa.Array,
     column: Column,
     link_values: Iterable[Any] | None,
     existing: Iterable[Any] | None,
-) -> list[tuple[RuleName, pd.Series, str]]:
-    blank = blank_mask(text)
-    masks: list[tuple[RuleName, pd.Series, str]] = []
+) -> list[tuple[RuleName, Mask, str]]:
+    # The rules of one column as (rule, deferred mask, message), in the order they report.
+    blank = _blank(array)
+    masks: list[tuple[RuleName, Mask, str]] = []
     if column.required:
-        masks.append(("required", blank, f"{column.name} is required but empty"))
+        masks.append(("required", lambda: blank, f"{column.name} is required but empty"))
     if column.unique:
         masks.append(
-            ("unique", _unique_miss(text, blank, existing), "Duplicate of an earlier value")
+            (
+                "unique",
+                lambda: _repeats(array, blank, existing),
+                "Duplicate of an earlier value",
+            )
         )
     if column.pattern is not None:
-        miss = _regex_miss(text, column.pattern) & ~blank
-        masks.append(("regex", miss, f"Does not match pattern {column.pattern}"))
+        pattern = column.pattern
+        # Python ``re`` full-match semantics, as the contract fixes (RE2 where they agree).
+        masks.append(
+            (
+                "regex",
+                lambda: ~fullmatch_arrow(array, pattern) & ~blank,
+                f"Does not match pattern {pattern}",
+            )
+        )
     if column.allowed is not None:
-        miss = ~text.isin(list(column.allowed)).astype(bool) & ~blank
-        masks.append(("allowed", miss, column.allowed_message))
+        allowed = pa.array(column.allowed, pa.large_string())
+        masks.append(("allowed", lambda: ~_is_in(array, allowed) & ~blank, column.allowed_message))
     if column.rule == "link" and link_values is not None:
-        targets = pd.Series(list(link_values), dtype=pd.StringDtype()).dropna().unique()
-        miss = ~text.isin(list(targets)).astype(bool) & ~blank
+        targets = as_arrow(pd.Series(list(link_values), dtype=object))
         where = f"{column.link_template}.{column.link_column}"
-        masks.append(("link", miss, f"No {where} has this value"))
+        masks.append(
+            ("link", lambda: ~_is_in(array, targets) & ~blank, f"No {where} has this value")
+        )
     return masks
+
+
+def _evaluate(masks: Sequence[Mask], heavy: Sequence[bool], cells: int) -> list[np.ndarray]:
+    # Arrow kernels release the GIL, so a big frame's rules run on several cores at once: the
+    # calling thread hashes the unique columns (the large allocations stay with its allocator
+    # heap) while worker threads run the regexes and set lookups. Small frames stay serial.
+    workers = min(len(masks) - 1, (os.cpu_count() or 1) - 1, MAX_WORKERS)
+    if cells < PARALLEL_CELLS or workers < 1 or all(heavy) or not any(heavy):
+        return [mask() for mask in masks]
+    with ThreadPoolExecutor(workers, thread_name_prefix="migkit-rules") as pool:
+        light = {i: pool.submit(mask) for i, mask in enumerate(masks) if not heavy[i]}
+        done = {i: mask() for i, mask in enumerate(masks) if heavy[i]}
+        return [done[i] if heavy[i] else light[i].result() for i in range(len(masks))]
 
 
 def check(
@@ -203,39 +304,51 @@ def check(
     """
     links = links or {}
     existing = existing or {}
-    parts: list[pd.DataFrame] = []
-    positions = pd.RangeIndex(len(frame))
-    for order, column in enumerate(template.columns):
+    arrays: list[pa.Array] = []
+    rules: list[tuple[int, RuleName, Mask, str]] = []
+    for column in template.columns:
         if column.name in frame.columns:
             raw = frame[column.name]
             if isinstance(raw, pd.DataFrame):  # duplicate column names: the first one counts
                 raw = raw.iloc[:, 0]
-            text = as_text(raw.reset_index(drop=True))
+            arrays.append(as_arrow(raw))
         else:
-            text = pd.Series([pd.NA] * len(frame), dtype=pd.StringDtype())
+            arrays.append(pa.nulls(len(frame), pa.large_string()))
         for rule, mask, message in _column_masks(
-            text, column, links.get(column.name), existing.get(column.name)
+            arrays[-1], column, links.get(column.name), existing.get(column.name)
         ):
-            hit = mask.to_numpy(dtype=bool)
-            if not hit.any():
-                continue
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "_pos": positions[hit],
-                        "_order": order,
-                        "row": frame.index[hit],
-                        "column": column.name,
-                        "rule": rule,
-                        "value": text[hit].astype(object).where(text[hit].notna(), None).array,
-                        "message": message,
-                    }
-                )
-            )
-    if not parts:
+            rules.append((len(arrays) - 1, rule, mask, message))
+    # One entry per (column, rule) that fired: positions, values, and its labels.
+    hits: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    labels: list[tuple[str, str, str]] = []
+    results = _evaluate(
+        [mask for _, _, mask, _ in rules],
+        [rule == "unique" for _, rule, _, _ in rules],
+        len(frame) * len(rules),
+    )
+    for (index, rule, _, message), result in zip(rules, results, strict=True):
+        where = np.flatnonzero(result)
+        if len(where):
+            hits.append(where)
+            values.append(arrays[index].take(pa.array(where)).to_numpy(zero_copy_only=False))
+            labels.append((template.columns[index].name, rule, message))
+    if not hits:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in VIOLATION_COLUMNS})
-    out = pd.concat(parts, ignore_index=True).sort_values(["_pos", "_order"], kind="stable")
-    return out[VIOLATION_COLUMNS].reset_index(drop=True)
+    part = np.repeat(np.arange(len(hits)), [len(h) for h in hits])
+    pos = np.concatenate(hits)
+    order = np.lexsort((part, pos))  # row first, then template column and rule order
+    part = part[order]
+    names = np.array(labels, dtype=object)
+    return pd.DataFrame(
+        {
+            "row": frame.index[pos[order]],
+            "column": names[part, 0],
+            "rule": names[part, 1],
+            "value": np.concatenate(values)[order],
+            "message": names[part, 2],
+        }
+    )
 
 
 def flagged_positions(violations: pd.DataFrame, frame: pd.DataFrame) -> pd.Series:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
+from migkit import rules
 from migkit.rules import Template, check, closest_allowed, flagged_positions
 
 CONTACTS = Template.from_api(
@@ -143,3 +146,60 @@ def test_closest_allowed(value: str, expected: str) -> None:
 def test_closest_allowed_needs_values() -> None:
     with pytest.raises(ValueError, match="at least one"):
         closest_allowed("x", [])
+
+
+def _messy_frame(rows: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    pool = ["a@b.co", " a@b.co", "a@b.co\u00a0", "zoë@exämple.com", "bad", "", "  ", None]
+    pool += [f"u{i}@x.io" for i in range(40)]
+    pick = rng.integers(0, len(pool), rows)
+    frame = pd.DataFrame(
+        {
+            "Email": pd.Series([pool[i] for i in pick], dtype="str"),
+            "Status": pd.Series(rng.choice(["Open", "open", "Closed", ""], rows), dtype="str"),
+            "Account": pd.Series(rng.choice(["Acme", "Globex", "Nope", " "], rows), dtype="str"),
+        }
+    )
+    frame.index = pd.RangeIndex(rows) * 3 + 7
+    return frame
+
+
+def test_parallel_evaluation_gives_the_serial_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = _messy_frame(5_000, 1)
+    links = {"Account": ["Acme", "Globex"]}
+    serial = check(frame, CONTACTS, links=links)
+    monkeypatch.setattr(rules, "PARALLEL_CELLS", 1)
+    monkeypatch.setattr(rules.os, "cpu_count", lambda: 4)
+    parallel = check(frame, CONTACTS, links=links)
+    assert len(serial) > 1_000
+    pd.testing.assert_frame_equal(parallel, serial)
+
+
+def test_unique_matches_pandas_duplicated_on_trimmed_values() -> None:
+    frame = _messy_frame(3_000, 2)
+    violations = check(frame, CONTACTS)
+    key = frame["Email"].str.strip()
+    expected = frame.index[key.duplicated() & key.fillna("").ne("")].tolist()
+    assert len(expected) > 2_000
+    assert violations.loc[violations["rule"] == "unique", "row"].tolist() == expected
+
+
+def test_several_arrow_chunks_are_read_as_one_column() -> None:
+    chunks = pa.chunked_array([["a@b.co", "x"], ["a@b.co"], []], pa.large_string())
+    frame = pd.DataFrame(
+        {"Email": pd.Series(pd.arrays.ArrowStringArray(chunks)), "Account": ["A"] * 3}
+    )
+    assert rules_hit(frame) == [(1, "Email", "regex"), (2, "Email", "unique")]
+
+
+@pytest.mark.parametrize("group_rows, long_value", [(100, 4_096), (500, 8), (1, 1)])
+def test_uniqueness_hashed_in_length_groups_gives_the_same_rows(
+    monkeypatch: pytest.MonkeyPatch, group_rows: int, long_value: int
+) -> None:
+    frame = _messy_frame(4_000, 3)
+    whole = check(frame, CONTACTS)
+    monkeypatch.setattr(rules, "HASH_GROUP_ROWS", group_rows)
+    monkeypatch.setattr(rules, "LONG_VALUE", long_value)
+    grouped = check(frame, CONTACTS)
+    assert (whole["rule"] == "unique").sum() > 3_000
+    pd.testing.assert_frame_equal(grouped, whole)
