@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 
+import migkit
 import migkit.sandbox
 from migkit.sandbox import Sandbox
 
@@ -224,3 +225,15 @@ def observe(
         if time.monotonic() > deadline:
             raise AssertionError(f"run still {body} after {timeout}s")
         time.sleep(interval)
+
+
+def unique(prefix: str) -> str:
+    """``prefix`` plus a random suffix: names that never collide between tests."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def new_company(client: migkit.Client, *templates: str, **options: Any) -> migkit.Company:
+    """A fresh company (unique name) with the named templates, all of them when none."""
+    return client.companies.create(
+        unique("Co"), "Spreadsheet", templates=list(templates) or None, **options
+    )

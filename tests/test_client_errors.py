@@ -20,23 +20,13 @@ import migkit
 import migkit.sandbox
 from migkit.errors import error_for
 from migkit.sandbox import Sandbox, SandboxConfig
-from tests.helpers import Api, company_with
+from tests.helpers import Api, company_with, new_company, unique
 
 MakeClient = Callable[..., migkit.Client]
 TINY_RETRY = migkit.RetryPolicy(attempts=1, backoff_start=0.01, backoff_cap=0.02, jitter=0)
 PAUSING_ROWS = [
     {"Email": "ann@example.com", "First Name": "Ann", "Account": "Acme", "Status": "open"},
 ]
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def new_company(client: migkit.Client, *templates: str, **options: Any) -> migkit.Company:
-    return client.companies.create(
-        unique("Co"), "Spreadsheet", templates=list(templates) or None, **options
-    )
 
 
 def check_api_error(

@@ -9,7 +9,6 @@ import hashlib
 import io
 import json
 import threading
-import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -27,7 +26,7 @@ from migkit.resources.catalog import UnknownName
 from migkit.resources.companies import derived_external_id
 from migkit.resources.exports import ExportStream
 from migkit.sandbox import Sandbox
-from tests.helpers import ACCOUNTS, CONTACTS, DEALS, Api, records
+from tests.helpers import ACCOUNTS, CONTACTS, DEALS, Api, new_company, records, unique
 
 MakeClient = Callable[..., migkit.Client]
 
@@ -38,17 +37,6 @@ PAUSING_ROWS = [
     {"Email": "bob@example.com", "First Name": "Bob", "Account": "Acme", "Status": "Closed"},
 ]
 CLEAN_ACCOUNTS = [{"Name": "Acme", "Domain": "acme.com"}, {"Name": "Globex", "Tier": "Gold"}]
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def new_company(client: migkit.Client, *templates: str, **options: Any) -> migkit.Company:
-    """A fresh company (unique name) with the named templates, all of them when none."""
-    return client.companies.create(
-        unique("Co"), "Spreadsheet", templates=list(templates) or None, **options
-    )
 
 
 def paused(client: migkit.Client) -> migkit.Run:

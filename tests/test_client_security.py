@@ -20,21 +20,13 @@ from werkzeug.wrappers import Request, Response
 import migkit
 import migkit.sandbox
 from migkit.sandbox import Sandbox
-from tests.helpers import Api
+from tests.helpers import Api, new_company
 
 MakeClient = Callable[..., migkit.Client]
 TINY_RETRY = migkit.RetryPolicy(attempts=1, backoff_start=0.01, backoff_cap=0.02, jitter=0)
 PAUSING_ROWS = [
     {"Email": "ann@example.com", "First Name": "Ann", "Account": "Acme", "Status": "open"},
 ]
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def new_company(client: migkit.Client, *templates: str) -> migkit.Company:
-    return client.companies.create(unique("Co"), "Spreadsheet", templates=list(templates))
 
 
 def assert_hidden(key: str, *things: Any) -> None:

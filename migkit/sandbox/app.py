@@ -7,8 +7,9 @@ import json
 import logging
 import socket
 import time
+from collections.abc import Iterable, Iterator
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -82,7 +83,35 @@ def _after_faults(response: Response) -> Response:
         return _drop_connection()
     if st.faults.hit("error_after"):
         return _error(500, "Server error")
+    if response.is_streamed:
+        for name in ("cut_stream", "short_stream"):
+            if st.faults.hit(name):
+                body = cast(Iterable[bytes], response.response)  # export bodies are bytes
+                response.response = _cut(body, drop=name == "cut_stream")
+                break
     return response
+
+
+def _cut(body: Iterable[bytes], *, drop: bool) -> Iterator[bytes]:
+    # Half of the first chunk, then either a dropped connection (the client sees the chunked
+    # body end without its terminator) or a clean end, at a line break, of a body that is
+    # simply too short.
+    sock = request.environ.get("werkzeug.socket")
+
+    def chunks() -> Iterator[bytes]:
+        for chunk in body:
+            half = chunk[: max(1, len(chunk) // 2)]
+            # A clean short body ends at a line break: it parses, only the count is wrong.
+            yield half if drop or b"\n" not in half else half[: half.rindex(b"\n") + 1]
+            break
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+        if drop and isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    return chunks()
 
 
 def openapi_document(public_url: str) -> dict[str, Any]:

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field, fields, replace
 
 REQUEST_FAULTS = ("error_before", "error_after", "burst_429", "slow", "drop_before", "drop_after")
 RUN_FAULTS = ("run_retry", "run_fail")
+# Streamed bodies (export.csv) only, and in no profile: each test or user asks for them by name.
+STREAM_FAULTS = ("cut_stream", "short_stream")
+RATED = REQUEST_FAULTS + RUN_FAULTS + STREAM_FAULTS
 
 PROFILES: dict[str, dict[str, float]] = {
     "off": {},
@@ -36,6 +39,8 @@ class FaultConfig:
     drop_after: float = 0.0
     run_retry: float = 0.0
     run_fail: float = 0.0
+    cut_stream: float = 0.0
+    short_stream: float = 0.0
     burst_length: int = 6
     slow_seconds: float = 1.5
     seed: int | None = None
@@ -43,7 +48,7 @@ class FaultConfig:
     @property
     def active(self) -> bool:
         """True when any fault has a non-zero rate."""
-        return any(getattr(self, name) > 0 for name in REQUEST_FAULTS + RUN_FAULTS)
+        return any(getattr(self, name) > 0 for name in RATED)
 
     @classmethod
     def parse(cls, spec: str | None) -> FaultConfig:
@@ -71,7 +76,7 @@ class FaultConfig:
                 value: float = int(raw) if name in ("burst_length", "seed") else float(raw)
             except ValueError:
                 raise ValueError(f"fault {name} needs a number, got {raw!r}") from None
-            if name in REQUEST_FAULTS + RUN_FAULTS and not 0.0 <= value <= 1.0:
+            if name in RATED and not 0.0 <= value <= 1.0:
                 raise ValueError(f"fault rate {name}={raw} must be between 0 and 1")
             config = replace(config, **{name: value})  # type: ignore[arg-type]
         return config
