@@ -284,9 +284,9 @@ def prepare_migkit(frame: pd.DataFrame, accounts: list[str]) -> Runner:
 
 
 def prepare_migkit_single(frame: pd.DataFrame, accounts: list[str]) -> Runner:
-    import migkit.rules
+    import migkit.columns
 
-    migkit.rules.PARALLEL_CELLS = sys.maxsize  # this subprocess only
+    migkit.columns.PARALLEL_CELLS = sys.maxsize  # this subprocess only
     return prepare_migkit(frame, accounts)
 
 

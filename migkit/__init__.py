@@ -35,6 +35,7 @@ from migkit.errors import (
     UsageError,
     WaitTimeout,
 )
+from migkit.export_files import ExportIncomplete
 from migkit.models import (
     Company,
     ExportReport,
@@ -48,6 +49,7 @@ from migkit.models import (
 )
 from migkit.polling import PollSchedule
 from migkit.preflight import ValidationFailed
+from migkit.reconcile import Normalize, ReconcileReport, diff_exports, reconcile
 from migkit.validation import ValidationReport, validate, validate_file
 
 __all__ = [
@@ -58,16 +60,19 @@ __all__ = [
     "Company",
     "ConfigurationError",
     "Conflict",
+    "ExportIncomplete",
     "ExportReport",
     "ExportRun",
     "ExternalIdConflict",
     "IdempotencyConflict",
     "ImportInProgress",
     "MigkitError",
+    "Normalize",
     "NotFound",
     "PollSchedule",
     "Question",
     "RateLimited",
+    "ReconcileReport",
     "Report",
     "RequestBudget",
     "RetryPolicy",
@@ -83,6 +88,8 @@ __all__ = [
     "ValidationReport",
     "WaitTimeout",
     "__version__",
+    "diff_exports",
+    "reconcile",
     "validate",
     "validate_file",
 ]

@@ -28,9 +28,7 @@ Blank cells are only ever invalid through ``required``.
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -39,14 +37,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from migkit.columns import as_arrow, blank, is_in, repeated, run_all
 from migkit.regex import fullmatch_arrow
 
 RuleName = Literal["required", "unique", "regex", "allowed", "link"]
 VIOLATION_COLUMNS = ["row", "column", "rule", "value", "message"]
-PARALLEL_CELLS = 200_000  # rows x rules below which threads cost more than they save
-MAX_WORKERS = 4
-HASH_GROUP_ROWS = 262_144  # rows hashed at once when looking for repeats (bounds memory)
-LONG_VALUE = 4_096  # byte lengths from here up share one uniqueness group
 
 
 @dataclass(frozen=True)
@@ -141,86 +136,27 @@ def as_text(values: pd.Series) -> pd.Series:
     return values.astype(pd.StringDtype())
 
 
-def as_arrow(values: pd.Series) -> pa.Array:
-    """The column as one Arrow string array: zero-copy for pandas' Arrow-backed ``str``
-    columns, numbers and other objects become their ``str``, nulls stay null."""
-    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
-        values = values.astype(pd.StringDtype("pyarrow"))
-    array = pa.array(values.array)
-    if isinstance(array, pa.ChunkedArray):  # several chunks: one copy, kernels want one array
-        array = array.combine_chunks() if array.num_chunks else pa.array([], pa.large_string())
-    return array
-
-
-def _blank(array: pa.Array) -> np.ndarray:
-    # Null, empty, or only whitespace. Arrow's utf8_is_space is true for exactly the
-    # characters Python's str.isspace is, so this is "blank after str.strip()" without
-    # materializing a trimmed copy of the column.
-    empty = pc.fill_null(pc.equal(pc.binary_length(array), 0), True)
-    space = pc.fill_null(pc.utf8_is_space(array), False)
-    return np.asarray(pc.or_(empty, space), dtype=bool)
-
-
 def blank_mask(text: pd.Series) -> pd.Series:
     """True where the value is null or blank after trimming.
 
     >>> blank_mask(pd.Series(["a", " ", "", None, "\\u00a0"])).tolist()
     [False, True, True, True, True]
     """
-    return pd.Series(_blank(as_arrow(text)), index=text.index)
+    return pd.Series(blank(as_arrow(text)), index=text.index)
 
 
-def _repeated_within(key: pa.Array) -> np.ndarray:
-    # True for every row whose value already appeared in an earlier row. One hash pass
-    # (dictionary_encode gives each distinct value a code), then the first row of each code
-    # via an unbuffered ``np.minimum.at``; null rows share one extra code, and callers mask
-    # them out as blanks.
-    encoded = pc.dictionary_encode(key)
-    distinct = len(encoded.dictionary)
-    codes = np.asarray(pc.fill_null(encoded.indices, distinct))
-    del encoded  # the dictionary is a copy of every distinct value: let it go now
-    order = np.arange(len(codes), dtype=np.int32 if len(codes) < 2**31 else np.int64)
-    first = np.full(distinct + 1, len(codes), dtype=order.dtype)
-    np.minimum.at(first, codes, order)
-    out: np.ndarray = first[codes] != order
-    return out
-
-
-def _repeated(key: pa.Array) -> np.ndarray:
-    # Values of different byte lengths are never equal, so the rows are split into groups of
-    # neighbouring lengths of about HASH_GROUP_ROWS rows each and hashed one group at a time:
-    # the hash table and dictionary, the largest allocations of the whole check, then hold a
-    # group rather than the column (a column of one length is one group; same result).
-    if len(key) <= HASH_GROUP_ROWS:
-        return _repeated_within(key)
-    lengths = np.minimum(np.asarray(pc.fill_null(pc.binary_length(key), 0)), LONG_VALUE)
-    per_length = np.bincount(lengths, minlength=LONG_VALUE + 1)
-    group_of_length = (np.cumsum(per_length) - per_length) // HASH_GROUP_ROWS
-    groups = group_of_length[lengths]
-    out = np.empty(len(key), dtype=bool)
-    for group in np.unique(group_of_length[per_length > 0]):
-        rows = np.flatnonzero(groups == group)
-        out[rows] = _repeated_within(key.take(pa.array(rows)))
-    return out
-
-
-def _repeats(array: pa.Array, blank: np.ndarray, existing: Iterable[Any] | None) -> np.ndarray:
+def _repeats(array: pa.Array, empty: np.ndarray, existing: Iterable[Any] | None) -> np.ndarray:
     # Every repeat after the first, compared after trimming; blanks are never repeats. The
     # trimmed copy is the largest short-lived buffer of the check: it comes from the system
     # allocator, which hands it back to the OS when freed instead of keeping a column-sized
     # cache in the notebook kernel (Arrow's default pool would).
     trimmed = pc.utf8_trim_whitespace(array, memory_pool=pa.system_memory_pool())
-    repeat = _repeated(trimmed)
+    repeat = repeated(trimmed)
     if existing is not None:
         earlier = pc.utf8_trim_whitespace(as_arrow(pd.Series(list(existing), dtype=object)))
-        repeat |= _is_in(trimmed, earlier)
-    out: np.ndarray = repeat & ~blank
+        repeat |= is_in(trimmed, earlier)
+    out: np.ndarray = repeat & ~empty
     return out
-
-
-def _is_in(array: pa.Array, values: pa.Array) -> np.ndarray:
-    values = pc.unique(values.cast(array.type).drop_null())
-    return np.asarray(pc.fill_null(pc.is_in(array, value_set=values), False), dtype=bool)
 
 
 Mask = Callable[[], np.ndarray]
@@ -233,15 +169,15 @@ def _column_masks(
     existing: Iterable[Any] | None,
 ) -> list[tuple[RuleName, Mask, str]]:
     # The rules of one column as (rule, deferred mask, message), in the order they report.
-    blank = _blank(array)
+    empty = blank(array)
     masks: list[tuple[RuleName, Mask, str]] = []
     if column.required:
-        masks.append(("required", lambda: blank, f"{column.name} is required but empty"))
+        masks.append(("required", lambda: empty, f"{column.name} is required but empty"))
     if column.unique:
         masks.append(
             (
                 "unique",
-                lambda: _repeats(array, blank, existing),
+                lambda: _repeats(array, empty, existing),
                 "Duplicate of an earlier value",
             )
         )
@@ -251,33 +187,20 @@ def _column_masks(
         masks.append(
             (
                 "regex",
-                lambda: ~fullmatch_arrow(array, pattern) & ~blank,
+                lambda: ~fullmatch_arrow(array, pattern) & ~empty,
                 f"Does not match pattern {pattern}",
             )
         )
     if column.allowed is not None:
         allowed = pa.array(column.allowed, pa.large_string())
-        masks.append(("allowed", lambda: ~_is_in(array, allowed) & ~blank, column.allowed_message))
+        masks.append(("allowed", lambda: ~is_in(array, allowed) & ~empty, column.allowed_message))
     if column.rule == "link" and link_values is not None:
         targets = as_arrow(pd.Series(list(link_values), dtype=object))
         where = f"{column.link_template}.{column.link_column}"
         masks.append(
-            ("link", lambda: ~_is_in(array, targets) & ~blank, f"No {where} has this value")
+            ("link", lambda: ~is_in(array, targets) & ~empty, f"No {where} has this value")
         )
     return masks
-
-
-def _evaluate(masks: Sequence[Mask], heavy: Sequence[bool], cells: int) -> list[np.ndarray]:
-    # Arrow kernels release the GIL, so a big frame's rules run on several cores at once: the
-    # calling thread hashes the unique columns (the large allocations stay with its allocator
-    # heap) while worker threads run the regexes and set lookups. Small frames stay serial.
-    workers = min(len(masks) - 1, (os.cpu_count() or 1) - 1, MAX_WORKERS)
-    if cells < PARALLEL_CELLS or workers < 1 or all(heavy) or not any(heavy):
-        return [mask() for mask in masks]
-    with ThreadPoolExecutor(workers, thread_name_prefix="migkit-rules") as pool:
-        light = {i: pool.submit(mask) for i, mask in enumerate(masks) if not heavy[i]}
-        done = {i: mask() for i, mask in enumerate(masks) if heavy[i]}
-        return [done[i] if heavy[i] else light[i].result() for i in range(len(masks))]
 
 
 def check(
@@ -322,7 +245,7 @@ def check(
     hits: list[np.ndarray] = []
     values: list[np.ndarray] = []
     labels: list[tuple[str, str, str]] = []
-    results = _evaluate(
+    results = run_all(
         [mask for _, _, mask, _ in rules],
         [rule == "unique" for _, rule, _, _ in rules],
         len(frame) * len(rules),

@@ -111,7 +111,7 @@ def test_a_bad_filter_is_a_usage_error_naming_the_choices(
     client: migkit.Client, tricky: migkit.Company
 ) -> None:
     sent = client.requests_sent
-    with pytest.raises(migkit.UsageError, match="'flagged'.*'invalid'"):
+    with pytest.raises(migkit.UsageError, match=r"'flagged'.*'invalid'"):
         client.exports.frame(tricky, "Accounts", filter="invalid")
     assert client.requests_sent == sent
 

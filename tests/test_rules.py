@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from migkit import rules
+from migkit import columns
 from migkit.rules import Template, check, closest_allowed, flagged_positions
 
 CONTACTS = Template.from_api(
@@ -168,8 +168,8 @@ def test_parallel_evaluation_gives_the_serial_table(monkeypatch: pytest.MonkeyPa
     frame = _messy_frame(5_000, 1)
     links = {"Account": ["Acme", "Globex"]}
     serial = check(frame, CONTACTS, links=links)
-    monkeypatch.setattr(rules, "PARALLEL_CELLS", 1)
-    monkeypatch.setattr(rules.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(columns, "PARALLEL_CELLS", 1)
+    monkeypatch.setattr(columns.os, "cpu_count", lambda: 4)
     parallel = check(frame, CONTACTS, links=links)
     assert len(serial) > 1_000
     pd.testing.assert_frame_equal(parallel, serial)
@@ -198,8 +198,8 @@ def test_uniqueness_hashed_in_length_groups_gives_the_same_rows(
 ) -> None:
     frame = _messy_frame(4_000, 3)
     whole = check(frame, CONTACTS)
-    monkeypatch.setattr(rules, "HASH_GROUP_ROWS", group_rows)
-    monkeypatch.setattr(rules, "LONG_VALUE", long_value)
+    monkeypatch.setattr(columns, "HASH_GROUP_ROWS", group_rows)
+    monkeypatch.setattr(columns, "LONG_VALUE", long_value)
     grouped = check(frame, CONTACTS)
     assert (whole["rule"] == "unique").sum() > 3_000
     pd.testing.assert_frame_equal(grouped, whole)

@@ -6,6 +6,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from migkit.reconcile.report import ReconcileReport
     from migkit.validation.report import ValidationReport
 
 
@@ -45,3 +46,61 @@ def validation_html(report: ValidationReport) -> str:
         names = ", ".join(f"{c} ({r})" for c, r in report.unchecked)
         parts.append(f"<div style='color:#666'>Not checked locally: {escape(names)}</div>")
     return "".join(parts)
+
+
+def _table(frame_rows: list[str], headers: list[str]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(frame_rows)}</tbody></table>"
+
+
+def reconcile_html(report: ReconcileReport, sample: int = 5) -> str:
+    """The reconciliation as HTML: the headline numbers, reasons, counts per column with bars,
+    then a few changed cells."""
+    first, second = report.names
+    ok, bad = "color:#2e7d32", "color:#c62828"
+    parts = [
+        f"<div><b>{escape(first)}</b> {report.rows[0]:,} rows &middot; "
+        f"<b>{escape(second)}</b> {report.rows[1]:,} rows &middot; matched by "
+        f"{escape(report.matched_by)}</div>",
+        f"<div><span style='{ok}'>{report.matched:,} matched</span> &middot; "
+        f"<span style='{bad if len(report.missing) else ok}'>{len(report.missing):,} "
+        f"missing</span> &middot; <span style='{bad if len(report.extra) else ok}'>"
+        f"{len(report.extra):,} extra</span> &middot; <span style='"
+        f"{bad if len(report.changed) else ok}'>{len(report.changed):,} changed cells in "
+        f"{report.changed_rows:,} rows</span> &middot; {report.hidden_cells:,} formatting "
+        "differences hidden by normalization</div>",
+    ]
+    for label, table in (("missing", report.missing), ("extra", report.extra)):
+        if len(table):
+            counts = table["reason"].value_counts()
+            text = ", ".join(f"{escape(str(r))}: {n:,}" for r, n in counts.items())
+            parts.append(f"<div>{label.capitalize()} by reason: {text}</div>")
+    if len(report.by_column):
+        compared = max(report.matched, 1)
+        rows = [
+            f"<tr><td>{escape(str(column))}</td><td style='text-align:right'>{int(r['changed']):,}"
+            f"</td><td>{_bar(int(r['changed']) / compared)}</td>"
+            f"<td style='text-align:right'>{int(r['hidden by normalization']):,}</td>"
+            f"<td style='text-align:right'>{r['match rate']:.1%}</td></tr>"
+            for column, r in report.by_column.iterrows()
+        ]
+        parts.append(_table(rows, ["column", "changed", "", "hidden", "match rate"]))
+    if len(report.changed):
+        shown = report.changed.head(sample)
+        headers = [str(c) for c in shown.columns]
+        rows = [
+            "<tr>" + "".join(f"<td>{escape(_short(v))}</td>" for v in row) + "</tr>"
+            for row in shown.itertuples(index=False)
+        ]
+        more = len(report.changed) - len(shown)
+        parts.append(_table(rows, headers))
+        if more:
+            parts.append(f"<div style='color:#666'>… {more:,} more in <code>.changed</code></div>")
+    for note in report.notes:
+        parts.append(f"<div style='color:#666'>{escape(note)}</div>")
+    return "".join(parts)
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = "" if value is None or value != value else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

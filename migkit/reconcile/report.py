@@ -1,0 +1,140 @@
+"""The result of a reconciliation: what matched, what is missing or extra and why, what
+changed, and what normalization hid."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    """Two frames compared row by row and cell by cell.
+
+    ``names`` are the two sides (``("source", "export")``, or ``("old", "new")`` for
+    :func:`migkit.diff_exports`). Every row of each side is accounted for exactly once:
+    ``rows[0] == matched + len(missing)`` and ``rows[1] == matched + len(extra)``.
+
+    - ``missing``: rows of the first side with no partner, with ``reason`` and ``detail``;
+    - ``extra``: rows of the second side with no partner, with ``reason``;
+    - ``changed``: one row per changed cell of a matched pair: the key, ``column``, both values,
+      both row labels and a ``reason``;
+    - ``hidden``: cells that differ as written but are equal after normalization, with ``by``;
+    - ``duplicates``: every row whose key occurs more than once on its side (the first one is
+      matched, later ones are missing or extra with reason ``duplicate key``);
+    - ``by_column``: compared, changed and hidden cells per column, and the match rate.
+
+    >>> import migkit, pandas as pd
+    >>> r = migkit.reconcile(pd.DataFrame({"k": ["a", "b"], "v": ["1", "2"]}),
+    ...                      pd.DataFrame({"k": ["a"], "v": ["9"]}), key="k")
+    >>> r.matched, len(r.missing), r.changed_rows
+    (1, 1, 1)
+    """
+
+    names: tuple[str, str]
+    key: tuple[str, ...] | None
+    rows: tuple[int, int]
+    matched: int
+    missing: pd.DataFrame
+    extra: pd.DataFrame
+    changed: pd.DataFrame
+    build_hidden: Callable[[], pd.DataFrame] = field(repr=False, compare=False)
+    duplicates: pd.DataFrame
+    by_column: pd.DataFrame
+    columns: dict[str, str] = field(default_factory=dict)
+    only_in: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    notes: tuple[str, ...] = ()
+
+    @cached_property
+    def hidden(self) -> pd.DataFrame:
+        """Cells that differ as written but are equal after normalization, with ``by``: the
+        normalization that made them equal. Built on first use (it can be large)."""
+        return self.build_hidden()
+
+    @property
+    def hidden_cells(self) -> int:
+        """How many cells normalization hid (without building :attr:`hidden`)."""
+        return int(self.by_column["hidden by normalization"].sum()) if len(self.by_column) else 0
+
+    @property
+    def matched_by(self) -> str:
+        """How rows were paired: ``"key Email"`` or ``"full-row hash"``."""
+        return "full-row hash" if self.key is None else "key " + ", ".join(self.key)
+
+    @property
+    def changed_rows(self) -> int:
+        """Matched pairs with at least one changed cell."""
+        return int(self.changed[f"{self.names[0]}_row"].nunique()) if len(self.changed) else 0
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is missing, extra or changed."""
+        return not (len(self.missing) or len(self.extra) or len(self.changed))
+
+    @property
+    def added(self) -> pd.DataFrame:
+        """Rows only in the second side (``extra``), the natural name for two exports."""
+        return self.extra
+
+    @property
+    def removed(self) -> pd.DataFrame:
+        """Rows only in the first side (``missing``), the natural name for two exports."""
+        return self.missing
+
+    def summary(self) -> pd.DataFrame:
+        """Headline counts: rows per side, matched, missing per reason, extra per reason,
+        changed cells and rows, hidden cells."""
+        first, second = self.names
+        lines: list[tuple[str, int]] = [
+            (f"{first} rows", self.rows[0]),
+            (f"{second} rows", self.rows[1]),
+            ("matched", self.matched),
+        ]
+        for label, table in (("missing", self.missing), ("extra", self.extra)):
+            lines.append((label, len(table)))
+            for reason, n in table["reason"].value_counts(sort=True).items():
+                lines.append((f"{label}: {reason}", int(n)))
+        lines += [
+            ("changed cells", len(self.changed)),
+            ("changed rows", self.changed_rows),
+            ("hidden by normalization", self.hidden_cells),
+        ]
+        return pd.DataFrame(lines, columns=["what", "count"]).set_index("what")
+
+    def to_excel(self, path: str | Path) -> Path:
+        """Write the report to an ``.xlsx`` workbook (a sheet per table) for people outside
+        the notebook; returns the path.
+
+        >>> report.to_excel("reconciliation.xlsx")  # doctest: +SKIP
+        """
+        target = Path(path)
+        with pd.ExcelWriter(target, engine="openpyxl") as book:
+            self.summary().to_excel(book, sheet_name="Summary")
+            self.by_column.to_excel(book, sheet_name="By column")
+            for name, table in (
+                ("Missing", self.missing),
+                ("Extra", self.extra),
+                ("Changed", self.changed),
+                ("Hidden by normalization", self.hidden),
+                ("Duplicate keys", self.duplicates),
+            ):
+                table.to_excel(book, sheet_name=name, index=name in ("Missing", "Extra"))
+        return target
+
+    def __repr__(self) -> str:
+        first, second = self.names
+        return (
+            f"<ReconcileReport by {self.matched_by}: {first} {self.rows[0]:,} rows, "
+            f"{second} {self.rows[1]:,} rows, {self.matched:,} matched, "
+            f"{len(self.missing):,} missing, {len(self.extra):,} extra, "
+            f"{len(self.changed):,} changed cells in {self.changed_rows:,} rows>"
+        )
+
+    def _repr_html_(self) -> str:
+        from migkit.notebook.html import reconcile_html
+
+        return reconcile_html(self)

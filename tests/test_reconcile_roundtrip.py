@@ -1,0 +1,110 @@
+"""Reconciliation against real imports: the messy samples through the sandbox and back."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import migkit
+from tests.helpers import SAMPLES, new_company
+
+
+def read(name: str) -> pd.DataFrame:
+    return pd.read_csv(SAMPLES / name, dtype="str", keep_default_na=False)
+
+
+def finished(client: migkit.Client, run: migkit.Run, **decision: object) -> migkit.Run:
+    """Wait for ``run``; a pause gets ``decision`` (default: reject, keeping flagged rows)."""
+    run = client.imports.wait(run)
+    if run.status == "needs_attention":
+        run = client.imports.wait(client.imports.decide(run, **(decision or {"reject": True})))  # type: ignore[arg-type]
+    assert run.status == "completed", run
+    return run
+
+
+@pytest.fixture
+def imported(client: migkit.Client) -> tuple[migkit.Company, pd.DataFrame, pd.DataFrame]:
+    company = new_company(client, "Accounts", "Contacts")
+    finished(client, client.imports.create(company, files=[SAMPLES / "accounts.csv"]))
+    finished(client, client.imports.create(company, files=[SAMPLES / "contacts.csv"]))
+    return company, read("accounts.csv"), read("contacts.csv")
+
+
+def test_every_source_row_is_accounted_for_with_a_reason(
+    client: migkit.Client, imported: tuple[migkit.Company, pd.DataFrame, pd.DataFrame]
+) -> None:
+    company, accounts, contacts = imported
+    valid = client.exports.frame(company, "Contacts")
+    flagged = client.exports.frame(company, "Contacts", filter="flagged")
+    validation = migkit.validate(
+        contacts,
+        client.templates.get("Contacts"),
+        links={"Account": accounts["Company Name"]},
+    )
+    report = migkit.reconcile(contacts, valid, key="Email", flagged=flagged, validation=validation)
+    assert report.rows == (200, 175)
+    assert report.matched + len(report.missing) == 200
+    assert report.extra.empty and report.changed.empty  # values land exactly as sent
+    assert report.columns["E-mail"] == "Email" and report.columns["Company"] == "Account"
+    reasons = report.missing["reason"].value_counts().to_dict()
+    # 25 flagged rows: 3 with an empty Email (no key), 3 repeating an earlier Email, and 19
+    # the server flagged (the local prediction names the problem of every one of them)
+    assert reasons == {"flagged by the server": 19, "empty key": 3, "duplicate key": 3}
+    server_flagged = report.missing[report.missing["reason"] == "flagged by the server"]
+    assert (server_flagged["detail"] != "").all()
+    assert validation.predicted_flagged_rows == 25 == len(flagged)
+
+
+def test_the_all_export_matches_the_source_cell_for_cell(
+    client: migkit.Client, imported: tuple[migkit.Company, pd.DataFrame, pd.DataFrame]
+) -> None:
+    company, _, contacts = imported
+    everything = client.exports.frame(company, "Contacts", filter="all")
+    report = migkit.reconcile(contacts, everything)  # no key: whole rows
+    assert report.matched == 200 and report.ok
+    keyed = migkit.reconcile(contacts, everything, key="Email")
+    assert keyed.changed.empty
+    assert len(keyed.duplicates) == 12  # 3 emails appear twice, on both sides
+    assert set(keyed.duplicates["side"]) == {"source", "export"}
+
+
+def test_an_accepted_patch_explains_changed_cells_and_deleted_rows(
+    client: migkit.Client,
+) -> None:
+    company = new_company(client, "Contacts")
+    rows = pd.DataFrame(
+        {
+            "Email": ["ann@x.io", "bob@x.io", "", "dee@x.io"],
+            "First Name": ["Ann", "Bob", "Cy", "Dee"],
+            "Status": ["Open", "open", "Open", "Closed"],
+            "Account": ["Acme"] * 4,
+        }
+    )
+    paused = client.imports.wait(client.imports.create(company, frame=rows))
+    assert paused.status == "needs_attention"
+    finished(client, client.imports.decide(paused, accept=True))
+    export = client.exports.frame(company, "Contacts")
+    report = migkit.reconcile(
+        rows,
+        export,
+        key="First Name",
+        validation=migkit.validate(rows, client.templates.get("Contacts")),
+        patch=paused,
+    )
+    assert report.changed[
+        ["First Name", "column", "source", "export", "reason"]
+    ].values.tolist() == [["Bob", "Status", "open", "Open", "set by the accepted patch"]]
+    assert report.missing["First Name"].tolist() == ["Cy"]
+    assert report.missing["reason"].tolist() == ["deleted by an accepted patch"]
+
+
+def test_diff_of_two_exports_a_change_apart(client: migkit.Client) -> None:
+    company = new_company(client, "Accounts")
+    first = [{"Name": "Acme", "Domain": "acme.com"}, {"Name": "Globex", "Tier": "Gold"}]
+    finished(client, client.imports.create(company, rows=first))
+    before = client.exports.frame(company, "Accounts")
+    finished(client, client.imports.create(company, rows=[{"Name": "Initech", "Tier": "Silver"}]))
+    after = client.exports.frame(company, "Accounts")
+    diff = migkit.diff_exports(before, after, key="Name")
+    assert diff.added["Name"].tolist() == ["Initech"]
+    assert diff.removed.empty and diff.changed.empty and diff.matched == 2
