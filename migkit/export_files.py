@@ -3,8 +3,8 @@
 The server writes RFC 4180 CSV (quoted fields may hold commas, quotes and newlines) with the
 template's column names as the header. :func:`read_export_csv` parses it with
 ``pyarrow.csv`` into pandas ``str`` columns (Arrow-backed) without converting any value, so ids
-keep their leading zeros and dates stay as written. Empty cells are null: CSV cannot tell an
-empty string from a missing value.
+keep their leading zeros and dates stay as written. An empty cell is null and a quoted empty
+cell (``""``) is the empty string, so whatever distinction the server writes survives.
 
 A damaged body is raised as :class:`ExportIncomplete`, never returned as a short frame: a
 parse error (a row with the wrong number of fields, invalid UTF-8), a quoted field that never
@@ -108,7 +108,7 @@ def read_export_csv(
                 column_types={n: pa.large_string() for n in names},
                 strings_can_be_null=True,
                 null_values=[""],
-                quoted_strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:

@@ -163,6 +163,11 @@ def test_read_export_csv_names_the_damage(body: bytes, problem: str) -> None:
         read_export_csv(io.BytesIO(body))
 
 
+def test_read_export_csv_keeps_a_quoted_empty_string_apart_from_a_missing_value() -> None:
+    frame = read_export_csv(io.BytesIO(b'A,B,C\r\n"",,x\r\n'))
+    assert frame.iloc[0, 0] == "" and pd.isna(frame.iloc[0, 1]) and frame.iloc[0, 2] == "x"
+
+
 def test_read_export_csv_checks_the_announced_row_count() -> None:
     with pytest.raises(ExportIncomplete, match="holds 1 rows but the server announced 2"):
         read_export_csv(io.BytesIO(b"A\r\nx\r\n"), expected_rows=2)

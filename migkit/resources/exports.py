@@ -125,7 +125,8 @@ class Exports:
 
     def frame(self, company: Company | str, sheet: str, *, filter: str = "valid") -> pd.DataFrame:
         """One sheet's export as a DataFrame: every cell as text in pandas ``str`` columns
-        (Arrow-backed), columns in template order, empty cells null.
+        (Arrow-backed), columns in template order, empty cells null (a quoted ``""`` stays an
+        empty string).
 
         ``filter`` is ``"valid"`` (rows with no invalid cell), ``"all"``, or ``"flagged"``
         (``all`` minus ``valid``, computed here from both exports). The body is streamed to a
