@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from migkit.errors import UsageError
 from migkit.rules import Column, Template
 
 __all__ = [
@@ -109,6 +110,11 @@ class Company:
             raw=dict(raw),
         )
 
+    def _repr_html_(self) -> str:
+        from migkit.notebook.html import company_html
+
+        return company_html(self)
+
     def sheet(self, name_or_id: str) -> Sheet:
         """The sheet with this name (case-insensitive) or id."""
         for sheet in self.sheets:
@@ -166,6 +172,11 @@ class Report:
             flagged_rows=_int(raw, "invalidCellCount"),
             raw=dict(raw),
         )
+
+    def _repr_html_(self) -> str:
+        from migkit.notebook.html import report_html
+
+        return report_html(self)
 
 
 @dataclass(frozen=True)
@@ -260,6 +271,9 @@ class Run:
     error: str | None = None
     idempotency_key: str | None = None
     raw: Mapping[str, Any] = _raw()
+    # The ``client.imports`` that made this object, so ``run.wait()`` and ``run.decide()``
+    # work; never part of equality or the repr.
+    _imports: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_api(
@@ -294,6 +308,85 @@ class Run:
     def waiting(self) -> bool:
         """True while the run waits for a decision (``needs_attention``)."""
         return self.status == "needs_attention"
+
+    def _owner(self) -> Any:
+        if self._imports is None:
+            raise UsageError(
+                f"run {self.id} is not attached to a client; call client.imports.wait(run) "
+                "or client.imports.decide(run, ...) instead"
+            )
+        return self._imports
+
+    def wait(self, **options: Any) -> Run:
+        """Poll this run until it ends or waits for a decision: ``client.imports.wait(run)``.
+
+        >>> run = run.wait()  # doctest: +SKIP
+        """
+        return self._owner().wait(self, **options)  # type: ignore[no-any-return]
+
+    def refresh(self) -> Run:
+        """This run's current state (one poll)."""
+        return self._owner().get(self)  # type: ignore[no-any-return]
+
+    def decide(
+        self,
+        *,
+        accept: bool = False,
+        answers: Mapping[str, str | Option] | None = None,
+        reject: bool = False,
+    ) -> Run:
+        """Answer this paused run: accept the proposed patch, answer questions by id, or
+        reject (keep the valid rows, leave the rest flagged). See ``print(run)`` for the
+        questions.
+
+        >>> run.decide(accept=True).wait()  # doctest: +SKIP
+        """
+        return self._owner().decide(  # type: ignore[no-any-return]
+            self, accept=accept, answers=answers, reject=reject
+        )
+
+    def cancel(self) -> Run:
+        """Cancel this run (sandbox extension); its rows are removed."""
+        return self._owner().cancel(self)  # type: ignore[no-any-return]
+
+    def __str__(self) -> str:
+        """A readable account: status, message, report, and any questions with their options."""
+        lines = [f"Run {self.id} ({self.status})"]
+        if self.progress_message:
+            lines.append(f"  {self.progress_message}")
+        if self.error:
+            lines.append(f"  error: {self.error}")
+        if self.report is not None:
+            lines.append(
+                f"  inserted {self.report.inserted:,} rows, {self.report.flagged_rows:,} flagged"
+            )
+        attention = self.needs_attention
+        if attention is not None:
+            for q in attention.questions:
+                target = f"{q.column}: " if q.column else ""
+                lines.append(f"  [{q.id}] {target}{q.prompt}")
+                if q.context:
+                    lines.append(f"      {q.context}")
+                if q.sample_values:
+                    lines.append(
+                        f"      {q.affected_rows:,} rows, e.g. {', '.join(q.sample_values[:5])}"
+                    )
+                for option in q.options:
+                    lines.append(f"      - {option.label}")
+                if q.allow_custom:
+                    lines.append("      - (or type your own value)")
+            if attention.proposed_patch is not None:
+                lines.append(f"  Suggested fix: {attention.proposed_patch.summary}")
+            lines.append(
+                "  Answer with run.decide(accept=True), run.decide(answers={question id: "
+                "option label or text}) or run.decide(reject=True)"
+            )
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from migkit.notebook.html import run_html
+
+        return run_html(self)
 
 
 @dataclass(frozen=True)

@@ -1,24 +1,28 @@
-"""Default progress display for polling: a ``tqdm.auto`` bar per run.
+"""Default progress display for polling: live widget panels in Jupyter, tqdm elsewhere.
 
-``tqdm.auto`` picks the notebook widget or the terminal bar. Richer notebook panels build on
-the same :class:`~migkit.polling.PollEvent` hook.
+:func:`default_progress` picks :mod:`migkit.notebook.panel` when the code runs in a Jupyter
+kernel with ipywidgets, else a :class:`TqdmProgress` (``tqdm.auto``: a terminal bar, or
+tqdm's own notebook bar), which ends each run with one plain line and prints a paused run's
+questions readably. Both are :class:`~migkit.polling.PollEvent` hooks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tqdm.auto import tqdm
 
-from migkit.polling import PollEvent
+from migkit.polling import PollEvent, ProgressHook
 
 
 class TqdmProgress:
     """A progress hook: one bar per run showing its status and the server's message."""
 
-    def __init__(self, **tqdm_kwargs: Any) -> None:
+    def __init__(self, total: int | None = None, **tqdm_kwargs: Any) -> None:
         self._bars: dict[str, Any] = {}
         self._kwargs = {"bar_format": "{desc} [{elapsed}]", "leave": True, **tqdm_kwargs}
+        self._total = tqdm(total=total, desc="runs ended", unit="run") if total else None
 
     def __call__(self, event: PollEvent[Any]) -> None:
         run = event.run
@@ -32,3 +36,51 @@ class TqdmProgress:
         if event.next_poll_in is None:
             bar.close()
             del self._bars[run.id]
+            tqdm.write(_ending(run))
+            if self._total is not None:
+                self._total.update(1)
+                if self._total.n >= (self._total.total or 0):
+                    self._total.close()
+
+
+def _ending(run: Any) -> str:
+    # One plain line per ended run; a paused run prints its questions (Run.__str__).
+    if getattr(run, "waiting", False):
+        return str(run)
+    report = getattr(run, "report", None)
+    line = f"run {run.id[:8]} {run.status}"
+    if report is not None and hasattr(report, "flagged_rows"):
+        line += f": {report.inserted:,} rows inserted, {report.flagged_rows:,} flagged"
+    elif report is not None and hasattr(report, "succeeded"):
+        line += f": {report.succeeded:,} of {report.total:,} writes succeeded"
+    if getattr(run, "error", None):
+        line += f": {run.error}"
+    return line
+
+
+def widgets_available() -> bool:
+    """True inside a Jupyter kernel (JupyterLab, Notebook, VS Code, Colab) with ipywidgets."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return False
+    shell = get_ipython()
+    if shell is None or "IPKernelApp" not in getattr(shell, "config", {}):
+        return False
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:  # pragma: no cover
+        return False
+    return True
+
+
+def default_progress(runs: int, requests: Callable[[], int]) -> ProgressHook[Any]:
+    """The progress hook for watching ``runs`` runs: widget panels in Jupyter, tqdm else.
+    ``requests`` returns the client's request count (shown as requests spent)."""
+    if widgets_available():
+        from migkit.notebook.panel import FleetProgress, NotebookProgress
+
+        if runs > 1:
+            return FleetProgress(runs, requests)
+        return NotebookProgress(requests)
+    return TqdmProgress(total=runs if runs > 1 else None)

@@ -121,6 +121,11 @@ class Template:
         """Names of the required columns, in template order."""
         return [c.name for c in self.columns if c.required]
 
+    def _repr_html_(self) -> str:
+        from migkit.notebook.html import template_html
+
+        return template_html(self)
+
     def column(self, name: str) -> Column:
         """The column called ``name``; ``KeyError`` naming the known columns otherwise."""
         for col in self.columns:

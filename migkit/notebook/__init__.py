@@ -1,1 +1,12 @@
-"""Notebook display: HTML renderings and widgets, fed by plain report objects."""
+"""Notebook display: HTML renderings, live run panels and the review widget.
+
+>>> import migkit.notebook
+>>> callable(migkit.notebook.review)
+True
+"""
+
+from __future__ import annotations
+
+from migkit.notebook.review import Review, review
+
+__all__ = ["Review", "review"]

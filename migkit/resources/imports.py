@@ -8,6 +8,7 @@ made instead of importing again. The ledger notes each import before and after t
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -26,9 +27,9 @@ from migkit.errors import (
     UsageError,
 )
 from migkit.models import Company, Option, Run, Upload
-from migkit.polling import MissedPolls, PollEvent, ProgressHook, wait_for, wait_many
+from migkit.polling import MissedPolls, ProgressHook, wait_for, wait_many
 from migkit.preflight import check_or_raise, key_problems, rows_payload
-from migkit.progress import TqdmProgress
+from migkit.progress import default_progress
 from migkit.resources._context import Context, company_id, looks_like_id, run_id
 from migkit.resources.companies import Companies
 from migkit.resources.uploads import Uploads, file_bytes
@@ -173,6 +174,7 @@ class Imports:
             status=str(answer.get("status", "queued")),
             idempotency_key=key,
             raw=dict(answer),
+            _imports=self,
         )
         if self._ctx.ledger:
             self._ctx.ledger.set_run(
@@ -197,10 +199,14 @@ class Imports:
         rid = run_id(run)
         body = self._ctx.get(f"/companies/{cid}/imports/{rid}", RUN_ROUTE)
         key = run.idempotency_key if isinstance(run, Run) else None
-        fresh = Run.from_api(cid, rid, body, key)
+        fresh = self._bind(Run.from_api(cid, rid, body, key))
         if self._ctx.ledger:
             self._ctx.ledger.set_status(self._ctx.account, self._ctx.base_url, rid, fresh.status)
         return fresh
+
+    def _bind(self, run: Run) -> Run:
+        # Runs this resource hands out know it, so run.wait() / run.decide() work.
+        return run if run._imports is self else dataclasses.replace(run, _imports=self)
 
     def _company_of(self, run: Run | str, company: Company | str | None) -> str:
         if company is not None:
@@ -235,6 +241,7 @@ class Imports:
                 status=str(r.get("status")),
                 idempotency_key=r.get("idempotency_key"),
                 raw=dict(r),
+                _imports=self,
             )
             for r in body.get("imports") or []
         ]
@@ -266,7 +273,9 @@ class Imports:
         >>> run.report.flagged_rows  # doctest: +SKIP
         """
         cid = self._company_of(run, company)
-        current = run if isinstance(run, Run) else Run(id=run, company_id=cid, status="queued")
+        current = self._bind(
+            run if isinstance(run, Run) else Run(id=run, company_id=cid, status="queued")
+        )
         hook = self._hook(on_progress)
         poll = MissedPolls(lambda r: self.get(r, cid))
         fetch = poll.following(current)
@@ -302,21 +311,19 @@ class Imports:
             MissedPolls(self.get),
             schedule=self._ctx.schedule,
             timeout=timeout,
-            on_progress=self._hook(on_progress),
+            on_progress=self._hook(on_progress, runs=len(runs)),
             per_minute=int(budget.limit * 60 / budget.window) if budget else None,
         )
 
-    def _hook(self, on_progress: ProgressHook[Run] | None) -> ProgressHook[Run] | None:
+    def _hook(
+        self, on_progress: ProgressHook[Run] | None, runs: int = 1
+    ) -> ProgressHook[Run] | None:
         if on_progress is not None:
             return on_progress
         if not self._ctx.progress:
             return None
-        bar = TqdmProgress()
-
-        def show(event: PollEvent[Run]) -> None:
-            bar(event)
-
-        return show
+        transport = self._ctx.transport
+        return default_progress(runs, lambda: transport.requests_sent)
 
     # -- act ---------------------------------------------------------------------------------
     def decide(
@@ -361,7 +368,7 @@ class Imports:
             if not now.waiting:
                 return now
             answer = self._ctx.send("POST", path, route, body, safe=False)
-        return Run.from_api(cid, rid, answer, key)
+        return self._bind(Run.from_api(cid, rid, answer, key))
 
     def cancel(self, run: Run | str, company: Company | str | None = None) -> Run:
         """Cancel a queued, running or waiting run (sandbox extension); its rows are removed.
@@ -384,7 +391,7 @@ class Imports:
             if now.status == "canceled":  # an earlier attempt of ours landed
                 return now
             raise
-        return Run.from_api(cid, rid, body)
+        return self._bind(Run.from_api(cid, rid, body))
 
     def recover(self) -> builtins.list[Run]:
         """Unfinished imports this machine submitted (after a crash or kernel restart).
