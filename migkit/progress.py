@@ -77,10 +77,32 @@ def widgets_available() -> bool:
 def default_progress(runs: int, requests: Callable[[], int]) -> ProgressHook[Any]:
     """The progress hook for watching ``runs`` runs: widget panels in Jupyter, tqdm else.
     ``requests`` returns the client's request count (shown as requests spent)."""
-    if widgets_available():
+    fallback = TqdmProgress(total=runs if runs > 1 else None)
+    if not widgets_available():
+        return fallback
+    try:
         from migkit.notebook.panel import FleetProgress, NotebookProgress
 
-        if runs > 1:
-            return FleetProgress(runs, requests)
-        return NotebookProgress(requests)
-    return TqdmProgress(total=runs if runs > 1 else None)
+        panel: ProgressHook[Any] = (
+            FleetProgress(runs, requests) if runs > 1 else NotebookProgress(requests)
+        )
+    except Exception:  # a frontend without widget support: text, never a traceback
+        return fallback
+    return _Guarded(panel, fallback)
+
+
+class _Guarded:
+    """Widget progress that falls back to text for good if a widget update ever fails."""
+
+    def __init__(self, hook: ProgressHook[Any], fallback: ProgressHook[Any]) -> None:
+        self.hook: ProgressHook[Any] | None = hook
+        self.fallback = fallback
+
+    def __call__(self, event: PollEvent[Any]) -> None:
+        if self.hook is not None:
+            try:
+                self.hook(event)
+                return
+            except Exception:
+                self.hook = None
+        self.fallback(event)

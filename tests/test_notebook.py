@@ -172,8 +172,27 @@ def test_default_progress_picks_widgets_only_in_a_kernel(monkeypatch: pytest.Mon
     assert progress.widgets_available() is False  # pytest is not a Jupyter kernel
     assert isinstance(progress.default_progress(1, lambda: 0), progress.TqdmProgress)
     monkeypatch.setattr(progress, "widgets_available", lambda: True)
-    assert isinstance(progress.default_progress(1, lambda: 0), NotebookProgress)
-    assert isinstance(progress.default_progress(4, lambda: 0), FleetProgress)
+    single, fleet = progress.default_progress(1, lambda: 0), progress.default_progress(4, lambda: 0)
+    assert isinstance(single.hook, NotebookProgress)  # type: ignore[attr-defined]
+    assert isinstance(fleet.hook, FleetProgress)  # type: ignore[attr-defined]
+
+
+def test_a_widget_that_fails_falls_back_to_text_never_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(progress, "widgets_available", lambda: True)
+    hook = progress.default_progress(1, lambda: 0)
+
+    def broken(event: PollEvent[migkit.Run]) -> None:
+        raise RuntimeError("no widget manager")
+
+    hook.hook = broken  # type: ignore[attr-defined]
+    run = migkit.Run(id="abcdef123", company_id="c", status="completed")
+    hook(event(run, None))
+    hook(event(run, None))
+    captured = capsys.readouterr()
+    assert "run abcdef12 completed" in captured.out + captured.err
+    assert "Traceback" not in captured.out + captured.err
 
 
 def test_the_terminal_fallback_ends_each_run_with_one_plain_line(
