@@ -27,6 +27,7 @@ from migkit.errors import (
     IdempotencyConflict,
     ImportInProgress,
     MigkitError,
+    MigkitWarning,
     NotFound,
     RateLimited,
     RunFailed,
@@ -49,6 +50,7 @@ from migkit.models import (
 )
 from migkit.polling import PollSchedule
 from migkit.preflight import ValidationFailed
+from migkit.read import ReadError, read
 from migkit.reconcile import Normalize, ReconcileReport, diff_exports, reconcile
 from migkit.validation import ValidationReport, validate, validate_file
 
@@ -67,11 +69,13 @@ __all__ = [
     "IdempotencyConflict",
     "ImportInProgress",
     "MigkitError",
+    "MigkitWarning",
     "Normalize",
     "NotFound",
     "PollSchedule",
     "Question",
     "RateLimited",
+    "ReadError",
     "ReconcileReport",
     "Report",
     "RequestBudget",
@@ -89,6 +93,7 @@ __all__ = [
     "WaitTimeout",
     "__version__",
     "diff_exports",
+    "read",
     "reconcile",
     "validate",
     "validate_file",

@@ -19,6 +19,11 @@ class MigkitError(Exception):
     """Base class of every error migkit raises."""
 
 
+class MigkitWarning(UserWarning):
+    """Something migkit did on your behalf that you should know about (e.g. a file it
+    re-encoded before uploading)."""
+
+
 class ConfigurationError(MigkitError):
     """migkit is not set up to talk to the API (no key, an unsafe URL, ...)."""
 

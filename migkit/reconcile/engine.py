@@ -187,23 +187,28 @@ def compare_column(
     pairing: Pairing,
     how: Normalize,
 ) -> CellDiffs:
-    """Compare one column over the matched pairs."""
+    """Compare one column over the matched pairs.
+
+    Values equal as written are equal; normalization runs only on the pairs that differ as
+    written (usually few), so its cost follows the differences, not the column.
+    """
     lname, rname = pair
     lidx, ridx = pa.array(pairing.left), pa.array(pairing.right)
     lraw, rraw = left.raw[lname].take(lidx), right.raw[rname].take(ridx)
-    raw_same = same(lraw, rraw)
-    if not how.active:
-        return CellDiffs(np.flatnonzero(~raw_same), np.zeros(0, dtype=np.int64))
-    lnorm = left.normalized(lname, rname, how).take(lidx)
-    rnorm = right.normalized(rname, rname, how).take(ridx)
+    differ = np.flatnonzero(~same(lraw, rraw))
+    if not how.active or not len(differ):
+        return CellDiffs(differ, np.zeros(0, dtype=np.int64))
+    take = pa.array(differ)
+    lnorm = normalized(lraw.take(take), rname, how)
+    rnorm = normalized(rraw.take(take), rname, how)
     norm_same = same(lnorm, rnorm)
     if how.tolerance is not None:
-        differ = np.flatnonzero(~norm_same)
-        if len(differ):
-            take = pa.array(differ)
-            close = within(lnorm.take(take), rnorm.take(take), how.tolerance)
-            norm_same[differ[close]] = True
-    return CellDiffs(np.flatnonzero(~norm_same), np.flatnonzero(~raw_same & norm_same))
+        still = np.flatnonzero(~norm_same)
+        if len(still):
+            pick = pa.array(still)
+            close = within(lnorm.take(pick), rnorm.take(pick), how.tolerance)
+            norm_same[still[close]] = True
+    return CellDiffs(differ[~norm_same], differ[norm_same])
 
 
 def hidden_by(lval: pa.Array, rval: pa.Array, column: str, how: Normalize) -> list[str]:

@@ -40,7 +40,8 @@ class Normalize:
     - ``tolerance``: numbers within this absolute distance are equal (``"1.50"`` vs ``1.5``
       differ as text but are equal for ``tolerance=0``);
     - ``columns``: per-column callables applied to both sides' text first, e.g.
-      ``{"Phone": lambda s: s.str.replace(r"\\D", "", regex=True)}``.
+      ``{"Phone": lambda s: s.str.replace(r"\\D", "", regex=True)}``. They must work value by
+      value: they only see the values that differ as written (and key columns in full).
 
     ``Normalize.of`` also accepts ``"trim"``, ``["trim", "case"]`` or a dict of these fields.
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
-from migkit.errors import APIError, ServerError, TransportError, UsageError
+from migkit.errors import APIError, MigkitWarning, ServerError, TransportError, UsageError
 from migkit.models import Company, Upload
 from migkit.preflight import check_or_raise, upload_problems
+from migkit.read import ReadError, detect_encoding, read, sniff_delimiter
 from migkit.resources._context import Context, company_id
 
 CONTENT_TYPES = {
@@ -36,7 +39,41 @@ def file_bytes(
     path = Path(source)
     if not path.is_file():
         raise UsageError(f"no file at {str(path)!r}; pass an existing path, a DataFrame or bytes")
-    return path.read_bytes(), name or path.name, content_type or _type_of(path.name)
+    data, display = path.read_bytes(), name or path.name
+    ctype = content_type or _type_of(display)
+    if ctype in ("text/csv", "text/tab-separated-values") and content_type is None:
+        return acceptable_text(data, display, ctype)
+    return data, display, ctype
+
+
+def acceptable_text(data: bytes, name: str, content_type: str) -> tuple[bytes, str, str]:
+    """The original bytes when the server can read them as they are (UTF-8, with or without a
+    BOM, and the delimiter the content type implies); otherwise a clean UTF-8 CSV made with
+    :func:`migkit.read`, and a :class:`~migkit.errors.MigkitWarning` saying what changed."""
+    expected = "\t" if content_type == "text/tab-separated-values" else ","
+    try:
+        encoding = detect_encoding(data, name)
+        text = data.decode(encoding.name)
+    except ReadError as exc:
+        raise UsageError(str(exc)) from None
+    delimiter = sniff_delimiter(text.removeprefix("\ufeff"), expected)
+    if encoding.utf8 and delimiter == expected:
+        return data, name, content_type
+    frame = read(io.BytesIO(data), name=name, delimiter=delimiter)
+    clean = frame.to_csv(index=False).encode("utf-8")
+    changes = []
+    if not encoding.utf8:
+        changes.append(f"re-encoded from {encoding.name} to UTF-8")
+    if delimiter != ",":
+        changes.append(f"delimiter {delimiter!r} replaced by ','")
+    target = str(Path(name).with_suffix(".csv"))
+    warnings.warn(
+        f"{name}: sent as a clean UTF-8 CSV named {target} ({'; '.join(changes)}); "
+        f"{len(frame):,} rows, every cell kept as text",
+        MigkitWarning,
+        stacklevel=4,
+    )
+    return clean, target, "text/csv"
 
 
 def _type_of(name: str) -> str:

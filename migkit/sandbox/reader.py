@@ -7,15 +7,15 @@ Problems raise :class:`FileProblem` with a message that becomes the run's ``erro
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from migkit.cells import cell_text
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLS = "application/vnd.ms-excel"
@@ -79,24 +79,10 @@ def _table(name: str, records: list[list[Any]], *, skip_blank: bool = False) -> 
 
 
 def _cell(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ") if value.time() != dt.time() else value.date().isoformat()
-    if isinstance(value, dt.date | dt.time | dt.timedelta):
-        return str(value)
-    if isinstance(value, dict | list):
-        raise FileProblem("nested objects and arrays are not valid cell values")
-    text = str(value)
-    return text if text != "" else None
+    try:
+        return cell_text(value)
+    except ValueError as exc:
+        raise FileProblem(str(exc)) from None
 
 
 def read_delimited(data: bytes, name: str, delimiter: str) -> list[Part]:

@@ -1,7 +1,4 @@
-"""The ``migkit`` command line: ``migkit sandbox`` and ``migkit demo`` (more commands later).
-
-Exit codes: 0 ok, 1 the job failed, 2 usage error.
-"""
+"""``migkit sandbox`` and ``migkit demo``."""
 
 from __future__ import annotations
 
@@ -9,7 +6,7 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from typing import Any
 
 EXAMPLES = {
     "sandbox": "example: migkit sandbox --port 8787 --api-key sk_local --step-seconds 0.2",
@@ -17,7 +14,7 @@ EXAMPLES = {
 }
 
 
-def _sandbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_sandbox(sub: Any) -> None:
     p = sub.add_parser(
         "sandbox",
         help="run the local Migration API emulator",
@@ -55,6 +52,7 @@ def _sandbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="fault profile (off, flaky, chaos, slow, runs) or name=rate pairs, "
         "e.g. error_before=0.1,drop_after=0.05,seed=7",
     )
+    p.set_defaults(run=run_sandbox)
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
@@ -95,7 +93,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_demo(sub: Any) -> None:
     p = sub.add_parser(
         "demo",
         help="run an end-to-end migration against the embedded sandbox",
@@ -114,30 +112,11 @@ def _demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         default=None,
         help="folder holding accounts.csv and contacts.csv (default: the repository's sample_data)",
     )
+    p.set_defaults(run=run_demo)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``migkit`` argument parser."""
-    parser = argparse.ArgumentParser(prog="migkit", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    _sandbox_parser(sub)
-    _demo_parser(sub)
-    return parser
+def run_demo(args: argparse.Namespace) -> int:
+    """The end-to-end story against the embedded sandbox."""
+    from migkit.demo import run_demo as demo
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``migkit`` command.
-
-    >>> main(["sandbox", "--faults", "nonsense"])
-    2
-    """
-    args = build_parser().parse_args(argv)
-    if args.command == "sandbox":
-        return run_sandbox(args)
-    from migkit.demo import run_demo
-
-    return run_demo(step_seconds=args.step_seconds, data=args.data)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return demo(step_seconds=args.step_seconds, data=args.data)

@@ -1,0 +1,120 @@
+"""What every ``migkit`` command shares: options, the client, output, and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from migkit.errors import (
+    APIError,
+    ConfigurationError,
+    MigkitError,
+    RunFailed,
+    TransportError,
+    UsageError,
+    WaitTimeout,
+)
+
+OK, FAILED, USAGE, API = 0, 1, 2, 3
+EXIT_CODES = (
+    "exit codes: 0 ok, 1 run failed or rows flagged or differences found, 2 usage error, "
+    "3 API error"
+)
+
+
+class Exit(Exception):
+    """Stop with ``code`` after printing ``message`` (to stderr)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def add_output(parser: argparse.ArgumentParser) -> None:
+    """``--json``: one JSON document on stdout instead of text."""
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON document (for scripts) instead of text"
+    )
+
+
+def add_api(parser: argparse.ArgumentParser) -> None:
+    """Options of commands that call the API. The key only comes from the environment."""
+    parser.add_argument(
+        "--base-url",
+        default=None,
+        help="API base URL (default: $VERN_BASE_URL, else the real service); the API key is "
+        "read from $VERN_API_KEY or a .env file, never from the command line",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def client(args: argparse.Namespace) -> Any:
+    """The ``migkit.Client`` for an API command."""
+    from migkit.client import Client
+
+    return Client(base_url=args.base_url, progress=not args.no_progress)
+
+
+def plain(value: Any) -> Any:
+    """``value`` as JSON-friendly data (frames become lists of records)."""
+    if isinstance(value, pd.DataFrame):
+        return [
+            {str(k): plain(v) for k, v in row.items()}
+            for row in value.reset_index().to_dict(orient="records")
+        ]
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return value.item()
+    return value
+
+
+@dataclass
+class Output:
+    """Where a command writes: JSON for scripts, or lines for people."""
+
+    as_json: bool
+
+    def emit(self, data: Mapping[str, Any], text: Callable[[], str]) -> None:
+        """Print ``data`` as JSON, or ``text()`` for people."""
+        if self.as_json:
+            json.dump(plain(data), sys.stdout, indent=2, ensure_ascii=False, default=str)
+            sys.stdout.write("\n")
+        else:
+            sys.stdout.write(text().rstrip("\n") + "\n")
+        sys.stdout.flush()
+
+
+def table(frame: pd.DataFrame, limit: int = 20) -> str:
+    """A frame as aligned text, at most ``limit`` rows (and how many more)."""
+    if frame.empty:
+        return "(none)"
+    shown = frame.head(limit).to_string()
+    more = len(frame) - limit
+    return shown + (f"\n… {more:,} more" if more > 0 else "")
+
+
+def code_for(exc: BaseException) -> int:
+    """The exit code an error means."""
+    if isinstance(exc, RunFailed | WaitTimeout):
+        return FAILED
+    if isinstance(exc, APIError | TransportError):
+        return API
+    if isinstance(exc, UsageError | ConfigurationError | ValueError | FileNotFoundError):
+        return USAGE
+    if isinstance(exc, MigkitError):
+        return API
+    return FAILED

@@ -1,0 +1,199 @@
+"""Commands on files: ``validate``, ``reconcile``, ``diff``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from migkit.cli.common import FAILED, OK, Exit, Output, add_api, add_output, client, table
+
+EXAMPLES = {
+    "validate": "example: migkit validate contacts.csv --template Contacts "
+    "--link Accounts=accounts.csv --max-flagged 10",
+    "reconcile": "example: migkit reconcile contacts.csv export.csv --key Email --normalize trim",
+    "diff": "example: migkit diff march.csv april.csv --key Email --normalize trim,case",
+}
+
+
+def _frame(path: str, sheet: str | None = None) -> Any:
+    from migkit.read import read
+
+    frame = read(path, sheet=sheet)
+    if isinstance(frame, dict):
+        raise Exit(2, f"{path} has several sheets ({', '.join(frame)}); pick one with --sheet")
+    return frame
+
+
+def _templates(args: argparse.Namespace) -> list[Any]:
+    from migkit.rules import Template
+
+    if args.templates_file:
+        raw = json.loads(Path(args.templates_file).read_text(encoding="utf-8"))
+        return [Template.from_api(t) for t in raw.get("templates", raw)]
+    return list(client(args).templates.list())
+
+
+def _pick(templates: list[Any], name: str, where: str) -> Any:
+    for template in templates:
+        if name in (template.name, template.id) or template.name.casefold() == name.casefold():
+            return template
+    raise Exit(2, f"no template {name!r} in {where}; templates: {[t.name for t in templates]}")
+
+
+def add_validate(sub: Any) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="predict what an import of a file will flag",
+        description="Validate a file against a template's rules locally (nothing is uploaded).",
+        epilog=EXAMPLES["validate"],
+    )
+    p.add_argument("file", help="CSV, TSV, XLSX/XLS or JSON file")
+    p.add_argument("--template", required=True, help="template name or id, e.g. Contacts")
+    p.add_argument("--sheet", help="the workbook sheet to read (workbooks with several sheets)")
+    p.add_argument(
+        "--link",
+        action="append",
+        default=[],
+        metavar="TEMPLATE=FILE",
+        help="a file holding the rows a link column points to, e.g. Accounts=accounts.csv",
+    )
+    p.add_argument(
+        "--max-flagged",
+        type=int,
+        default=0,
+        help="exit 1 when more rows than this would be flagged (default 0)",
+    )
+    p.add_argument("--errors", metavar="CSV", help="write every problem (one row per cell) here")
+    p.add_argument(
+        "--templates-file",
+        help="read templates from this JSON file (GET /templates' body) instead of the API",
+    )
+    add_output(p)
+    add_api(p)
+    p.set_defaults(run=run_validate)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from migkit.validation import validate
+
+    frame = _frame(args.file, args.sheet)
+    templates = _templates(args)
+    where = args.templates_file or "the account"
+    template = _pick(templates, args.template, where)
+    links: dict[str, Any] = {}
+    for item in args.link:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise Exit(2, f"--link {item!r}: write it as TEMPLATE=FILE, e.g. Accounts=accounts.csv")
+        columns = [c for c in template.columns if c.rule == "link" and c.name == name]
+        if not columns:  # a template name: every link column pointing at it
+            target = _pick(templates, name, where)
+            columns = [
+                c for c in template.columns if c.rule == "link" and c.link_template == target.id
+            ]
+        if not columns:
+            raise Exit(2, f"--link {item!r}: no column of {template.name} links to {name}")
+        linked = _frame(path)
+        links.update({c.name: linked for c in columns})
+    report = validate(frame, template, links=links or None)
+    if args.errors:
+        report.errors.to_csv(args.errors, index=False)
+    flagged = report.predicted_flagged_rows
+    data = {
+        "file": args.file,
+        "template": report.template.name,
+        "rows": len(frame),
+        "valid": len(report.valid_rows),
+        "flagged": flagged,
+        "missing_required": report.missing_required,
+        "summary": report.summary(),
+        "errors": report.errors.head(1000),
+    }
+
+    def text() -> str:
+        lines = [repr(report)]
+        if len(report.errors):
+            lines += ["", table(report.errors.drop(columns=["message"]))]
+        return "\n".join(lines)
+
+    Output(args.json).emit(data, text)
+    return FAILED if flagged > args.max_flagged or report.missing_required else OK
+
+
+def _compare_parser(sub: Any, name: str, help_text: str, first: str, second: str) -> Any:
+    p = sub.add_parser(name, help=help_text, description=help_text, epilog=EXAMPLES[name])
+    p.add_argument(first, help="CSV, TSV, XLSX/XLS or JSON file")
+    p.add_argument(second, help="CSV, TSV, XLSX/XLS or JSON file")
+    p.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        help="key column (repeat for several); without one, whole rows are matched",
+    )
+    p.add_argument(
+        "--normalize",
+        default="",
+        help="formatting that is not a change: trim, case, or both (trim,case)",
+    )
+    p.add_argument("--tolerance", type=float, help="numbers this close are equal")
+    p.add_argument("--excel", metavar="XLSX", help="also write the full report to this workbook")
+    add_output(p)
+    return p
+
+
+def add_reconcile(sub: Any) -> None:
+    p = _compare_parser(
+        sub, "reconcile", "account for every source row in an export", "source", "export"
+    )
+    p.set_defaults(run=run_compare, names=("source", "export"))
+
+
+def add_diff(sub: Any) -> None:
+    p = _compare_parser(
+        sub, "diff", "added, removed and changed rows between two exports", "old", "new"
+    )
+    p.set_defaults(run=run_compare, names=("old", "new"))
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from migkit.reconcile import Normalize, diff_exports, reconcile
+
+    first, second = args.names
+    left, right = _frame(getattr(args, first)), _frame(getattr(args, second))
+    flags = [f.strip() for f in args.normalize.split(",") if f.strip()]
+    how = Normalize.of(flags)
+    if args.tolerance is not None:
+        how = Normalize(trim=how.trim, ignore_case=how.ignore_case, tolerance=args.tolerance)
+    key = args.key or None
+    compare = reconcile if first == "source" else diff_exports
+    report = compare(left, right, key, normalize=how)
+    if args.excel:
+        report.to_excel(args.excel)
+    data = {
+        "matched_by": report.matched_by,
+        "rows": {first: report.rows[0], second: report.rows[1]},
+        "matched": report.matched,
+        "missing" if first == "source" else "removed": report.missing,
+        "extra" if first == "source" else "added": report.extra,
+        "changed": report.changed,
+        "changed_rows": report.changed_rows,
+        "hidden_by_normalization": report.hidden_cells,
+        "by_column": report.by_column,
+        "notes": list(report.notes),
+    }
+
+    def text() -> str:
+        lines = [repr(report), "", report.summary().to_string()]
+        labels = ("missing", "extra") if first == "source" else ("removed", "added")
+        for label, frame in zip(labels, (report.missing, report.extra), strict=True):
+            if len(frame):
+                lines += ["", f"{label}:", table(frame)]
+        if len(report.changed):
+            lines += ["", "changed cells:", table(report.changed)]
+        lines += [f"note: {n}" for n in report.notes]
+        return "\n".join(lines)
+
+    Output(args.json).emit(data, text)
+    return OK if report.ok else FAILED

@@ -1,0 +1,224 @@
+"""``migkit.read`` on what customers really send, and uploads that fix what the server cannot
+read."""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import hashlib
+import io
+import json
+import warnings
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+import migkit
+from migkit.read import detect_encoding, sniff_delimiter
+from tests.helpers import SAMPLES, new_company
+
+
+def read_bytes(data: bytes, name: str = "file.csv", **options: object) -> pd.DataFrame:
+    return migkit.read(io.BytesIO(data), name=name, **options)  # type: ignore[arg-type]
+
+
+def test_quotes_newlines_escaped_quotes_and_crlf() -> None:
+    body = b'Name,Notes\r\n"Acme, Inc.","say ""hi""\r\nsecond line"\r\nPlain,\r\n'
+    frame = read_bytes(body)
+    assert frame["Name"].tolist() == ["Acme, Inc.", "Plain"]
+    assert frame.loc[0, "Notes"] == 'say "hi"\r\nsecond line'
+    assert pd.isna(frame.loc[1, "Notes"])
+
+
+def test_every_cell_stays_text_as_written() -> None:
+    frame = read_bytes(b"Id,Zip,When,Amount,Big\n007,02134,2024-01-05,1.50,12345678901234567890\n")
+    assert frame.iloc[0].tolist() == ["007", "02134", "2024-01-05", "1.50", "12345678901234567890"]
+    assert all(str(t) == "str" for t in frame.dtypes)
+
+
+def test_a_quoted_empty_cell_is_an_empty_string_and_an_empty_cell_is_null() -> None:
+    frame = read_bytes(b'A,B\n"",\n')
+    assert frame.loc[0, "A"] == "" and pd.isna(frame.loc[0, "B"])
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "bom"),
+    [
+        ("Name\nZoë\n".encode(), "utf-8", False),
+        (codecs.BOM_UTF8 + "Name\nZoë\n".encode(), "utf-8-sig", True),
+        ("Name\nZoë\n".encode("utf-16"), "utf-16", True),
+        ("Name\nZoë\n".encode("utf-16-le"), "utf-16-le", False),
+        ("Name\nZoë €\n".encode("cp1252"), "cp1252", False),
+        (b"Name\nZo\xeb \x81\n", "latin-1", False),
+    ],
+    ids=["utf-8", "utf-8 bom", "utf-16 bom", "utf-16 no bom", "cp1252", "latin-1"],
+)
+def test_encodings_are_detected_and_reported(data: bytes, encoding: str, bom: bool) -> None:
+    frame = read_bytes(data)
+    assert frame.loc[0, "Name"].startswith("Zo")
+    assert frame.columns.tolist() == ["Name"]  # no BOM left in the header
+    info = frame.attrs["migkit"]
+    assert (info["encoding"], info["bom"]) == (encoding, bom)
+    if encoding != "latin-1":
+        assert frame.loc[0, "Name"].startswith("Zoë")
+
+
+def test_binary_or_unknown_encodings_are_refused_naming_the_offset() -> None:
+    with pytest.raises(
+        migkit.ReadError,
+        match=r"byte 0xff at offset 8 is not UTF-8, and the rest looks like binary",
+    ):
+        read_bytes(b"Name\n\x00\x01\x02\xff\xfe\x00binary\x03\x04")
+    sjis = "名前\n山田太郎\n東京都\n".encode("shift_jis") * 5
+    with pytest.raises(migkit.ReadError, match="multi-byte encoding"):
+        read_bytes(sjis)
+    with pytest.raises(migkit.ReadError, match="cannot be decoded as utf-8 at offset 2"):
+        read_bytes(b"A\n\xe9\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("body", "delimiter"),
+    [
+        (b"a;b;c\n1;2,5;3\n", ";"),
+        (b"a\tb\n1\t2\n", "\t"),
+        (b"a|b\n1|2\n", "|"),
+        (b"a,b\n1,2\n", ","),
+    ],
+)
+def test_delimiters_are_sniffed(body: bytes, delimiter: str) -> None:
+    frame = read_bytes(body)
+    assert frame.attrs["migkit"]["delimiter"] == delimiter
+    assert frame.columns.tolist()[:2] == ["a", "b"]
+
+
+def test_sniffing_ignores_a_cut_last_line_and_keeps_single_columns() -> None:
+    assert sniff_delimiter("a;b\n1;2\n3;") == ";"
+    assert sniff_delimiter("name\nAnn\n") == ","
+
+
+def test_empty_and_header_only_files() -> None:
+    assert read_bytes(b"").empty
+    header_only = read_bytes(b"Email,Name\r\n")
+    assert header_only.empty and header_only.columns.tolist() == ["Email", "Name"]
+
+
+def test_repeated_headers_are_kept_as_written() -> None:
+    frame = read_bytes(b"Email,Email,Name\na,b,c\n")
+    assert frame.columns.tolist() == ["Email", "Email", "Name"]
+    assert frame.iloc[0].tolist() == ["a", "b", "c"]
+
+
+def test_a_malformed_file_says_what_to_do() -> None:
+    with pytest.raises(migkit.ReadError, match="Quote cells that contain the delimiter"):
+        read_bytes(b"a,b\n1,2,3\n")
+    with pytest.raises(migkit.ReadError, match="cannot tell the format"):
+        read_bytes(b"a", name="notes.docx")
+    with pytest.raises(migkit.ReadError, match="no file at"):
+        migkit.read("/nonexistent/contacts.csv")
+
+
+@pytest.fixture
+def workbook(tmp_path: Path) -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Contacts"
+    sheet.append(["Customer contacts, exported 2024-02-01"])
+    sheet.merge_cells("A1:D1")  # a merged banner row above the header
+    sheet.append(["Email", "Joined", "Account Id", "Zip"])
+    sheet.append(["ann@x.io", dt.datetime(2024, 1, 5), 123456789012345, "02134"])
+    sheet.append(["bob@x.io", dt.datetime(2024, 1, 5, 9, 30), 42.0, "10001"])
+    sheet.append([None, None, None, None])
+    other = book.create_sheet("Accounts")
+    other.append(["Name", "Active"])
+    other.append(["Acme", True])
+    path = tmp_path / "customer.xlsx"
+    book.save(path)
+    return path
+
+
+def test_workbooks_give_a_frame_per_sheet_with_dates_ids_and_banners_handled(
+    workbook: Path,
+) -> None:
+    sheets = migkit.read(workbook)
+    assert list(sheets) == ["Contacts", "Accounts"]
+    contacts = sheets["Contacts"]
+    assert contacts.columns.tolist() == ["Email", "Joined", "Account Id", "Zip"]
+    assert contacts.attrs["migkit"]["header_row"] == 1  # the merged banner was skipped
+    assert contacts.values.tolist() == [
+        ["ann@x.io", "2024-01-05", "123456789012345", "02134"],
+        ["bob@x.io", "2024-01-05 09:30:00", "42", "10001"],
+    ]
+    assert sheets["Accounts"].values.tolist() == [["Acme", "true"]]
+    one = migkit.read(workbook, sheet="Accounts")
+    assert one.attrs["migkit"]["sheet"] == "Accounts"
+    with pytest.raises(
+        migkit.ReadError, match=r"no sheet 'Deals'; sheets: \['Contacts', 'Accounts'\]"
+    ):
+        migkit.read(workbook, sheet="Deals")
+
+
+def test_the_sample_workbook_keeps_the_leading_zero_phone() -> None:
+    contacts = migkit.read(SAMPLES / "customer_workbook.xlsx", sheet="Contacts")
+    assert "00441632960958" in contacts["Phone Number"].tolist()
+    assert len(contacts) == 200
+
+
+def test_json_lines_and_arrays_keep_numbers_as_written(tmp_path: Path) -> None:
+    lines = tmp_path / "rows.jsonl"
+    lines.write_text(
+        '{"Id": 7, "Amount": 1.50, "Tags": ["a"]}\n{"Id": 8, "Name": "Zoë"}\n', "utf-8"
+    )
+    frame = migkit.read(lines)
+    assert frame.columns.tolist() == ["Id", "Amount", "Tags", "Name"]
+    assert frame.iloc[0].tolist()[:3] == ["7", "1.50", json.dumps(["a"])]
+    array = tmp_path / "rows.json"
+    array.write_text('[{"Id": "007"}]', "utf-8")
+    assert migkit.read(array)["Id"].tolist() == ["007"]
+    (tmp_path / "bad.json").write_text("[1, 2]", "utf-8")
+    with pytest.raises(migkit.ReadError, match="JSON objects"):
+        migkit.read(tmp_path / "bad.json")
+
+
+def test_detect_encoding_prefers_utf8() -> None:
+    assert detect_encoding(b"plain ascii").utf8
+    assert detect_encoding("Zoë".encode()).name == "utf-8"
+
+
+# -- uploads: original bytes when acceptable, a clean UTF-8 CSV otherwise -----------------------
+def test_an_acceptable_file_is_uploaded_byte_for_byte(client: migkit.Client) -> None:
+    company = new_company(client, "Contacts")
+    data = (SAMPLES / "contacts_clean.csv").read_bytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", migkit.MigkitWarning)
+        upload = client.uploads.upload(company, SAMPLES / "contacts_clean.csv")
+    assert upload.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_a_cp1252_file_is_re_encoded_and_the_user_is_told(client: migkit.Client) -> None:
+    company = new_company(client, "Accounts", "Contacts")
+    accounts = client.imports.create(company, files=[SAMPLES / "accounts.csv"]).wait()
+    if accounts.waiting:  # keep its flagged rows flagged
+        accounts.decide(reject=True).wait()
+    with pytest.warns(
+        migkit.MigkitWarning,
+        match=r"contacts_cp1252.csv: sent as a clean UTF-8 CSV .*re-encoded from cp1252",
+    ):
+        run = client.imports.create(company, files=[SAMPLES / "contacts_cp1252.csv"])
+    run = run.wait()
+    assert run.status == "completed" and run.report is not None
+    assert run.report.inserted == 10 and run.report.flagged_rows == 0
+    exported = client.exports.frame(company, "Contacts")
+    original = migkit.read(SAMPLES / "contacts_cp1252.csv")
+    assert migkit.reconcile(original, exported, key="Email").ok
+
+
+def test_a_semicolon_file_is_rewritten_with_commas(client: migkit.Client, tmp_path: Path) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_text("Name;Domain\nAcme, Inc.;acme.com\nGlobex;globex.com\n", "utf-8")
+    company = new_company(client, "Accounts")
+    with pytest.warns(migkit.MigkitWarning, match="delimiter ';' replaced by ','"):
+        run = client.imports.create(company, files=[path]).wait()
+    assert run.report is not None and run.report.inserted == 2
+    assert client.exports.frame(company, "Accounts")["Name"].tolist() == ["Acme, Inc.", "Globex"]
