@@ -1,96 +1,79 @@
-"""``migkit demo``: one migration end to end against the embedded sandbox, with the client.
+"""``migkit demo``: a whole migration in the terminal, against the embedded sandbox.
 
-It provisions a company, uploads ``accounts.csv`` and ``contacts.csv`` through the signed-upload
-handshake, imports each, follows the run (printing every status), accepts Vern's proposed fix
-when rows need attention, downloads ``export.csv`` and prints the report.
+It reads the customer's messy workbook, validates it (what the server would flag, and why),
+applies the suggested fixes it can make safely, imports Accounts then Contacts with progress,
+answers the question the server asks, exports, reconciles, and ends with a summary in which
+every source row is accounted for. Exit code 0 when the accounting holds.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from migkit.client import Client
-from migkit.models import Company, Run
-from migkit.polling import PollEvent, PollSchedule
+from migkit.models import Run
+from migkit.polling import PollSchedule
+from migkit.read import read
+from migkit.reconcile import reconcile
+from migkit.validation import ValidationReport, validate
 
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
+WORKBOOK = "customer_workbook.xlsx"
 
 
-class StatusPrinter:
-    """A progress hook printing each new status and progress message once."""
-
-    def __init__(self) -> None:
-        self._last: tuple[str, str | None] | None = None
-
-    def __call__(self, event: PollEvent[Run]) -> None:
-        shown = (event.run.status, event.run.progress_message)
-        if shown != self._last:
-            message = f" - {shown[1]}" if shown[1] else ""
-            print(f"  status: {shown[0]}{message}")
-            self._last = shown
+def _title(text: str) -> None:
+    print(f"\n== {text} " + "=" * max(0, 70 - len(text)))
 
 
-def _report(run: Run) -> None:
-    if run.report is None:
-        return
-    sheets = ", ".join(f"{s.template_name} {s.row_count}" for s in run.report.per_sheet)
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def _validate(name: str, frame: pd.DataFrame, template: Any, **links: Any) -> ValidationReport:
+    report = validate(frame, template, links=links or None)
+    print(f"{name}: {len(frame)} rows, {report.predicted_flagged_rows} would be flagged")
+    if len(report.errors):
+        print(_indent(report.summary().to_string(index=False)))
+        first = report.errors.head(3)[["row", "column", "value", "message"]]
+        print(_indent("e.g.\n" + first.to_string(index=False)))
+    return report
+
+
+def _fix(name: str, report: ValidationReport, skip_rules: tuple[str, ...] = ()) -> pd.DataFrame:
+    fixes = report.suggest_fixes()
+    chosen = fixes[~fixes["rule"].isin(skip_rules)] if len(fixes) else fixes
+    fixed = report.apply(chosen)
+    counts = chosen["action"].value_counts().to_dict() if len(chosen) else {}
     print(
-        f"  report: inserted {run.report.inserted} ({sheets}); "
-        f"flagged rows {run.report.flagged_rows}"
-    )
-
-
-def _accept(client: Client, run: Run) -> None:
-    _report(run)
-    assert run.needs_attention is not None
-    for question in run.needs_attention.questions:
-        print(f"  question {question.id}: {question.prompt}")
-        samples = f" For example: {list(question.sample_values)}" if question.sample_values else ""
-        print(f"    {question.context}{samples}")
-    if run.needs_attention.proposed_patch is not None:
-        print(f"  proposed fix: {run.needs_attention.proposed_patch.summary}")
-    print("  -> accepting the proposed fix")
-    client.imports.decide(run, accept=True)
-
-
-def _import(client: Client, company: Company, path: Path) -> Run:
-    print(f"\nImporting {path.name}")
-    run = client.imports.create(company, files=[path])
-    print(f"  run {run.id} (idempotency key {run.idempotency_key})")
-    printer = StatusPrinter()
-    run = client.imports.wait(
-        run,
-        on_progress=printer,
-        raise_on_failure=False,
-        on_attention=lambda waiting: _accept(client, waiting),
-    )
-    if run.status == "completed":
-        _report(run)
-    else:
-        print(f"  run ended {run.status}: {run.error or ''}")
-    return run
-
-
-def _export(client: Client, company: Company, sheet: str) -> None:
-    for filter_ in ("valid", "all"):
-        with client.exports.csv(company, sheet, filter=filter_) as stream:
-            body = b"".join(stream.iter_bytes())
-        rows = list(csv.reader(io.StringIO(body.decode("utf-8"))))
-        print(
-            f"  {sheet} export.csv?filter={filter_}: {len(rows) - 1} rows "
-            f"(X-Total-Records {stream.total_records})"
+        f"{name}: {counts.get('set', 0)} values corrected, {counts.get('drop', 0)} rows dropped"
+        + (
+            f" (left {', '.join(skip_rules)} fixes for the server to ask about)"
+            if skip_rules
+            else ""
         )
-        if filter_ == "valid":
-            for row in rows[:4]:
-                print("    " + " | ".join(row))
+    )
+    return fixed
+
+
+def _finish(client: Client, run: Run) -> tuple[Run, Run | None]:
+    """Wait for the run (the progress display prints how it ends, and a pause's questions);
+    answer a pause by applying the suggested fix. Returns the final run and the paused one."""
+    run = client.imports.wait(run, raise_on_failure=False)
+    paused = None
+    if run.waiting:
+        paused = run
+        print("-> answering: apply the suggested fix")
+        run = client.imports.wait(client.imports.decide(run, accept=True), raise_on_failure=False)
+    return run, paused
 
 
 def run_demo(step_seconds: float = 0.3, data: str | None = None) -> int:
-    """Run the demo; returns the process exit code (0 when every import completed).
+    """Run the demo; returns the process exit code.
 
     >>> run_demo(step_seconds=0)  # doctest: +SKIP
     0
@@ -98,38 +81,100 @@ def run_demo(step_seconds: float = 0.3, data: str | None = None) -> int:
     import migkit.sandbox  # the demo's embedded server; the client itself never imports it
 
     folder = Path(data) if data else SAMPLE_DATA
-    files = [folder / "accounts.csv", folder / "contacts.csv"]
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        print(
-            f"migkit demo: sample files not found: {', '.join(missing)}; "
-            "pass --data FOLDER holding accounts.csv and contacts.csv"
-        )
+    path = folder / WORKBOOK
+    if not path.is_file():
+        print(f"migkit demo: {path} not found; pass --data FOLDER holding {WORKBOOK}")
         return 2
     poll = PollSchedule(first=max(0.1, step_seconds), growth=0.05, cap=2.0)
     with (
         migkit.sandbox.start(step_seconds=step_seconds) as sb,
         tempfile.TemporaryDirectory(prefix="migkit-demo-") as tmp,
-        Client(
-            sb.api_key, sb.base_url, ledger=Path(tmp) / "ledger.db", poll=poll, progress=False
-        ) as client,
+        Client(sb.api_key, sb.base_url, ledger=Path(tmp) / "ledger.db", poll=poll) as client,
     ):
-        print(f"Sandbox running at {sb.base_url}")
-        source = client.sources.list()[0]
+        print(f"Embedded sandbox at {sb.base_url} (a local emulator of the Vern Migration API)")
+
+        _title(f"1. Read {path.name}")
+        sheets = read(path)
+        for name, frame in sheets.items():
+            print(f"{name}: {len(frame)} rows, columns {list(frame.columns)}")
+
+        _title("2. Validate before upload")
+        accounts, contacts = sheets["Accounts"], sheets["Contacts"]
+        templates = {t.name: t for t in client.templates.list()}
+        accounts_check = _validate("Accounts", accounts, templates["Accounts"])
+        contacts_check = _validate(
+            "Contacts", contacts, templates["Contacts"], Account=accounts["Company Name"]
+        )
+
+        _title("3. Apply suggested fixes")
+        accounts_fixed = _fix("Accounts", accounts_check)
+        contacts_fixed = _fix("Contacts", contacts_check, skip_rules=("allowed",))
+        final_check = validate(
+            contacts_fixed,
+            templates["Contacts"],
+            links={"Account": accounts_fixed["Company Name"]},
+        )
+        print(f"Contacts now: {final_check.predicted_flagged_rows} rows would be flagged")
+
+        _title("4. Import Accounts, then Contacts")
         company = client.companies.create(
-            "Acme Corp (demo)", source.name, external_id=f"demo-{uuid.uuid4().hex[:12]}"
+            "Acme Corp (demo)",
+            "Spreadsheet",
+            templates=["Accounts", "Contacts"],
+            external_id=f"demo-{uuid.uuid4().hex[:12]}",
+        )
+        print(f"Company {company.name} ({company.id})")
+        accounts_run, _ = _finish(
+            client, client.imports.create(company, frame=accounts_fixed, sheet="Accounts")
+        )
+        contacts_run, paused = _finish(
+            client, client.imports.create(company, frame=contacts_fixed, sheet="Contacts")
+        )
+
+        _title("5. Export and reconcile")
+        exported = client.exports.frame(company, "Contacts")
+        flagged = client.exports.frame(company, "Contacts", filter="flagged")
+        print(f"Contacts export: {len(exported)} valid rows, {len(flagged)} flagged rows")
+        report = reconcile(
+            contacts_fixed,
+            exported,
+            key="Email",
+            flagged=flagged,
+            validation=final_check,
+            patch=paused,
+        )
+        print(_indent(report.summary().to_string()))
+        if len(report.changed):
+            shown = report.changed[["Email", "column", "source", "export", "reason"]].head(5)
+            print(_indent("changed cells, e.g.\n" + shown.to_string(index=False)))
+
+        _title("Summary: every Contacts row accounted for")
+        dropped = len(contacts) - len(contacts_fixed)
+        reasons = report.missing["reason"].value_counts().to_dict()
+        lines = [
+            (f"rows in {path.name}", len(contacts)),
+            ("dropped locally (missing a required value)", dropped),
+            ("imported", len(contacts_fixed)),
+            ("exported as valid", report.matched),
+            *[(f"not exported: {reason}", count) for reason, count in reasons.items()],
+            ("cells changed by the accepted fix", len(report.changed)),
+        ]
+        for label, count in lines:
+            print(f"  {label:<48} {count:>5}")
+        accounted = dropped + report.matched + len(report.missing) == len(contacts)
+        explained = "unknown" not in reasons and report.extra.empty
+        ok = (
+            accounts_run.status == "completed"
+            and contacts_run.status == "completed"
+            and accounted
+            and explained
         )
         print(
-            f"Provisioned company {company.id} from source {source.name!r} with sheets "
-            + ", ".join(s.name for s in company.sheets)
+            f"\n{client.requests_sent} API requests. "
+            + (
+                "Every row is accounted for."
+                if ok
+                else "Some rows are NOT accounted for: see above."
+            )
         )
-        results = [_import(client, company, f) for f in files]
-        print("\nExports")
-        for sheet in ("Accounts", "Contacts"):
-            _export(client, company, sheet)
-        print(f"\n{client.requests_sent} API requests in all.")
-    ok = all(r.status == "completed" for r in results)
-    print(
-        "\nDemo finished: " + ("every import completed." if ok else "an import did not complete.")
-    )
     return 0 if ok else 1

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from migkit.columns import is_in, run_all
+from migkit.columns import blank, is_in, run_all
 from migkit.errors import UsageError
 from migkit.reconcile.engine import (
     Aligned,
@@ -145,8 +145,14 @@ def _compare(
         lkey = rkey = None
         compared: list[tuple[str, str]] = []
     else:
-        lkey = row_key(lside, [to_left[k] for k in keys], keys, how)
-        rkey = row_key(rside, list(keys), keys, how)
+        lkey, rkey = run_all(
+            [
+                lambda: row_key(lside, [to_left[k] for k in keys], keys, how),
+                lambda: row_key(rside, list(keys), keys, how),
+            ],
+            [True, False],
+            len(left) + len(right),
+        )
         pairing = pair_by_key(lkey, rkey)
         compared = [(a, b) for a, b in aligned.pairs if b not in keys]
     tasks = [(lambda p=pair: compare_column(lside, rside, p, pairing, how)) for pair in compared]
@@ -332,7 +338,7 @@ def _missing(
             continue
         hit = np.zeros(len(positions), dtype=bool)
         if column in to_left:
-            hit |= np.asarray(lside.raw[to_left[column]].take(pa.array(positions)).is_null())
+            hit |= blank(lside.raw[to_left[column]].take(pa.array(positions)))
         if validation is not None:
             bad = validation.errors.loc[validation.errors["column"] == column, "row"]
             hit |= labels.isin(bad.unique())

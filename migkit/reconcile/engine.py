@@ -67,8 +67,7 @@ class Side:
             raw[column], note = canonical(values)
             if note:
                 notes.append(f"{name} {column}: {note}")
-        norm = raw if not how.active else {}
-        return cls(frame, raw, norm, notes)
+        return cls(frame, raw, {}, notes)
 
     def normalized(self, column: str, template_name: str, how: Normalize) -> pa.Array:
         if column not in self.norm:

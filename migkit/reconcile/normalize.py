@@ -95,7 +95,8 @@ class Normalize:
                 raise UsageError(f"normalize columns[{name!r}] must be a callable, not {fix!r}")
 
 
-def _empty_to_null(text: pa.Array) -> pa.Array:
+def empty_to_null(text: pa.Array) -> pa.Array:
+    """``text`` with empty strings as nulls (CSV cannot tell them apart)."""
     empty = pc.equal(pc.binary_length(text), 0)
     if not pc.any(empty).as_py():
         return text
@@ -121,8 +122,9 @@ def _cell_text(value: Any) -> Any:
 
 
 def canonical(values: pd.Series) -> tuple[pa.Array, str | None]:
-    """The column as canonical text (an Arrow string array, empty as null), and a note when
-    its dtype was not text."""
+    """The column as canonical text (an Arrow string array; zero-copy for Arrow-backed
+    ``str`` columns), and a note when its dtype was not text. Empty strings stay: :func:`same`
+    treats them as equal to nulls."""
     dtype = values.dtype
     note: str | None = None
     if isinstance(dtype, pd.StringDtype):
@@ -148,7 +150,7 @@ def canonical(values: pd.Series) -> tuple[pa.Array, str | None]:
     else:
         text = values.astype(pd.StringDtype("pyarrow"))
         note = f"{dtype} compared as text"
-    return _empty_to_null(as_arrow(text)), note
+    return as_arrow(text), note
 
 
 def normalized(text: pa.Array, column: str, how: Normalize) -> pa.Array:
@@ -165,14 +167,23 @@ def normalized(text: pa.Array, column: str, how: Normalize) -> pa.Array:
         text = pc.utf8_trim_whitespace(text)
     if how.ignore_case:
         text = pc.utf8_lower(text)
-    return _empty_to_null(text)
+    return empty_to_null(text)
 
 
 def same(left: pa.Array, right: pa.Array) -> np.ndarray:
-    """Element-wise equality where two nulls are equal and a null never equals a value."""
-    equal = pc.fill_null(pc.equal(left, right), False)
-    both_null = pc.and_(pc.is_null(left), pc.is_null(right))
-    return np.asarray(pc.or_(equal, both_null), dtype=bool)
+    """Element-wise equality where a null equals a null or an empty string, and never a value.
+
+    >>> same(pa.array(["a", "", None, "b"]), pa.array(["a", None, "", None])).tolist()
+    [True, True, True, False]
+    """
+    equal = np.asarray(pc.fill_null(pc.equal(left, right), False), dtype=bool)
+    unequal = np.flatnonzero(~equal)
+    if len(unequal):  # usually few: only they pay for the empty-vs-null check
+        pick = pa.array(unequal)
+        lempty = pc.fill_null(pc.equal(pc.binary_length(left.take(pick)), 0), True)
+        rempty = pc.fill_null(pc.equal(pc.binary_length(right.take(pick)), 0), True)
+        equal[unequal[np.asarray(pc.and_(lempty, rempty), dtype=bool)]] = True
+    return equal
 
 
 def within(left: pa.Array, right: pa.Array, tolerance: float) -> np.ndarray:
