@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import migkit
+from migkit import columns
 from migkit.models import ProposedPatch
 
 
@@ -360,3 +361,26 @@ def test_dates_with_times_are_compared_with_their_time() -> None:
     source = frame(K=["a"], When=pd.to_datetime(["2024-01-05 10:30:00"]))
     assert migkit.reconcile(source, frame(K=["a"], When=["2024-01-05 10:30:00"]), key="K").ok
     assert not migkit.reconcile(source, frame(K=["a"], When=[str(date(2024, 1, 5))]), key="K").ok
+
+
+def test_pairing_split_by_key_length_across_threads_gives_the_same_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(5)
+    keys = [f"{'x' * int(n)}{i}" for i, n in enumerate(rng.integers(0, 30, 3_000))]
+    source = frame(K=keys + keys[:50] + [None, ""], V=[str(v) for v in range(3_052)])
+    export = frame(
+        K=[*keys[100:], "new-1", "new-2"], V=[*(str(v) for v in range(100, 3_000)), "a", "b"]
+    )
+    export.loc[10, "V"] = "changed"
+    single = migkit.reconcile(source, export, key="K")
+    monkeypatch.setattr(columns, "PARALLEL_CELLS", 1)
+    monkeypatch.setattr(columns.os, "cpu_count", lambda: 4)
+    split = migkit.reconcile(source, export, key="K")
+    accounted(split)
+    assert (split.matched, len(split.missing), len(split.extra)) == (2_900, 152, 2)
+    pd.testing.assert_frame_equal(split.missing, single.missing)
+    pd.testing.assert_frame_equal(split.extra, single.extra)
+    pd.testing.assert_frame_equal(split.changed, single.changed)
+    pd.testing.assert_frame_equal(split.duplicates, single.duplicates)
+    assert split.changed["source_row"].tolist() == [110]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from migkit import columns
 from migkit.columns import codes_of, occurrence
 from migkit.errors import UsageError
 from migkit.headers import match_headers
@@ -113,27 +115,76 @@ class Pairing:
 def pair_by_key(lkey: pa.Array, rkey: pa.Array) -> Pairing:
     """Pair the first row of each key on the left with the first on the right.
 
-    One hash pass over both key columns together gives every distinct key one code; the first
-    row of each code on each side then comes from an unbuffered ``np.minimum.at``.
+    Keys of different byte lengths are never equal, so the rows of both sides are split into
+    groups of neighbouring key lengths, one per core, and each group is paired on its own
+    thread (one group when the work is small). Within a group, one hash pass over both sides
+    gives every distinct key a code, and the first row of each code on each side comes from an
+    unbuffered ``np.minimum.at``.
     """
     if lkey.type != rkey.type:
         rkey = rkey.cast(lkey.type)
-    codes, distinct = codes_of(pa.concat_arrays([lkey, rkey]))
-    lcodes, rcodes = codes[: len(lkey)], codes[len(lkey) :]
-    _, lrep = _firsts(lcodes, distinct)
-    rfirst, rrep = _firsts(rcodes, distinct)
-    lempty = lcodes == distinct  # nulls have the extra code
-    rempty = rcodes == distinct
-    rows = np.flatnonzero(~lempty & ~lrep)
-    partner = rfirst[lcodes[rows]]
-    found = partner < len(rkey)
+    groups = min(columns.MAX_WORKERS, os.cpu_count() or 1)
+    if len(lkey) + len(rkey) < columns.PARALLEL_CELLS or groups < 2:
+        parts = [_pair_group(lkey, rkey, None, None)]
+    else:
+        llen = _lengths(lkey)
+        rlen = _lengths(rkey)
+        per_length = np.bincount(np.concatenate([llen, rlen]))
+        cumulative = np.cumsum(per_length)
+        cuts = np.searchsorted(cumulative, cumulative[-1] * np.arange(1, groups) / groups)
+        lgroup, rgroup = np.searchsorted(cuts, llen), np.searchsorted(cuts, rlen)
+        tasks = []
+        for group in range(groups):
+            lrows, rrows = np.flatnonzero(lgroup == group), np.flatnonzero(rgroup == group)
+            tasks.append(lambda lr=lrows, rr=rrows: _pair_group(lkey, rkey, lr, rr))
+        parts = columns.run_all(tasks, [i == 0 for i in range(groups)], len(lkey) + len(rkey))
+    lrep = np.zeros(len(lkey), dtype=bool)
+    rrep = np.zeros(len(rkey), dtype=bool)
+    lempty = np.asarray(lkey.is_null(), dtype=bool)
+    rempty = np.asarray(rkey.is_null(), dtype=bool)
+    for part in parts:
+        lrep[part.left_repeat] = True
+        rrep[part.right_repeat] = True
     return Pairing(
-        left=rows[found],
-        right=partner[found],
+        left=np.concatenate([p.left for p in parts]),
+        right=np.concatenate([p.right for p in parts]),
         left_empty=lempty,
         left_repeat=lrep & ~lempty,
         right_empty=rempty,
         right_repeat=rrep & ~rempty,
+    )
+
+
+def _lengths(key: pa.Array) -> np.ndarray:
+    # Byte length per row, nulls as 0 (the empty key is null, so no real key has length 0).
+    return np.asarray(pc.fill_null(pc.binary_length(key), 0), dtype=np.int64)
+
+
+def _pair_group(
+    lkey: pa.Array, rkey: pa.Array, lrows: np.ndarray | None, rrows: np.ndarray | None
+) -> Pairing:
+    # Pair the rows ``lrows`` x ``rrows`` (all when None); positions in the result are global,
+    # and ``*_repeat`` hold the positions of repeated rows (not masks).
+    lsub = lkey if lrows is None else lkey.take(pa.array(lrows))
+    rsub = rkey if rrows is None else rkey.take(pa.array(rrows))
+    codes, distinct = codes_of(pa.concat_arrays([lsub, rsub]))
+    lcodes, rcodes = codes[: len(lsub)], codes[len(lsub) :]
+    _, lrep = _firsts(lcodes, distinct)
+    rfirst, rrep = _firsts(rcodes, distinct)
+    lnull, rnull = lcodes == distinct, rcodes == distinct  # nulls have the extra code
+    rows = np.flatnonzero(~lnull & ~lrep)
+    partner = rfirst[lcodes[rows]]
+    found = partner < len(rsub)
+    lglobal = (lambda x: x) if lrows is None else (lambda x: lrows[x])
+    rglobal = (lambda x: x) if rrows is None else (lambda x: rrows[x])
+    none = np.zeros(0, dtype=bool)
+    return Pairing(
+        left=lglobal(rows[found]),
+        right=rglobal(partner[found]),
+        left_empty=none,
+        left_repeat=lglobal(np.flatnonzero(lrep & ~lnull)),
+        right_empty=none,
+        right_repeat=rglobal(np.flatnonzero(rrep & ~rnull)),
     )
 
 
