@@ -249,10 +249,12 @@ def _visible(locator: Any, what: str, timeout: float = 30) -> None:
 
     try:
         locator.first.wait_for(state="visible", timeout=timeout * 1000)
+        return
     except PlaywrightTimeout:
-        shown = locator.page.locator(OUTPUT).all_inner_texts()
-        texts = "\n---\n".join(text[:300] for text in shown)
-        pytest.fail(f"{what}: not visible after {timeout:.0f} s. The outputs:\n{texts}")
+        pass
+    shown = locator.page.locator(OUTPUT).all_inner_texts()
+    texts = "\n---\n".join(text[:300] for text in shown)
+    pytest.fail(f"{what}: not visible after {timeout:.0f} s. The outputs:\n{texts}")
 
 
 def _screenshot(page: Any, path: Path) -> None:
@@ -324,6 +326,9 @@ def test_quickstart_renders_in_jupyterlab(tmp_path: Path) -> None:
                 # (a) the live panels are ipywidgets views drawn by the widget manager...
                 panels = page.locator(WIDGET_HTML).filter(has_text="completed")
                 _visible(panels, "a run panel widget showing 'completed'")
+                shown = page.locator(WIDGET_HTML).all_inner_texts()
+                stuck = [text for text in shown if "completed" not in text]
+                assert not stuck, f"run panels that never reached 'completed': {stuck}"
                 # ...and no output fell back to the text/plain repr of a widget.
                 fallback = page.locator(OUTPUT).filter(has_text=re.compile(r"HTML\(value="))
                 assert fallback.count() == 0, fallback.first.inner_text()
