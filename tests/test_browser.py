@@ -5,8 +5,8 @@ panels (ipywidgets) must be drawn by the browser's widget manager, not left as t
 fallback, and the reconciliation's HTML table must show. JupyterLab runs on loopback with a
 random token; Playwright drives Debian's chromium (never a browser that Playwright downloads),
 started with background networking and component updates off, since the machine has no
-network; any request the page makes off loopback is aborted. A full-page screenshot lands in
-``tests/artifacts/`` (gitignored), kept by CI as an artifact, pass or fail.
+network; any request the page makes off loopback is aborted. A full-page screenshot is saved
+to ``tests/artifacts/01_quickstart.png`` (gitignored; CI's artifact), pass or fail.
 
 Without chromium, playwright or jupyterlab the test is skipped, except under ``MIGKIT_CI=1``
 (set by ``.ci/run``), where a missing piece fails it: CI must never skip it silently.
@@ -64,15 +64,19 @@ OUTPUT = ".jp-OutputArea-output"
 WIDGET_HTML = f"{OUTPUT} .jupyter-widgets.widget-html .widget-html-content"
 HTML_OUTPUT = f"{OUTPUT}[data-mime-type='text/html']"
 STDERR_OUTPUT = f"{OUTPUT}[data-mime-type='application/vnd.jupyter.stderr']"
-KERNEL_IDLE = ".jp-Notebook-ExecutionIndicator[data-status='idle']"
 
 # JavaScript run in the page (JupyterLab is started with expose_app_in_browser).
-JS_KERNEL_STATUS = """() => {
+# The toolbar's execution indicator says data-status="idle" before any kernel exists, and Run
+# All at that moment opens a "Select Kernel" dialog and waits there: wait for the session's
+# own kernel instead (ready, connected over its websocket, idle).
+JS_KERNEL = """() => {
     const app = window.jupyterapp;
     const panel = app && app.shell.currentWidget;
     if (!panel || !panel.sessionContext || !panel.content || !panel.content.model) return null;
-    const session = panel.sessionContext.session;
-    return session && session.kernel ? session.kernel.status : null;
+    const context = panel.sessionContext;
+    const kernel = context.session && context.session.kernel;
+    if (!kernel) return {ready: context.isReady, kernel: null};
+    return {ready: context.isReady, kernel: kernel.status, connection: kernel.connectionStatus};
 }"""
 JS_RUN_ALL = """() => {
     window.__migkitRunAll = null;
@@ -96,11 +100,13 @@ JS_STATE = """() => {
         }
     }
     const session = panel.sessionContext.session;
+    const dialog = document.querySelector('.jp-Dialog');
     return {
         runAll: window.__migkitRunAll,
         kernel: session && session.kernel ? session.kernel.status : null,
         pending: pending,
         errors: errors,
+        dialog: dialog ? dialog.innerText : null,
     };
 }"""
 JS_NOTEBOOK_HEIGHT = """() => {
@@ -288,7 +294,7 @@ def test_quickstart_renders_in_jupyterlab(tmp_path: Path) -> None:
     console: list[str] = []
 
     def loopback_only(route: Route) -> None:
-        if urlsplit(route.request.url).hostname in ("127.0.0.1", "localhost"):
+        if urlsplit(route.request.url).hostname in ("127.0.0.1", "localhost", "::1"):
             route.continue_()
         else:
             blocked.append(route.request.url)
@@ -305,19 +311,29 @@ def test_quickstart_renders_in_jupyterlab(tmp_path: Path) -> None:
             page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
             page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
             try:
-                # Ready once the notebook's kernel indicator says idle (a first kernel start).
                 _visible(page.locator(".jp-NotebookPanel"), "the notebook panel", 60)
-                page.locator(KERNEL_IDLE).first.wait_for(state="attached", timeout=120_000)
-                _poll(page, JS_KERNEL_STATUS, lambda s: s == "idle", 60, "an idle kernel")
+                _poll(
+                    page,
+                    JS_KERNEL,
+                    lambda k: k == {"ready": True, "kernel": "idle", "connection": "connected"},
+                    120,
+                    "the notebook's kernel to be ready, connected and idle",
+                )
 
                 page.evaluate(JS_RUN_ALL)  # Run > Run All Cells
                 state = _poll(
                     page,
                     JS_STATE,
-                    lambda s: s["errors"] or (s["runAll"] is not None and s["kernel"] == "idle"),
+                    lambda s: (
+                        s["errors"]
+                        or s["dialog"]
+                        or s["runAll"] not in (None, "true")  # stopped early, or rejected
+                        or (s["runAll"] == "true" and s["kernel"] == "idle" and not s["pending"])
+                    ),
                     300,
                     "Run All Cells to finish",
                 )
+                assert not state["dialog"], f"a dialog opened: {state['dialog']}"
                 assert not state["errors"], f"cells raised: {state['errors']}"
                 assert state["runAll"] == "true", f"run-all-cells ended with {state['runAll']}"
                 assert state["pending"] == 0, f"{state['pending']} code cell(s) never ran"
