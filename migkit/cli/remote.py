@@ -28,6 +28,21 @@ def _parser(sub: Any, name: str, help_text: str) -> argparse.ArgumentParser:
     return p
 
 
+def _add_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", metavar="RUN", help="the run id")
+    p.add_argument("--company", help="company id or external id (not needed for runs started here)")
+
+
+def _add_gate(p: argparse.ArgumentParser, wait_help: str) -> None:
+    p.add_argument("--wait", action="store_true", help=wait_help)
+    p.add_argument(
+        "--max-flagged",
+        type=int,
+        default=None,
+        help="with --wait: exit 1 above this many flagged rows",
+    )
+
+
 def _company(api: Any, name: str, create: str | None = None) -> Any:
     """A company by id or external id; ``create`` (a source) makes it when it is not found."""
     from migkit.errors import NotFound
@@ -124,13 +139,7 @@ def add_import(sub: Any) -> None:
         "--create", metavar="SOURCE", help="create the company (external id = --company) if missing"
     )
     p.add_argument("--sheet", help="import the file's rows into this sheet (one file)")
-    p.add_argument("--wait", action="store_true", help="watch the run until it ends")
-    p.add_argument(
-        "--max-flagged",
-        type=int,
-        default=None,
-        help="with --wait: exit 1 above this many flagged rows",
-    )
+    _add_gate(p, "watch the run until it ends")
     p.set_defaults(run=run_import)
 
 
@@ -155,8 +164,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 def add_watch(sub: Any) -> None:
     p = _parser(sub, "watch", "watch an import run until it ends or waits for a decision")
-    p.add_argument("run_id", metavar="RUN", help="the run id")
-    p.add_argument("--company", help="company id (not needed for runs started on this machine)")
+    _add_run(p)
     p.add_argument("--timeout", type=float, help="give up watching after this many seconds")
     p.add_argument(
         "--max-flagged", type=int, default=None, help="exit 1 above this many flagged rows"
@@ -173,8 +181,7 @@ def run_watch(args: argparse.Namespace) -> int:
 
 def add_decide(sub: Any) -> None:
     p = _parser(sub, "decide", "answer an import run that waits for a decision")
-    p.add_argument("run_id", metavar="RUN", help="the run id")
-    p.add_argument("--company", help="company id (not needed for runs started on this machine)")
+    _add_run(p)
     choice = p.add_mutually_exclusive_group(required=True)
     choice.add_argument("--accept", action="store_true", help="apply the proposed patch")
     choice.add_argument(
@@ -186,13 +193,7 @@ def add_decide(sub: Any) -> None:
         metavar="ID=VALUE",
         help="answer question ID with an option's label or your own value (repeat)",
     )
-    p.add_argument("--wait", action="store_true", help="watch the re-run until it ends")
-    p.add_argument(
-        "--max-flagged",
-        type=int,
-        default=None,
-        help="with --wait: exit 1 above this many flagged rows",
-    )
+    _add_gate(p, "watch the re-run until it ends")
     p.set_defaults(run=run_decide)
 
 
