@@ -6,7 +6,9 @@ against runs on the real sandbox; ``tests/test_browser.py`` checks them in Jupyt
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +19,7 @@ from migkit.notebook.panel import FleetProgress, NotebookProgress, RunPanel
 from migkit.notebook.review import KEEP_FLAGGED, Review
 from migkit.polling import PollEvent
 from migkit.sandbox import Sandbox
-from tests.helpers import new_company
+from tests.helpers import Api, new_company
 
 PAUSING_ROWS = [
     {"Email": "ann@example.com", "First Name": "Ann", "Account": "Acme", "Status": "open"},
@@ -227,3 +229,20 @@ def test_rich_displays_lead_with_the_headline_and_never_show_the_key(
     assert "needs_attention" in html["paused"] and "Options:" in html["paused"]
     for text in html.values():
         assert sandbox.api_key not in text
+
+
+def test_after_a_kernel_restart_recover_and_wait_show_a_fresh_panel(
+    make_client: Callable[..., migkit.Client], slow_api: Api, tmp_path: Path
+) -> None:
+    ledger = tmp_path / "kernel-ledger.db"
+    before = make_client(slow_api.api_key, slow_api.base_url, ledger=ledger)
+    company = new_company(before, "Accounts")
+    started = before.imports.create(company, rows=[{"Name": "Acme"}])
+    after = make_client(slow_api.api_key, slow_api.base_url, ledger=ledger)  # a new kernel
+    recovered = after.imports.recover()
+    assert [r.id for r in recovered] == [started.id]
+    hook = NotebookProgress(lambda: after.requests_sent)
+    done = recovered[0].wait(on_progress=hook)
+    assert done.status == "completed"
+    assert hook.panel is not None and hook.panel.run_id == started.id
+    assert "completed" in hook.panel.widget.value and "rows inserted" in hook.panel.widget.value
