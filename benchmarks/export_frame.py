@@ -42,12 +42,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import traceback
 from pathlib import Path
@@ -55,8 +53,12 @@ from typing import Any
 
 import requests
 
+try:  # run as a script: this folder is on sys.path
+    import _measure
+except ImportError:  # imported as benchmarks.export_frame from the repository root
+    from benchmarks import _measure
+
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 SIDES = ("migkit", "curl")
 KEY_ENV = "MIGKIT_BENCH_API_KEY"  # how the children get the key
 MB = 1e6  # MB/s in decimal megabytes, like curl and network speeds
@@ -79,26 +81,9 @@ def prepare(base: str, key: str, rows: int) -> dict[str, Any]:
     t1 = time.perf_counter()
     s = requests.Session()
     s.headers["x-api-key"] = key
-    source = s.get(f"{base}/sources").json()["sources"][0]["id"]
-    templates = {t["name"]: t["id"] for t in s.get(f"{base}/templates").json()["templates"]}
-    company = s.post(
-        f"{base}/companies",
-        json={"name": "Export bench", "source": source, "template_ids": [templates["Contacts"]]},
-    ).json()
-    cid, sheet = company["company"]["id"], company["sheets"][0]["id"]
-    grant = s.post(
-        f"{base}/companies/{cid}/uploads",
-        json={"name": "contacts.csv", "content_type": "text/csv", "size": len(data)},
-    ).json()
-    put = requests.put(grant["upload_url"], data=data, headers={"Content-Type": "text/csv"})
-    put.raise_for_status()
-    run = s.post(
-        f"{base}/companies/{cid}/imports",
-        json={"files": [{"name": "contacts.csv", "upload_ref": grant["upload_ref"]}]},
-    ).json()
-    poll = f"{base}/companies/{cid}/imports/{run['run_id']}"
-    while (state := s.get(poll).json())["status"] in ("queued", "running"):
-        time.sleep(0.05)
+    cid, sheet = _measure.contacts_company(s, base, "Export bench")
+    upload_ref = _measure.upload_csv(s, base, cid, data)
+    state = _measure.import_and_wait(s, base, cid, upload_ref, poll_seconds=0.05)
     if state["status"] != "completed":
         raise SystemExit(f"the import ended {state['status']!r}, not 'completed'")
     t2 = time.perf_counter()
@@ -128,29 +113,6 @@ def prepare(base: str, key: str, rows: int) -> dict[str, Any]:
 # --- the sides (each run in its own subprocess) ----------------------------------------------
 
 
-def _status_bytes(field: str) -> int:
-    # VmRSS / VmHWM of this process. Not ru_maxrss: across exec Linux keeps the forking
-    # parent's peak there, and the parent here is the sandbox holding every row.
-    with open("/proc/self/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _reset_peak_rss() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-            f.write("5")  # resets this process's RSS high-water mark (Linux >= 4.0)
-    except OSError:
-        return False
-    return True
-
-
-def _peak_above(before: int) -> int:
-    return _status_bytes("VmHWM") - before
-
-
 def _warm_up() -> None:
     # Untimed, the same in both children: pandas imported and pyarrow's pandas bridge
     # initialized (otherwise the first to_pandas pays ~0.15 s of imports), as in a notebook.
@@ -167,19 +129,18 @@ def run_migkit(base: str, company_id: str, workdir: Path) -> dict[str, Any]:
 
     client = migkit.Client(api_key=os.environ[KEY_ENV], base_url=base, ledger=None)
     company = client.companies.get(company_id)  # untimed: the sheet ids, no lookup in the call
-    reset = _reset_peak_rss()
-    before = _status_bytes("VmRSS")
-    t0 = time.perf_counter()
-    frame = client.exports.frame(company, "Contacts", filter="all")
-    seconds = time.perf_counter() - t0
-    peak = _peak_above(before)
+    # VmHWM, not ru_maxrss: across exec Linux keeps the forking parent's peak there, and the
+    # parent here is the sandbox holding every row.
+    rss = _measure.PeakRss()
+    seconds, frame = _measure.timed(lambda: client.exports.frame(company, "Contacts", filter="all"))
+    peak = rss.peak()
     return {
         "seconds": seconds,
         "rows": len(frame),
         "columns": list(map(str, frame.columns)),
         "dtypes": sorted({str(t) for t in frame.dtypes}),
         "rss_peak": peak,
-        "rss_reset": reset,
+        "rss_reset": rss.reset,
     }
 
 
@@ -192,8 +153,7 @@ def run_curl(base: str, company_id: str, sheet_id: str, workdir: Path) -> dict[s
     url = f"{base}/companies/{company_id}/export.csv?sheet_id={sheet_id}&filter=all"
     config = f'header = "x-api-key: {os.environ[KEY_ENV]}"\n'
     cmd = ["curl", "-s", "-S", "-f", "-K", "-", "-o", str(path), url]
-    reset = _reset_peak_rss()
-    before = _status_bytes("VmRSS")
+    rss = _measure.PeakRss()  # VmHWM, as in run_migkit
     t0 = time.perf_counter()
     subprocess.run(cmd, input=config, text=True, check=True)
     t1 = time.perf_counter()
@@ -201,7 +161,7 @@ def run_curl(base: str, company_id: str, sheet_id: str, workdir: Path) -> dict[s
     t2 = time.perf_counter()
     frame = table.to_pandas()
     t3 = time.perf_counter()
-    peak = _peak_above(before)
+    peak = rss.peak()
     size = path.stat().st_size
     shape = {
         "rows": len(frame),
@@ -231,34 +191,32 @@ def run_curl(base: str, company_id: str, sheet_id: str, workdir: Path) -> dict[s
         "bytes": size,
         **shape,
         "rss_peak": peak,
-        "rss_reset": reset,
+        "rss_reset": rss.reset,
     }
 
 
 def _child(side: str, args: argparse.Namespace, ids: dict[str, Any], key: str) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--side", side, "--base-url", args.base_url]
-    cmd += ["--company", ids["company"], "--sheet", ids["sheet"], "--workdir", str(args.workdir)]
-    env = dict(os.environ, **{KEY_ENV: key})
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT, env=env)
-    lines = proc.stdout.splitlines()
-    if proc.returncode != 0 or not lines:
-        tail = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
-        return {"error": tail}
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
+    cmd = _measure.script_command(
+        __file__,
+        side=side,
+        base_url=args.base_url,
+        company=ids["company"],
+        sheet=ids["sheet"],
+        workdir=args.workdir,
+    )
+    try:
+        return _measure.child_json(cmd, env=dict(os.environ, **{KEY_ENV: key}))
+    except _measure.ChildFailed as exc:
+        return {"error": str(exc)}
 
 
 # --- orchestration ---------------------------------------------------------------------------
 
 
 def _versions() -> str:
-    import importlib.metadata as md
-
-    names = ("migkit", "pandas", "pyarrow", "requests")
-    parts = [f"{n} {md.version(n)}" for n in names]
     curl = subprocess.run(["curl", "--version"], capture_output=True, text=True, check=False)
-    parts.append(" ".join(curl.stdout.split()[:2]) or "curl ?")
-    return ", ".join(parts)
+    curl_version = " ".join(curl.stdout.split()[:2]) or "curl ?"
+    return f"{_measure.versions(('migkit', 'pandas', 'pyarrow', 'requests'))}, {curl_version}"
 
 
 NOTES = [
@@ -308,7 +266,7 @@ def main() -> None:
     import migkit.sandbox
 
     print(f"Export benchmark: Contacts export.csv (filter=all), {args.rows:,} rows, loopback")
-    print(f"Python {platform.python_version()}, {_versions()}")
+    print(_versions())
     started = time.perf_counter()
     runs: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
     errors: dict[str, str] = {}
@@ -388,10 +346,7 @@ def main() -> None:
         print(f"{f'migkit / (curl + pyarrow) = {ratio:.2f}x':<62} target <= 1.5x   {met}")
         rows = (best["migkit"]["rows"], best["curl"]["rows"])
         same = rows[0] == rows[1] == ids["total_records"]
-        print(
-            f"{f'rows read: migkit {rows[0]:,}, curl + pyarrow {rows[1]:,}':<62} target equal"
-            f"    {'met' if same else 'NOT MET'}"
-        )
+        _measure.target(f"rows read: migkit {rows[0]:,}, curl + pyarrow {rows[1]:,}", "equal", same)
         columns = (best["migkit"]["columns"], best["curl"]["columns"])
         print(
             f"(columns {'identical' if columns[0] == columns[1] else 'DIFFER'}: {columns[0]};"
@@ -400,10 +355,7 @@ def main() -> None:
     else:
         missing = [s for s in SIDES if s not in best]
         print(f"migkit / (curl + pyarrow): n/a ({', '.join(missing)} side unavailable)")
-    print()
-    for note in NOTES:
-        print(textwrap.fill(note, width=100, initial_indent="- ", subsequent_indent="  "))
-    print(f"Total {time.perf_counter() - started:.0f}s")
+    _measure.finish(NOTES, started)
 
 
 if __name__ == "__main__":

@@ -50,11 +50,8 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import platform
-import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import traceback
 from collections.abc import Callable
@@ -66,7 +63,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-ROOT = Path(__file__).resolve().parents[1]
+try:  # run as a script: this folder is on sys.path
+    import _measure
+except ImportError:  # imported as benchmarks.reconcile from the repository root
+    from benchmarks import _measure
+
 SIDES = ("migkit", "datacompy", "polars")
 POLARS_ALL = "polars-all"  # the floor normalizing every compared column, printed apart
 SLOW_SECONDS = 30.0  # one run this slow: don't repeat it
@@ -332,49 +333,20 @@ PREPARE: dict[str, Callable[[pd.DataFrame, pd.DataFrame], Runner]] = {
 # --- measuring one side (in its own subprocess) ----------------------------------------------
 
 
-def _status_bytes(field: str) -> int:
-    # VmRSS / VmHWM of this process. Not ru_maxrss: across exec Linux keeps the forking
-    # parent's peak there.
-    with open("/proc/self/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _reset_peak_rss() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-            f.write("5")  # resets this process's RSS high-water mark (Linux >= 4.0)
-    except OSError:
-        return False
-    return True
-
-
-def _read(path: Path) -> pd.DataFrame:
-    with pa.OSFile(str(path)) as source:
-        table = pa.ipc.open_file(source).read_all()
-    return table.to_pandas()
-
-
 def load_frames(workdir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return _read(workdir / "source.arrow"), _read(workdir / "export.arrow")
-
-
-def _time_once(call: Callable[[], Any]) -> tuple[float, Any]:
-    t0 = time.perf_counter()
-    out = call()
-    return time.perf_counter() - t0, out
+    return (
+        _measure.read_arrow_frame(workdir / "source.arrow"),
+        _measure.read_arrow_frame(workdir / "export.arrow"),
+    )
 
 
 def measure_side(side: str, workdir: Path, repeats: int) -> dict[str, Any]:
     source, export = load_frames(workdir)
     frame_bytes = int(source.memory_usage(deep=True).sum() + export.memory_usage(deep=True).sum())
     dtypes = sorted({str(t) for t in [*source.dtypes, *export.dtypes]})
-    setup, run = _time_once(lambda: PREPARE[side](source, export))
+    setup, run = _measure.timed(lambda: PREPARE[side](source, export))
     gc.collect()
-    reset = _reset_peak_rss()
-    rss_before, hwm_before = _status_bytes("VmRSS"), _status_bytes("VmHWM")
+    rss = _measure.PeakRss()
 
     times: list[float] = []
     rss_peak = 0
@@ -382,10 +354,10 @@ def measure_side(side: str, workdir: Path, repeats: int) -> dict[str, Any]:
     counts: Counts = {}
     for _ in range(max(repeats, 1)):
         result = None
-        seconds, (result, counts) = _time_once(run)
+        seconds, (result, counts) = _measure.timed(run)
         times.append(seconds)
         if len(times) == 1:  # memory: the first run's peak (later runs reuse freed memory)
-            rss_peak = _status_bytes("VmHWM") - (rss_before if reset else hwm_before)
+            rss_peak = rss.peak()
         if seconds > SLOW_SECONDS:
             break
 
@@ -393,10 +365,10 @@ def measure_side(side: str, workdir: Path, repeats: int) -> dict[str, Any]:
     if side == "migkit":
         extra = {"changed_cells": len(result.changed), "hidden_cells": int(result.hidden_cells)}
     elif side == "datacompy":
-        seconds, mismatch = _time_once(lambda: result.all_mismatch(ignore_matching_cols=True))
+        seconds, mismatch = _measure.timed(lambda: result.all_mismatch(ignore_matching_cols=True))
         extra = {"mismatch_seconds": seconds, "mismatch_rows": len(mismatch)}
         del mismatch
-        seconds, text = _time_once(result.report)
+        seconds, text = _measure.timed(result.report)
         extra |= {"report_seconds": seconds, "report_chars": len(text)}
     return {
         "side": side,
@@ -404,24 +376,18 @@ def measure_side(side: str, workdir: Path, repeats: int) -> dict[str, Any]:
         "setup": setup,
         "counts": counts,
         "rss_peak": rss_peak,
-        "rss_reset": reset,
+        "rss_reset": rss.reset,
         "frame_bytes": frame_bytes,
         "dtypes": dtypes,
         **extra,
     }
 
 
-def _write(table: pa.Table, path: Path) -> None:
-    table = table.combine_chunks()
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table, max_chunksize=max(len(table), 1))
-
-
 def generate(workdir: Path, rows: int, seed: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     source, export, counts = make_frames(rows, seed)
-    _write(source, workdir / "source.arrow")
-    _write(export, workdir / "export.arrow")
+    _measure.write_arrow(source, workdir / "source.arrow")
+    _measure.write_arrow(export, workdir / "export.arrow")
     return {
         "counts": counts,
         "rows": [source.num_rows, export.num_rows],
@@ -517,42 +483,17 @@ NOTES = [
 
 
 def _child(workdir: Path, side: str, args: argparse.Namespace) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--side", side, "--workdir", str(workdir)]
-    cmd += ["--rows", str(args.rows), "--seed", str(args.seed), "--repeats", str(args.repeats)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
-    lines = proc.stdout.splitlines()
-    if proc.returncode != 0 or not lines:
-        tail = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
-        return {"side": side, "error": tail}
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
+    try:
+        return _measure.child_json(_measure.side_command(__file__, side, workdir, args))
+    except _measure.ChildFailed as exc:
+        return {"side": side, "error": str(exc)}
 
 
-def _ratio(a: float, b: float) -> float:
-    return a / b if b else float("inf")
-
-
-def _versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {}
-    for name in ("migkit", "pandas", "pyarrow", "numpy", "datacompy", "polars"):
-        try:
-            out[name] = md.version(name)
-        except md.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+VERSIONS = ("migkit", "pandas", "pyarrow", "numpy", "datacompy", "polars")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per side (best kept)")
-    parser.add_argument(
-        "--side", choices=[*SIDES, POLARS_ALL, "generate", "report"], help=argparse.SUPPRESS
-    )
-    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    parser = _measure.side_parser(__doc__.splitlines()[0], seed=7, sides=(*SIDES, POLARS_ALL))
     args = parser.parse_args()
 
     if args.side == "generate":
@@ -570,10 +511,7 @@ def main() -> None:
         return
 
     print(f"Reconciliation benchmark: Contacts, {args.rows:,} source rows, seed {args.seed}")
-    print(
-        f"Python {platform.python_version()}, "
-        + ", ".join(f"{k} {v}" for k, v in _versions().items())
-    )
+    print(_measure.versions(VERSIONS))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="migkit-bench-") as tmp:
         workdir = Path(tmp)
@@ -632,31 +570,27 @@ def main() -> None:
         print()
         best = {s: min(r["times"]) for s, r in ok.items()}
 
-        def target(text: str, goal: str, met: bool | None) -> None:
-            verdict = "n/a (side unavailable)" if met is None else ("met" if met else "NOT MET")
-            print(f"{text:<62} target {goal:<8} {verdict}")
-
         have = all(s in ok for s in SIDES)
         if "migkit" in ok and "datacompy" in ok:
-            speedup = _ratio(best["datacompy"], best["migkit"])
-            target(f"datacompy/migkit = {speedup:.1f}x", ">= 5x", speedup >= 5)
+            speedup = _measure.ratio(best["datacompy"], best["migkit"])
+            _measure.target(f"datacompy/migkit = {speedup:.1f}x", ">= 5x", speedup >= 5)
         else:
-            target("datacompy/migkit", ">= 5x", None)
+            _measure.target("datacompy/migkit", ">= 5x", None)
         if "migkit" in ok and "polars" in ok:
-            floor = _ratio(best["migkit"], best["polars"])
-            target(f"migkit/polars = {floor:.2f}x", "<= 2x", floor <= 2)
+            floor = _measure.ratio(best["migkit"], best["polars"])
+            _measure.target(f"migkit/polars = {floor:.2f}x", "<= 2x", floor <= 2)
         else:
-            target("migkit/polars", "<= 2x", None)
+            _measure.target("migkit/polars", "<= 2x", None)
         if "migkit" in ok:
-            memory = _ratio(ok["migkit"]["rss_peak"], frame_bytes)
-            target(f"migkit peak RSS / both frames = {memory:.2f}x", "< 3x", memory < 3)
+            memory = _measure.ratio(ok["migkit"]["rss_peak"], frame_bytes)
+            _measure.target(f"migkit peak RSS / both frames = {memory:.2f}x", "< 3x", memory < 3)
         else:
-            target("migkit peak RSS / both frames", "< 3x", None)
+            _measure.target("migkit peak RSS / both frames", "< 3x", None)
         keys = ("missing", "extra", "changed")
         seen = {s: tuple(ok[s]["counts"][k] for k in keys) for s in SIDES if s in ok}
         want = tuple(injected[k] for k in keys)
         same = len(set(seen.values())) == 1 and next(iter(seen.values())) == want
-        target(
+        _measure.target(
             "counts (missing, extra, changed rows) equal across sides",
             "equal",
             same if have else None,
@@ -665,7 +599,8 @@ def main() -> None:
             all_cols = best[POLARS_ALL]
             extra_line = f"polars-all {all_cols:.3f} s"
             if "migkit" in ok:
-                extra_line += f", migkit/polars-all = {_ratio(best['migkit'], all_cols):.2f}x"
+                vs_all = _measure.ratio(best["migkit"], all_cols)
+                extra_line += f", migkit/polars-all = {vs_all:.2f}x"
             print(f"({extra_line}: the floor stripping and lower-casing all five columns)")
         if "migkit" in ok:
             m = ok["migkit"]
@@ -681,20 +616,10 @@ def main() -> None:
                 f" report() {d['report_seconds']:.2f} s)"
             )
         print()
-        proc = subprocess.run(
-            [sys.executable, __file__, "--side", "report", "--workdir", str(workdir)],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=ROOT,
+        _measure.child_passthrough(
+            _measure.script_command(__file__, side="report", workdir=workdir)
         )
-        sys.stdout.write(proc.stdout)
-        if proc.returncode != 0:
-            sys.stderr.write(proc.stderr)
-    print()
-    for note in NOTES:
-        print(textwrap.fill(note, width=100, initial_indent="- ", subsequent_indent="  "))
-    print(f"Total {time.perf_counter() - started:.0f}s")
+    _measure.finish(NOTES, started)
 
 
 def _threads() -> str:

@@ -2,18 +2,24 @@
 
 Not a test: it prints numbers. The later client/export benchmarks lean on the sandbox, so its
 own speed is worth knowing. Run: ``.venv/bin/python benchmarks/sandbox_throughput.py [ROWS...]``
+(default 10000 100000).
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
-import sys
 import time
 
 import requests
 
 import migkit.sandbox
+
+try:  # run as a script (or imported by export_frame.py): this folder is on sys.path
+    import _measure
+except ImportError:  # imported as benchmarks.sandbox_throughput from the repository root
+    from benchmarks import _measure
 
 HEADER = ["Email", "First Name", "Last Name", "Phone", "Status", "Account"]
 
@@ -36,27 +42,11 @@ def measure(rows: int) -> dict[str, float]:
         s = requests.Session()
         s.headers["x-api-key"] = "bench"
         base = sb.base_url
-        source = s.get(f"{base}/sources").json()["sources"][0]["id"]
-        templates = {t["name"]: t["id"] for t in s.get(f"{base}/templates").json()["templates"]}
-        company = s.post(
-            f"{base}/companies",
-            json={"name": "Bench", "source": source, "template_ids": [templates["Contacts"]]},
-        ).json()
-        cid, sheet = company["company"]["id"], company["sheets"][0]["id"]
+        cid, sheet = _measure.contacts_company(s, base, "Bench")
         t0 = time.perf_counter()
-        grant = s.post(
-            f"{base}/companies/{cid}/uploads",
-            json={"name": "contacts.csv", "content_type": "text/csv", "size": len(data)},
-        ).json()
-        requests.put(grant["upload_url"], data=data, headers={"Content-Type": "text/csv"})
+        upload_ref = _measure.upload_csv(s, base, cid, data)
         t1 = time.perf_counter()
-        run = s.post(
-            f"{base}/companies/{cid}/imports",
-            json={"files": [{"name": "contacts.csv", "upload_ref": grant["upload_ref"]}]},
-        ).json()
-        poll = f"{base}/companies/{cid}/imports/{run['run_id']}"
-        while (state := s.get(poll).json())["status"] in ("queued", "running"):
-            time.sleep(0.01)
+        state = _measure.import_and_wait(s, base, cid, upload_ref, poll_seconds=0.01)
         assert state["status"] == "completed", state
         t2 = time.perf_counter()
         body = s.get(
@@ -66,8 +56,10 @@ def measure(rows: int) -> dict[str, float]:
     return {"upload": t1 - t0, "import": t2 - t1, "export": t3 - t2, "mb": len(body) / 1e6}
 
 
-def main(argv: list[str]) -> None:
-    sizes = [int(a) for a in argv] or [10_000, 100_000]
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rows", type=int, nargs="*", help="Contacts rows per run")
+    sizes = parser.parse_args(argv).rows or [10_000, 100_000]
     print(
         f"{'rows':>9} {'upload s':>9} {'import s':>9} {'rows/s':>10} {'export s':>9} "
         f"{'MB':>6} {'rows/s':>10}"
@@ -81,4 +73,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

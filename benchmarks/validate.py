@@ -32,13 +32,9 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import platform
 import re
-import resource
-import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import tracemalloc
 import unicodedata
@@ -51,7 +47,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-ROOT = Path(__file__).resolve().parents[1]
+try:  # run as a script: this folder is on sys.path
+    import _measure
+except ImportError:  # imported as benchmarks.validate from the repository root
+    from benchmarks import _measure
+
+ROOT = _measure.ROOT
 TEMPLATES = ROOT / "sample_data" / "templates.json"
 SIDES = ("migkit", "pandera", "floor")
 SINGLE = "migkit-1t"  # migkit on one thread: for reading the floor ratio like for like
@@ -458,30 +459,8 @@ PREPARE = {
 # --- measuring one side (in its own subprocess) ----------------------------------------------
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm", encoding="ascii") as f:
-        return int(f.read().split()[1]) * resource.getpagesize()
-
-
-def _reset_peak_rss() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-            f.write("5")  # resets this process's RSS high-water mark (Linux >= 4.0)
-    except OSError:
-        return False
-    return True
-
-
-def _maxrss_bytes() -> int:
-    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
-
-
 def load_frame(workdir: Path) -> tuple[pd.DataFrame, list[str]]:
-    with pa.OSFile(str(workdir / "frame.arrow")) as source:
-        table = pa.ipc.open_file(source).read_all()
-    frame = table.to_pandas()
-    del table
+    frame = _measure.read_arrow_frame(workdir / "frame.arrow")
     accounts = json.loads((workdir / "accounts.json").read_text(encoding="utf-8"))
     return frame, accounts
 
@@ -493,8 +472,8 @@ def measure_side(side: str, workdir: Path, repeats: int) -> dict[str, Any]:
     setup = time.perf_counter() - t0
     gc.collect()
     pool = pa.default_memory_pool()
-    reset = _reset_peak_rss()
-    rss_before, maxrss_before, arrow_before = _rss_bytes(), _maxrss_bytes(), pool.bytes_allocated()
+    rss = _measure.PeakRss(maxrss=True)
+    arrow_before = pool.bytes_allocated()
 
     times: list[float] = []
     result: Any = None
@@ -505,7 +484,7 @@ def measure_side(side: str, workdir: Path, repeats: int) -> dict[str, Any]:
         result = run()
         times.append(time.perf_counter() - t0)
         if len(times) == 1:  # memory: the first run's peak (later runs reuse freed memory)
-            rss_peak = _maxrss_bytes() - (rss_before if reset else maxrss_before)
+            rss_peak = rss.peak()
             arrow_peak = pool.max_memory() - arrow_before
         if side == "pandera" and times[-1] > PANDERA_SLOW_SECONDS:
             break
@@ -533,7 +512,7 @@ def measure_side(side: str, workdir: Path, repeats: int) -> dict[str, Any]:
         "setup": setup,
         "flagged": len(positions),
         "rss_peak": rss_peak,
-        "rss_reset": reset,
+        "rss_reset": rss.reset,
         "traced_peak": traced_peak,
         "arrow_peak": max(arrow_peak, 0),
         "frame_bytes": int(frame.memory_usage(deep=True).sum()),
@@ -545,12 +524,8 @@ def measure_side(side: str, workdir: Path, repeats: int) -> dict[str, Any]:
 def generate(workdir: Path, rows: int, seed: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     frame, counts = make_frame(rows, seed)
-    table = pa.Table.from_pandas(frame, preserve_index=False).combine_chunks()
-    with (
-        pa.OSFile(str(workdir / "frame.arrow"), "wb") as sink,
-        pa.ipc.new_file(sink, table.schema) as writer,
-    ):
-        writer.write_table(table, max_chunksize=len(frame) or None)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    _measure.write_arrow(table, workdir / "frame.arrow")
     (workdir / "accounts.json").write_text(json.dumps(account_names()), encoding="utf-8")
     return {"counts": counts, "seconds": time.perf_counter() - t0}
 
@@ -706,41 +681,15 @@ NOTES = [
 
 
 def _child(workdir: Path, side: str, args: argparse.Namespace) -> dict[str, Any]:
-    cmd = [
-        sys.executable,
-        __file__,
-        "--side",
-        side,
-        "--workdir",
-        str(workdir),
-        "--rows",
-        str(args.rows),
-        "--seed",
-        str(args.seed),
-        "--repeats",
-        str(args.repeats),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr)
-        raise SystemExit(f"side {side!r} failed (exit {proc.returncode})")
-    lines = proc.stdout.splitlines()
-    return json.loads(lines[-1]) if lines else {}
-
-
-def _ratio(a: float, b: float) -> float:
-    return a / b if b else float("inf")
+    try:
+        return _measure.child_json(_measure.side_command(__file__, side, workdir, args))
+    except _measure.ChildFailed as exc:
+        sys.stderr.write(exc.stderr)
+        raise SystemExit(f"side {side!r} failed (exit {exc.returncode})") from None
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per side (best kept)")
-    parser.add_argument(
-        "--side", choices=[*SIDES, SINGLE, "generate", "report"], help=argparse.SUPPRESS
-    )
-    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    parser = _measure.side_parser(__doc__.splitlines()[0], seed=4, sides=(*SIDES, SINGLE))
     args = parser.parse_args()
 
     if args.side == "generate":
@@ -753,13 +702,8 @@ def main() -> None:
         print(json.dumps(measure_side(args.side, args.workdir, args.repeats)))
         return
 
-    import importlib.metadata as md
-
-    versions = {p: md.version(p) for p in ("pandas", "pyarrow", "numpy", "pandera")}
     print(f"Validation benchmark: Contacts, {args.rows:,} rows, seed {args.seed}")
-    print(
-        f"Python {platform.python_version()}, " + ", ".join(f"{k} {v}" for k, v in versions.items())
-    )
+    print(_measure.versions(("pandas", "pyarrow", "numpy", "pandera")))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="migkit-bench-") as tmp:
         workdir = Path(tmp)
@@ -797,9 +741,9 @@ def main() -> None:
         )
         print()
         mig, pdr, flo = (min(results[s]["times"]) for s in SIDES)
-        speedup = _ratio(pdr, mig)
-        vs_floor = _ratio(mig, flo)
-        memory = _ratio(results["migkit"]["rss_peak"], frame_bytes)
+        speedup = _measure.ratio(pdr, mig)
+        vs_floor = _measure.ratio(mig, flo)
+        memory = _measure.ratio(results["migkit"]["rss_peak"], frame_bytes)
         counts = {s: results[s]["flagged"] for s in SIDES}
         agree = len(set(counts.values())) == 1
         targets = [
@@ -808,12 +752,12 @@ def main() -> None:
             (f"migkit peak RSS / frame size = {memory:.2f}x", "< 2x", memory < 2),
             ("flagged rows " + " / ".join(f"{s} {c:,}" for s, c in counts.items()), "equal", agree),
         ]
-        for text, target, met in targets:
-            print(f"{text:<62} target {target:<8} {'met' if met else 'NOT MET'}")
+        for text, goal, met in targets:
+            _measure.target(text, goal, met)
         single = min(results[SINGLE]["times"])
         print(
-            f"(one thread: migkit-1t {single:.3f} s, {_ratio(single, flo):.2f}x the floor,"
-            f" {_ratio(pdr, single):.1f}x faster than pandera, flags"
+            f"(one thread: migkit-1t {single:.3f} s, {_measure.ratio(single, flo):.2f}x the floor,"
+            f" {_measure.ratio(pdr, single):.1f}x faster than pandera, flags"
             f" {results[SINGLE]['flagged']:,} rows; the floor and pandera use one thread)"
         )
         print()
@@ -831,20 +775,10 @@ def main() -> None:
                 f"  {key:<20} migkit {a:>7,}  pandera {b:>7,}" + ("" if a == b else "  <- differs")
             )
         print()
-        proc = subprocess.run(
-            [sys.executable, __file__, "--side", "report", "--workdir", str(workdir)],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=ROOT,
+        _measure.child_passthrough(
+            _measure.script_command(__file__, side="report", workdir=workdir)
         )
-        sys.stdout.write(proc.stdout)
-        if proc.returncode != 0:
-            sys.stderr.write(proc.stderr)
-    print()
-    for note in NOTES:
-        print(textwrap.fill(note, width=100, initial_indent="- ", subsequent_indent="  "))
-    print(f"Total {time.perf_counter() - started:.0f}s")
+    _measure.finish(NOTES, started)
 
 
 if __name__ == "__main__":
