@@ -25,6 +25,8 @@ PARALLEL_CELLS = 200_000  # rows x tasks below which threads cost more than they
 MAX_WORKERS = 4
 HASH_GROUP_ROWS = 262_144  # rows hashed at once when looking for repeats (bounds memory)
 LONG_VALUE = 4_096  # byte lengths from here up share one hashing group
+SEPARATOR = pa.scalar("\x1f", pa.large_string())  # joins the parts of a row or a key
+NULL_PART = "\x00"  # stands for a null part in a row's text
 
 
 def as_arrow(values: pd.Series) -> pa.Array:
@@ -93,7 +95,10 @@ def occurrence(key: pa.Array) -> np.ndarray:
     >>> occurrence(pa.array(["a", "b", "a", "a", None])).tolist()
     [0, 0, 1, 2, 0]
     """
-    codes, _ = codes_of(key)
+    return _occurrence(codes_of(key)[0])
+
+
+def _occurrence(codes: np.ndarray) -> np.ndarray:
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
@@ -101,6 +106,41 @@ def occurrence(key: pa.Array) -> np.ndarray:
     out = np.empty(len(codes), dtype=np.int64)
     out[order] = np.arange(len(codes)) - run_start
     return out
+
+
+def pair_copies(left: pa.Array, right: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Pair equal values across two arrays: the n-th copy of a value on the left with the
+    n-th copy on the right. Returns the paired positions (left, right), pairwise; the others
+    have no partner. One hash pass over both arrays.
+
+    >>> l, r = pair_copies(pa.array(["a", "b", "a", "c"]), pa.array(["c", "a", "x"]))
+    >>> l.tolist(), r.tolist()
+    ([0, 3], [1, 0])
+    """
+    if left.type != right.type:
+        right = right.cast(left.type)
+    codes, distinct = codes_of(pa.concat_arrays([left, right]))
+    lcodes, rcodes = codes[: len(left)], codes[len(left) :]
+    lcount = np.bincount(lcodes, minlength=distinct + 1)
+    rcount = np.bincount(rcodes, minlength=distinct + 1)
+    locc, rocc = _occurrence(lcodes), _occurrence(rcodes)
+    lpos = np.flatnonzero(locc < rcount[lcodes])
+    rpos = np.flatnonzero(rocc < lcount[rcodes])
+    # the n-th copy on each side: order both by (code, occurrence)
+    return (
+        lpos[np.lexsort((locc[lpos], lcodes[lpos]))],
+        rpos[np.lexsort((rocc[rpos], rcodes[rpos]))],
+    )
+
+
+def row_text(parts: Sequence[pa.Array], rows: int) -> pa.Array:
+    """One text per row joining ``parts`` (string arrays of ``rows`` rows); a null part stands
+    in as ``\\x00``, so rows are equal exactly when every part is."""
+    if not parts:
+        return pa.array([""] * rows, pa.large_string())
+    return pc.binary_join_element_wise(
+        *parts, SEPARATOR, null_handling="replace", null_replacement=NULL_PART
+    )
 
 
 def is_in(array: pa.Array, values: pa.Array) -> np.ndarray:

@@ -28,10 +28,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from migkit.columns import as_arrow, pair_copies, row_text
 from migkit.errors import MigkitError
 
 BLOCK_SIZE = 16 << 20  # pyarrow reads this much per block (rows may span several lines)
@@ -143,12 +145,15 @@ def subtract_rows(all_rows: pd.DataFrame, valid: pd.DataFrame) -> pd.DataFrame:
             "the two exports have different columns: "
             f"{list(all_rows.columns)} vs {list(valid.columns)}"
         )
-    hashed_all = pd.util.hash_pandas_object(all_rows, index=False).to_numpy()
-    hashed_valid = pd.util.hash_pandas_object(valid, index=False)
-    kept = hashed_valid.value_counts()
-    rank = pd.Series(hashed_all).groupby(hashed_all, sort=False).cumcount().to_numpy()
-    allowance = pd.Series(hashed_all).map(kept).fillna(0).to_numpy()
-    return all_rows[rank >= allowance]
+
+    def rows(frame: pd.DataFrame) -> pa.Array:
+        parts = [as_arrow(frame.iloc[:, i]) for i in range(frame.shape[1])]
+        return row_text(parts, len(frame))
+
+    kept, _ = pair_copies(rows(all_rows), rows(valid))
+    flagged = np.ones(len(all_rows), dtype=bool)
+    flagged[kept] = False
+    return all_rows[flagged]
 
 
 def describe(frame: pd.DataFrame, info: Mapping[str, Any]) -> pd.DataFrame:

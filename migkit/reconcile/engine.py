@@ -12,13 +12,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migkit import columns
-from migkit.columns import codes_of, occurrence
+from migkit.columns import SEPARATOR, codes_of, row_text
 from migkit.errors import UsageError
 from migkit.headers import match_headers
 from migkit.reconcile.normalize import Normalize, canonical, normalized, same, within
-
-SEPARATOR = "\x1f"  # joins the parts of a multi-column key or a full row (unit separator)
-NULL_PART = "\x00"  # stands for a null part in a full-row key
 
 
 @dataclass(frozen=True)
@@ -83,8 +80,7 @@ def row_key(side: Side, columns: Sequence[str], names: Sequence[str], how: Norma
     parts = [side.normalized(c, n, how) for c, n in zip(columns, names, strict=True)]
     if len(parts) == 1:
         return parts[0]
-    separator = pa.scalar(SEPARATOR, pa.large_string())
-    return pc.binary_join_element_wise(*parts, separator, null_handling="emit_null")
+    return pc.binary_join_element_wise(*parts, SEPARATOR, null_handling="emit_null")
 
 
 def full_row_key(
@@ -92,12 +88,7 @@ def full_row_key(
 ) -> pa.Array:
     """One text per row joining every compared column (nulls stand in as ``\\x00``)."""
     parts = [side.normalized(c, n, how) for c, n in zip(columns, names, strict=True)]
-    if not parts:
-        return pa.array([""] * len(side.frame), pa.large_string())
-    separator = pa.scalar(SEPARATOR, pa.large_string())
-    return pc.binary_join_element_wise(
-        *parts, separator, null_handling="replace", null_replacement=NULL_PART
-    )
+    return row_text(parts, len(side.frame))
 
 
 @dataclass(frozen=True)
@@ -198,23 +189,11 @@ def _firsts(codes: np.ndarray, distinct: int) -> tuple[np.ndarray, np.ndarray]:
 
 def pair_by_rows(lrow: pa.Array, rrow: pa.Array) -> Pairing:
     """Pair identical rows: the n-th copy of a row on the left with the n-th on the right."""
-    both = pc.dictionary_encode(pa.concat_arrays([lrow, rrow]))
-    codes = np.asarray(both.indices)
-    lcodes, rcodes = codes[: len(lrow)], codes[len(lrow) :]
-    distinct = len(both.dictionary)
-    lcount = np.bincount(lcodes, minlength=distinct)
-    rcount = np.bincount(rcodes, minlength=distinct)
-    locc, rocc = occurrence(lrow), occurrence(rrow)
-    lmatch = np.flatnonzero(locc < rcount[lcodes])
-    rmatch = rocc < lcount[rcodes]
-    # the n-th copy on each side: order both by (code, occurrence)
-    lorder = lmatch[np.lexsort((locc[lmatch], lcodes[lmatch]))]
-    rpos = np.flatnonzero(rmatch)
-    rorder = rpos[np.lexsort((rocc[rpos], rcodes[rpos]))]
+    left, right = columns.pair_copies(lrow, rrow)
     none = np.zeros(len(lrow), dtype=bool)
     return Pairing(
-        left=lorder,
-        right=rorder,
+        left=left,
+        right=right,
         left_empty=none,
         left_repeat=none,
         right_empty=np.zeros(len(rrow), dtype=bool),
