@@ -31,12 +31,10 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from migkit.columns import as_arrow, pair_copies, row_text
 from migkit.errors import MigkitError
-
-BLOCK_SIZE = 16 << 20  # pyarrow reads this much per block (rows may span several lines)
+from migkit.read import text_csv
 
 
 class ExportIncomplete(MigkitError):
@@ -102,22 +100,11 @@ def read_export_csv(
     if duplicated:
         raise ExportIncomplete(f"{name} repeats the column(s) {duplicated} in its header")
     try:
-        table = pacsv.read_csv(
-            source,
-            read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.large_string() for n in names},
-                strings_can_be_null=True,
-                null_values=[""],
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        frame = text_csv(source, names)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise ExportIncomplete(
-            f"{name} is malformed or cut off ({exc}); download it again"
+            f"{name} is malformed or cut off ({exc}); download it again", expected=expected_rows
         ) from None
-    frame: pd.DataFrame = table.to_pandas()
     if expected_rows is not None and len(frame) != expected_rows:
         raise ExportIncomplete(
             f"{name} holds {len(frame):,} rows but the server announced {expected_rows:,}"

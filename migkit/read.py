@@ -33,6 +33,7 @@ from migkit.errors import MigkitError
 
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 1 << 16
+BLOCK_SIZE = 16 << 20  # pyarrow reads this much per block (rows may span several lines)
 CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
 FORMATS = {
     ".csv": "csv",
@@ -181,27 +182,41 @@ def _read_delimited(
     if not text.strip():
         return _info(pd.DataFrame(), **info, header_row=None)
     header = next(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
-    utf8 = text.encode("utf-8")
+    utf8 = data if found.utf8 else text.encode("utf-8")  # pyarrow skips a UTF-8 BOM itself
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(utf8),
-            read_options=pacsv.ReadOptions(column_names=_unique(header), skip_rows=1),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.large_string() for n in _unique(header)},
-                strings_can_be_null=True,
-                null_values=[""],
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        frame = text_csv(io.BytesIO(utf8), header, sep)
     except pa.ArrowInvalid as exc:
         raise ReadError(
             f"{name} is not valid delimited text with delimiter {sep!r}: {exc}. Quote cells "
             "that contain the delimiter, or pass delimiter=..."
         ) from None
-    frame: pd.DataFrame = table.to_pandas()
-    frame.columns = header  # duplicates kept as the customer wrote them
     return _info(frame, **info, header_row=0)
+
+
+def text_csv(source: IO[bytes], header: list[str], delimiter: str = ",") -> pd.DataFrame:
+    """Parse delimited UTF-8 (RFC 4180: quoted delimiters, quotes and newlines) whose first
+    record is ``header`` into pandas ``str`` columns, converting nothing: an empty cell is null,
+    a quoted ``""`` the empty string. Repeated header names are kept. Raises
+    ``pyarrow.ArrowInvalid`` on malformed text.
+
+    >>> text_csv(io.BytesIO(b'Id,Id\\n007,""\\n'), ["Id", "Id"]).iloc[0].tolist()
+    ['007', '']
+    """
+    names = _unique(header)
+    table = pacsv.read_csv(
+        source,
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=BLOCK_SIZE),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.large_string() for n in names},
+            strings_can_be_null=True,
+            null_values=[""],
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    frame: pd.DataFrame = table.to_pandas()
+    frame.columns = header  # duplicates kept as written
+    return frame
 
 
 def _unique(names: list[str]) -> list[str]:
