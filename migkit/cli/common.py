@@ -37,6 +37,27 @@ class Exit(Exception):
         self.code = code
 
 
+def command(
+    sub: Any, name: str, help_text: str, example: str, description: str | None = None
+) -> argparse.ArgumentParser:
+    """Add the subcommand ``name``; its ``--help`` ends with ``example``."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=help_text, description=description or help_text, epilog=example
+    )
+    return parser
+
+
+def read_one(path: str, sheet: str | None = None, hint: str = "pick one with --sheet") -> Any:
+    """One frame from ``path`` with :func:`migkit.read`; a workbook of several sheets is a
+    usage error (``hint`` says what to do)."""
+    from migkit.read import read
+
+    frame = read(path, sheet=sheet)
+    if isinstance(frame, dict):
+        raise Exit(USAGE, f"{path} has several sheets ({', '.join(frame)}); {hint}")
+    return frame
+
+
 def add_output(parser: argparse.ArgumentParser) -> None:
     """``--json``: one JSON document on stdout instead of text."""
     parser.add_argument(

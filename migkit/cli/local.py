@@ -7,7 +7,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from migkit.cli.common import FAILED, OK, Exit, Output, add_api, add_output, client, table
+from migkit.cli.common import (
+    FAILED,
+    OK,
+    Exit,
+    Output,
+    add_api,
+    add_output,
+    client,
+    command,
+    read_one,
+    table,
+)
 
 EXAMPLES = {
     "validate": "example: migkit validate contacts.csv --template Contacts "
@@ -15,15 +26,6 @@ EXAMPLES = {
     "reconcile": "example: migkit reconcile contacts.csv export.csv --key Email --normalize trim",
     "diff": "example: migkit diff march.csv april.csv --key Email --normalize trim,case",
 }
-
-
-def _frame(path: str, sheet: str | None = None) -> Any:
-    from migkit.read import read
-
-    frame = read(path, sheet=sheet)
-    if isinstance(frame, dict):
-        raise Exit(2, f"{path} has several sheets ({', '.join(frame)}); pick one with --sheet")
-    return frame
 
 
 def _templates(args: argparse.Namespace) -> list[Any]:
@@ -43,11 +45,12 @@ def _pick(templates: list[Any], name: str, where: str) -> Any:
 
 
 def add_validate(sub: Any) -> None:
-    p = sub.add_parser(
+    p = command(
+        sub,
         "validate",
-        help="predict what an import of a file will flag",
-        description="Validate a file against a template's rules locally (nothing is uploaded).",
-        epilog=EXAMPLES["validate"],
+        "predict what an import of a file will flag",
+        EXAMPLES["validate"],
+        "Validate a file against a template's rules locally (nothing is uploaded).",
     )
     p.add_argument("file", help="CSV, TSV, XLSX/XLS or JSON file")
     p.add_argument("--template", required=True, help="template name or id, e.g. Contacts")
@@ -78,7 +81,7 @@ def add_validate(sub: Any) -> None:
 def run_validate(args: argparse.Namespace) -> int:
     from migkit.validation import validate
 
-    frame = _frame(args.file, args.sheet)
+    frame = read_one(args.file, args.sheet)
     templates = _templates(args)
     where = args.templates_file or "the account"
     template = _pick(templates, args.template, where)
@@ -95,7 +98,7 @@ def run_validate(args: argparse.Namespace) -> int:
             ]
         if not columns:
             raise Exit(2, f"--link {item!r}: no column of {template.name} links to {name}")
-        linked = _frame(path)
+        linked = read_one(path)
         links.update({c.name: linked for c in columns})
     report = validate(frame, template, links=links or None)
     if args.errors:
@@ -123,7 +126,7 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def _compare_parser(sub: Any, name: str, help_text: str, first: str, second: str) -> Any:
-    p = sub.add_parser(name, help=help_text, description=help_text, epilog=EXAMPLES[name])
+    p = command(sub, name, help_text, EXAMPLES[name])
     p.add_argument(first, help="CSV, TSV, XLSX/XLS or JSON file")
     p.add_argument(second, help="CSV, TSV, XLSX/XLS or JSON file")
     p.add_argument(
@@ -161,7 +164,7 @@ def run_compare(args: argparse.Namespace) -> int:
     from migkit.reconcile import Normalize, diff_exports, reconcile
 
     first, second = args.names
-    left, right = _frame(getattr(args, first)), _frame(getattr(args, second))
+    left, right = read_one(getattr(args, first)), read_one(getattr(args, second))
     flags = [f.strip() for f in args.normalize.split(",") if f.strip()]
     how = Normalize.of(flags)
     if args.tolerance is not None:

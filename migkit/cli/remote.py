@@ -7,7 +7,18 @@ import argparse
 import sys
 from typing import Any
 
-from migkit.cli.common import FAILED, OK, Exit, Output, add_api, add_output, client, table
+from migkit.cli.common import (
+    FAILED,
+    OK,
+    Exit,
+    Output,
+    add_api,
+    add_output,
+    client,
+    command,
+    read_one,
+    table,
+)
 
 EXAMPLES = {
     "templates": "example: migkit templates --json",
@@ -20,9 +31,7 @@ EXAMPLES = {
 
 
 def _parser(sub: Any, name: str, help_text: str) -> argparse.ArgumentParser:
-    p: argparse.ArgumentParser = sub.add_parser(
-        name, help=help_text, description=help_text, epilog=EXAMPLES[name]
-    )
+    p = command(sub, name, help_text, EXAMPLES[name])
     add_output(p)
     add_api(p)
     return p
@@ -144,16 +153,12 @@ def add_import(sub: Any) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from migkit.read import read
-
     api = client(args)
     company = _company(api, args.company, args.create)
     if args.sheet:
         if len(args.files) != 1:
             raise Exit(2, "--sheet takes one file; import several files without it")
-        frame = read(args.files[0])
-        if isinstance(frame, dict):
-            raise Exit(2, f"{args.files[0]} has several sheets; import it without --sheet")
+        frame = read_one(args.files[0], hint="import it without --sheet")
         run = api.imports.create(company, frame=frame, sheet=args.sheet)
     else:
         run = api.imports.create(company, files=args.files)

@@ -8,6 +8,8 @@ import sys
 import threading
 from typing import Any
 
+from migkit.cli.common import command
+
 EXAMPLES = {
     "sandbox": "example: migkit sandbox --port 8787 --api-key sk_local --step-seconds 0.2",
     "demo": "example: migkit demo --step-seconds 0.2",
@@ -15,11 +17,12 @@ EXAMPLES = {
 
 
 def add_sandbox(sub: Any) -> None:
-    p = sub.add_parser(
+    p = command(
+        sub,
         "sandbox",
-        help="run the local Migration API emulator",
-        description="Run the local Vern Migration API sandbox (a real HTTP server) until Ctrl-C.",
-        epilog=EXAMPLES["sandbox"],
+        "run the local Migration API emulator",
+        EXAMPLES["sandbox"],
+        "Run the local Vern Migration API sandbox (a real HTTP server) until Ctrl-C.",
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8787, help="port (default 8787; 0 = any free)")
@@ -94,12 +97,13 @@ def run_sandbox(args: argparse.Namespace) -> int:
 
 
 def add_demo(sub: Any) -> None:
-    p = sub.add_parser(
+    p = command(
+        sub,
         "demo",
-        help="run an end-to-end migration against the embedded sandbox",
-        description="Start the embedded sandbox, import the sample accounts "
-        "and contacts, answer the flagged-rows question, export.",
-        epilog=EXAMPLES["demo"],
+        "run an end-to-end migration against the embedded sandbox",
+        EXAMPLES["demo"],
+        "Read the messy sample workbook, validate and fix it, import Accounts then Contacts "
+        "into the embedded sandbox, answer the server's question, export and reconcile.",
     )
     p.add_argument(
         "--step-seconds",
@@ -110,7 +114,7 @@ def add_demo(sub: Any) -> None:
     p.add_argument(
         "--data",
         default=None,
-        help="folder holding accounts.csv and contacts.csv (default: the repository's sample_data)",
+        help="folder holding customer_workbook.xlsx (default: the repository's sample_data)",
     )
     p.set_defaults(run=run_demo)
 
