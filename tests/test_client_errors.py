@@ -238,9 +238,11 @@ def test_a_failed_run_is_run_failed_with_the_servers_error(
     with pytest.raises(migkit.RunFailed) as caught:
         client.imports.wait(run)
     served = api.get(f"/companies/{company.id}/imports/{run.id}").json()
+    assert served["status"] == "failed"
     assert isinstance(caught.value, migkit.MigkitError)
     assert (caught.value.run_id, caught.value.error) == (run.id, served["error"])
     assert served["error"] in str(caught.value)
+    assert "required column 'Email' not found" in str(caught.value)
     assert "new idempotency key" in str(caught.value)
 
 

@@ -603,20 +603,6 @@ def test_recover_without_a_ledger_is_a_usage_error(make_client: MakeClient) -> N
         make_client(ledger=None).imports.recover()
 
 
-def test_wait_on_a_failed_run_raises_run_failed_with_the_servers_error(
-    client: migkit.Client, samples: Path, api: Api
-) -> None:
-    company = new_company(client, "Contacts")
-    run = client.imports.create(company, files=[samples / "contacts_no_email.csv"])
-    with pytest.raises(migkit.RunFailed) as caught:
-        client.imports.wait(run)
-    served = api.get(f"/companies/{company.id}/imports/{run.id}").json()
-    assert served["status"] == "failed"
-    assert caught.value.run_id == run.id
-    assert caught.value.error == served["error"]
-    assert "required column 'Email' not found" in str(caught.value)
-
-
 def test_wait_without_raise_on_failure_returns_the_failed_run(client: migkit.Client) -> None:
     company = new_company(client, "Contacts")
     run = client.imports.create(company, rows=[{"Name": "Ann", "Phone": "555 0100"}])
