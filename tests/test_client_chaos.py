@@ -452,6 +452,26 @@ def test_crash_midway_new_client_recovers_from_ledger(tmp_path: Path) -> None:
         )
         return seen.as_user(f"{external_id}: companies.create", create)
 
+    def import_each(
+        seen: Outcome,
+        client: migkit.Client,
+        who: str,
+        external_id: str,
+        company: migkit.Company,
+        payloads: list[Any],
+    ) -> None:
+        """Create and wait for each payload's import in turn, as a user's script would."""
+        for n, payload in enumerate(payloads):
+            run = seen.as_user(
+                f"{who} {external_id} import {n}: imports.create",
+                partial(payload.submit, client, company),
+            )
+            done = seen.as_user(
+                f"{who} {external_id} import {n}: imports.wait",
+                partial(client.imports.wait, run),
+            )
+            seen.add_run(external_id, done)
+
     with tally_retries() as tally:
         # Life 1: A imports the first DONE_BY_A payloads of each company.
         with serve(db, faults=FAULTS) as sb:
@@ -462,16 +482,8 @@ def test_crash_midway_new_client_recovers_from_ledger(tmp_path: Path) -> None:
                 def job() -> None:
                     company = open_company(seen_by_a, client_a, external_id)
                     seen_by_a.companies[external_id] = company
-                    for n, payload in enumerate(work[external_id][:DONE_BY_A]):
-                        run = seen_by_a.as_user(
-                            f"A {external_id} import {n}: imports.create",
-                            partial(payload.submit, client_a, company),
-                        )
-                        done = seen_by_a.as_user(
-                            f"A {external_id} import {n}: imports.wait",
-                            partial(client_a.imports.wait, run),
-                        )
-                        seen_by_a.add_run(external_id, done)
+                    payloads = work[external_id][:DONE_BY_A]
+                    import_each(seen_by_a, client_a, "A", external_id, company, payloads)
 
                 return job
 
@@ -551,16 +563,7 @@ def test_crash_midway_new_client_recovers_from_ledger(tmp_path: Path) -> None:
             def whole_script(external_id: str) -> Callable[[], None]:
                 def job() -> None:
                     company = open_company(seen_by_b, client_b, external_id)
-                    for n, payload in enumerate(work[external_id]):
-                        run = seen_by_b.as_user(
-                            f"B {external_id} import {n}: imports.create",
-                            partial(payload.submit, client_b, company),
-                        )
-                        done = seen_by_b.as_user(
-                            f"B {external_id} import {n}: imports.wait",
-                            partial(client_b.imports.wait, run),
-                        )
-                        seen_by_b.add_run(external_id, done)
+                    import_each(seen_by_b, client_b, "B", external_id, company, work[external_id])
 
                 return job
 
