@@ -134,13 +134,6 @@ class Template:
         raise KeyError(f"{self.name} has no column {name!r}; columns: {self.column_names}")
 
 
-def as_text(values: pd.Series) -> pd.Series:
-    """The column as nullable strings (numbers become their ``str``), index kept."""
-    if isinstance(values.dtype, pd.StringDtype):
-        return values
-    return values.astype(pd.StringDtype())
-
-
 def blank_mask(text: pd.Series) -> pd.Series:
     """True where the value is null or blank after trimming.
 

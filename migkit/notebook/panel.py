@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from html import escape
 from typing import Any
 
 import ipywidgets as widgets
@@ -39,7 +40,7 @@ def _line(event: PollEvent[Any], spent: int) -> str:
     parts = [
         f"<code>{run.id[:8]}</code>",
         badge(run.status),
-        _escape(getattr(run, "progress_message", None) or ""),
+        escape(getattr(run, "progress_message", None) or ""),
         f"<span style='color:#666'>{_seconds(event.elapsed)}",
     ]
     if event.next_poll_in is not None:
@@ -48,17 +49,11 @@ def _line(event: PollEvent[Any], spent: int) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _escape(text: str) -> str:
-    from html import escape
-
-    return escape(text)
-
-
 def _ending(run: Any) -> str:
     if getattr(run, "report", None) is not None and hasattr(run.report, "flagged_rows"):
         return str(report_html(run.report))
     if getattr(run, "error", None):
-        return f"<div style='color:#c62828'>{_escape(run.error)}</div>"
+        return f"<div style='color:#c62828'>{escape(run.error)}</div>"
     if getattr(run, "waiting", False):
         count = len(run.needs_attention.questions) if run.needs_attention else 0
         return (
