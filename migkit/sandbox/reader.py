@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from migkit.cells import cell_text
+from migkit.sandbox import csv_arrow
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLS = "application/vnd.ms-excel"
@@ -32,7 +33,7 @@ class Part:
 
     name: str
     headers: list[str]
-    frame: pd.DataFrame  # columns are positions 0..n-1, cells str or None
+    frame: pd.DataFrame  # columns are positions 0..n-1, cells str or None (or ``str`` dtype)
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -90,6 +91,9 @@ def read_delimited(data: bytes, name: str, delimiter: str) -> list[Part]:
     text = _decode(data, name)
     if not text.strip():
         raise FileProblem(f"{name} is empty: it has no header row")
+    fast = csv_arrow.parse(data, text, delimiter)  # Arrow, wherever it agrees with csv below
+    if fast is not None:
+        return [Part(name=name, headers=_dedupe(fast[0]), frame=fast[1])]
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as exc:

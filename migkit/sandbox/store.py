@@ -48,11 +48,11 @@ CREATE TABLE IF NOT EXISTS runs (
     created_at TEXT NOT NULL, seq INTEGER NOT NULL,
     UNIQUE (company_id, kind, idempotency_key));
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, seq);
-CREATE TABLE IF NOT EXISTS rows (
+CREATE TABLE IF NOT EXISTS row_chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT, sheet_id TEXT NOT NULL, run_id TEXT NOT NULL,
-    data_json TEXT NOT NULL, flagged INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS rows_by_sheet ON rows (sheet_id, flagged, id);
-CREATE INDEX IF NOT EXISTS rows_by_run ON rows (run_id);
+    row_count INTEGER NOT NULL, flagged_count INTEGER NOT NULL, batch BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS row_chunks_by_sheet ON row_chunks (sheet_id, id);
+CREATE INDEX IF NOT EXISTS row_chunks_by_run ON row_chunks (run_id);
 """
 
 ACTIVE_IMPORT_STATUSES = ("queued", "running", "needs_attention")
