@@ -61,7 +61,7 @@ def test_arrow_parse_declines_what_only_the_csv_module_can_answer(text: str, rea
 
 
 def test_read_delimited_gives_arrow_backed_text_for_a_plain_file() -> None:
-    data = "Email,Name\r\nann@x.io,Ann\r\nbob@x.io,\r\n".encode()
+    data = b"Email,Name\r\nann@x.io,Ann\r\nbob@x.io,\r\n"
     (part,) = read_delimited(data, "contacts.csv", ",")
     assert part.headers == ["Email", "Name"]
     assert [str(dtype) for dtype in part.frame.dtypes] == ["str", "str"]
