@@ -65,7 +65,11 @@ def _authenticate() -> Response | None:
         return None
     st = current_state()
     key = request.headers.get("x-api-key", "")
-    row = st.store.one("SELECT account_id FROM api_keys WHERE key = ?", key) if key else None
+    row = (
+        st.store.one("SELECT account_id FROM api_keys WHERE key_hash = ?", st.store.key_hash(key))
+        if key
+        else None
+    )
     if row is None:
         return _error(401, "API key missing or invalid")
     g.account_id = row["account_id"]

@@ -8,6 +8,7 @@ when the run is still ``running`` at that moment (a cancel wins).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -227,6 +228,9 @@ def _finish(store: Store, run_id: str, outcome: dict[str, Any], rows: Outcome) -
 
 def retry_then(store: Store, run_id: str, step: Step, fault: str | None) -> bool:
     """Play an injected run fault; returns False when the run failed for good."""
+    if fault == "crash":
+        step(IMPORT_STEPS[0])
+        os.abort()  # the process dies as under a native crash (SIGABRT): nothing runs after
     if fault not in ("retry", "fail"):
         return True
     attempts = MAX_ATTEMPTS if fault == "fail" else 3

@@ -16,7 +16,13 @@ REQUEST_FAULTS = ("error_before", "error_after", "burst_429", "slow", "drop_befo
 RUN_FAULTS = ("run_retry", "run_fail")
 # Streamed bodies (export.csv) only, and in no profile: each test or user asks for them by name.
 STREAM_FAULTS = ("cut_stream", "short_stream")
-RATED = REQUEST_FAULTS + RUN_FAULTS + STREAM_FAULTS
+# Aborts the whole process mid-run (as a native library hitting a bad file would): for tests of
+# restart behaviour only, and in no profile.
+CRASH_FAULTS = ("run_crash",)
+RATED = REQUEST_FAULTS + RUN_FAULTS + STREAM_FAULTS + CRASH_FAULTS
+# The fault an import run draws when claimed (the first that hits), recorded on the run so a
+# resumed run plays it again.
+RUN_FAULT_NAMES = (("crash", "run_crash"), ("fail", "run_fail"), ("retry", "run_retry"))
 
 PROFILES: dict[str, dict[str, float]] = {
     "off": {},
@@ -41,6 +47,7 @@ class FaultConfig:
     run_fail: float = 0.0
     cut_stream: float = 0.0
     short_stream: float = 0.0
+    run_crash: float = 0.0
     burst_length: int = 6
     slow_seconds: float = 1.5
     seed: int | None = None

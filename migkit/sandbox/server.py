@@ -44,7 +44,6 @@ class Sandbox:
             db_path = Path(self._tempdir.name) / "sandbox.db"
         else:
             db_path = Path(config.db).expanduser().resolve()
-            db_path.parent.mkdir(parents=True, exist_ok=True)
         self.db_path = db_path
         self.store = Store(db_path)
         self.api_keys = list(config.api_keys) or [new_api_key()]
