@@ -8,23 +8,17 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from migkit.sandbox.app import API_PREFIX, create_app
 from migkit.sandbox.catalog import ensure_account, new_api_key
 from migkit.sandbox.config import SandboxConfig
 from migkit.sandbox.faults import FaultInjector
 from migkit.sandbox.ratelimit import RollingWindowLimiter
+from migkit.sandbox.raw_errors import JsonErrorHandler, JsonErrorsMiddleware
 from migkit.sandbox.state import SandboxState
 from migkit.sandbox.store import Store
 from migkit.sandbox.worker import Worker
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """Request handler that does not print a line per request."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
 
 
 class Sandbox:
@@ -61,9 +55,9 @@ class Sandbox:
         self._server: BaseWSGIServer = make_server(
             config.host,
             config.port,
-            create_app(self._state),
+            JsonErrorsMiddleware(create_app(self._state)),
             threaded=True,
-            request_handler=_QuietHandler,
+            request_handler=JsonErrorHandler,
         )
         host = "127.0.0.1" if config.host in ("0.0.0.0", "") else config.host
         host = f"[{host}]" if ":" in host else host
