@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import Counter
 from dataclasses import dataclass, field, fields, replace
 
 REQUEST_FAULTS = ("error_before", "error_after", "burst_429", "slow", "drop_before", "drop_after")
@@ -99,6 +100,7 @@ class FaultInjector:
         self._random = random.Random(self.config.seed)
         self._lock = threading.Lock()
         self._bursts: dict[str, int] = {}
+        self.fired: Counter[str] = Counter()  # how many times each fault fired
 
     def hit(self, name: str) -> bool:
         """True with the configured probability of fault ``name``."""
@@ -106,7 +108,10 @@ class FaultInjector:
         if rate <= 0:
             return False
         with self._lock:
-            return self._random.random() < rate
+            fires = self._random.random() < rate
+            if fires:
+                self.fired[name] += 1
+            return fires
 
     def delay(self) -> float:
         """Seconds to delay a slow response."""

@@ -82,6 +82,11 @@ class Sandbox:
         return self.api_keys[0]
 
     @property
+    def faults(self) -> FaultInjector:
+        """The fault injector (its ``fired`` counts the faults that fired)."""
+        return self._state.faults
+
+    @property
     def port(self) -> int:
         """The port the server listens on."""
         return int(self._server.server_port)
