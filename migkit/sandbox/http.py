@@ -83,8 +83,8 @@ def attachment(filename: str) -> str:
     ``filename*``, and an ASCII-only ``filename`` (accents dropped, other characters left out,
     ``download`` when nothing is left) comes first for clients that do not read ``filename*``.
 
-    >>> attachment("€ Tokyo.zip")
-    'attachment; filename="Tokyo.zip"; filename*=UTF-8\'\'%E2%82%AC%20Tokyo.zip'
+    >>> print(attachment("€ Tokyo.zip"))
+    attachment; filename="Tokyo.zip"; filename*=UTF-8''%E2%82%AC%20Tokyo.zip
     >>> attachment("Contacts.csv")
     'attachment; filename="Contacts.csv"'
     """
