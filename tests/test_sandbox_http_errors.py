@@ -90,6 +90,16 @@ def test_an_unknown_method_is_405_json(sandbox: Sandbox, api: Api) -> None:
     assert_json_error(status, headers, body, 405)
 
 
+def test_a_malformed_chunked_body_is_400_json(sandbox: Sandbox, api: Api) -> None:
+    status, headers, body = raw_request(
+        sandbox,
+        b"POST /api/v1/companies HTTP/1.1\r\nHost: x\r\nx-api-key: "
+        + api.api_key.encode()
+        + b"\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n",
+    )
+    assert "could not be read" in assert_json_error(status, headers, body, 400)
+
+
 # -- bodies over the limit --------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny() -> Iterator[Sandbox]:

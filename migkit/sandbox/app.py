@@ -178,6 +178,9 @@ def create_app(state: SandboxState) -> Flask:
     def http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         messages = {
+            # A 400 that reaches here is Werkzeug's (the routes answer theirs as ApiError).
+            400: "The request body could not be read (malformed chunked encoding, or the "
+            "connection broke off); send the request again",
             404: "No such endpoint; see GET /api/v1/openapi.json for the routes",
             405: f"Method {request.method} is not allowed on {request.path}",
             413: (
