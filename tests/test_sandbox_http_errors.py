@@ -80,24 +80,25 @@ def test_malformed_requests_get_a_json_error(
     assert_json_error(*raw_request(sandbox, request_bytes), status)
 
 
+def keyed(api: Api, line: bytes, header: bytes, body: bytes = b"") -> bytes:
+    """A raw request: ``line``, a Host header, the account's key, ``header``, then ``body``."""
+    key = api.api_key.encode()
+    return line + b"\r\nHost: x\r\nx-api-key: " + key + b"\r\n" + header + b"\r\n\r\n" + body
+
+
 def test_an_unknown_method_is_405_json(sandbox: Sandbox, api: Api) -> None:
-    status, headers, body = raw_request(
-        sandbox,
-        b"BREW /api/v1/sources HTTP/1.1\r\nHost: x\r\nx-api-key: "
-        + api.api_key.encode()
-        + b"\r\nContent-Length: 0\r\n\r\n",
-    )
-    assert_json_error(status, headers, body, 405)
+    request = keyed(api, b"BREW /api/v1/sources HTTP/1.1", b"Content-Length: 0")
+    assert_json_error(*raw_request(sandbox, request), 405)
 
 
 def test_a_malformed_chunked_body_is_400_json(sandbox: Sandbox, api: Api) -> None:
-    status, headers, body = raw_request(
-        sandbox,
-        b"POST /api/v1/companies HTTP/1.1\r\nHost: x\r\nx-api-key: "
-        + api.api_key.encode()
-        + b"\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n",
+    request = keyed(
+        api,
+        b"POST /api/v1/companies HTTP/1.1",
+        b"Transfer-Encoding: chunked",
+        b"ZZ\r\nabc\r\n0\r\n\r\n",
     )
-    assert "could not be read" in assert_json_error(status, headers, body, 400)
+    assert "could not be read" in assert_json_error(*raw_request(sandbox, request), 400)
 
 
 # -- bodies over the limit --------------------------------------------------------------------
