@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -170,7 +171,7 @@ def run_import_pass(store: Store, run: dict[str, Any], step: Step) -> None:
     _store_outcome(store, run_id, results, groups)
 
 
-Outcome = list[tuple[Sheet, pd.DataFrame, pd.Series]]
+Outcome = list[tuple[Sheet, pd.DataFrame, pd.Series]]  # frames checked, with flagged masks
 
 
 def _store_outcome(
@@ -210,9 +211,7 @@ def _finish(store: Store, run_id: str, outcome: dict[str, Any], rows: Outcome) -
         status = db.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
         if status != "running":
             raise RunCanceled(run_id)
-        rowstore.delete_run_rows(db, run_id)
-        for sheet, frame, flagged in rows:
-            rowstore.insert_rows(db, sheet.id, run_id, frame, flagged.to_numpy(dtype=bool))
+        replace_rows(db, run_id, rows)
         db.execute(
             "UPDATE runs SET status = ?, progress_message = NULL, report_json = ?,"
             " attention_json = ?, error = ? WHERE id = ?",
@@ -224,6 +223,14 @@ def _finish(store: Store, run_id: str, outcome: dict[str, Any], rows: Outcome) -
                 run_id,
             ),
         )
+
+
+def replace_rows(db: sqlite3.Connection, run_id: str, rows: Outcome) -> None:
+    """Replace the rows ``run_id`` stored before with ``rows``: each sheet's checked frame
+    (template columns in order) with its flagged mask. Call inside :meth:`Store.write`."""
+    rowstore.delete_run_rows(db, run_id)
+    for sheet, frame, flagged in rows:
+        rowstore.insert_rows(db, sheet.id, run_id, frame, flagged.to_numpy(dtype=bool))
 
 
 def retry_then(store: Store, run_id: str, step: Step, fault: str | None) -> bool:
