@@ -13,8 +13,9 @@ Timed, best of ``--repeats`` each:
 - ``import``: a fresh company each time; the file goes through the signed upload (untimed), then
   the clock runs from ``POST /imports`` until the poll (every 10 ms) says ``completed``.
 - ``export``: ``GET /export.csv?sheet_id=...&filter=all`` of the imported sheet, downloaded by
-  ``curl`` to a file (a separate process, so the client shares no interpreter with the server;
-  ``requests`` in 1 MiB chunks where curl is missing). MB/s = body bytes / seconds.
+  ``curl`` (a separate process, so the client shares no interpreter with the server;
+  ``requests`` in 1 MiB chunks where curl is missing), the body counted and dropped: the
+  server's speed, not the client's disk. MB/s = body bytes / seconds.
 - ``zip``: the same without ``sheet_id``: the ZIP of every sheet, deflated as it streams.
 - ``floor``: ``pyarrow.csv.write_csv`` of the same rows (an Arrow table of text columns, read
   from the same CSV) to a file in the same folder: the speed of Arrow's CSV writer alone, with no
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import shutil
 import subprocess
 import tempfile
@@ -76,29 +78,27 @@ def measure_import(session: requests.Session, base: str, data: bytes) -> tuple[f
     return seconds, cid, sheet
 
 
-def download(url: str, key: str, path: Path) -> tuple[float, int]:
-    """Seconds to download ``url`` to ``path``, and its size."""
-    path.unlink(missing_ok=True)
+def download(url: str, key: str) -> tuple[float, int]:
+    """Seconds to download ``url`` (the body is counted and dropped), and its size."""
     if shutil.which("curl"):
         # The key reaches curl through a config on stdin, never its command line.
         config = f'header = "x-api-key: {key}"\n'
         t0 = time.perf_counter()
-        subprocess.run(
-            ["curl", "-s", "-S", "-f", "-K", "-", "-o", str(path), url],
+        done = subprocess.run(
+            ["curl", "-s", "-S", "-f", "-K", "-", "-o", os.devnull, "-w", "%{size_download}", url],
             input=config,
+            capture_output=True,
             text=True,
             check=True,
         )
-        return time.perf_counter() - t0, path.stat().st_size
+        return time.perf_counter() - t0, int(float(done.stdout))
+    size = 0
     t0 = time.perf_counter()
-    with (
-        requests.get(url, headers={"x-api-key": key}, stream=True, timeout=600) as response,
-        path.open("wb") as out,
-    ):
+    with requests.get(url, headers={"x-api-key": key}, stream=True, timeout=600) as response:
         response.raise_for_status()
         for chunk in response.iter_content(1 << 20):
-            out.write(chunk)
-    return time.perf_counter() - t0, path.stat().st_size
+            size += len(chunk)
+    return time.perf_counter() - t0, size
 
 
 def floor(data: bytes, path: Path) -> tuple[float, int]:
@@ -132,11 +132,9 @@ def run(rows: int, repeats: int, workdir: Path) -> dict[str, Any]:
             seconds, cid, sheet = measure_import(session, sb.base_url, data)
             keep("import", seconds)
             export_url = f"{sb.base_url}/companies/{cid}/export.csv"
-            seconds, size = download(
-                f"{export_url}?sheet_id={sheet}&filter=all", sb.api_key, workdir / "export.csv"
-            )
+            seconds, size = download(f"{export_url}?sheet_id={sheet}&filter=all", sb.api_key)
             keep("export", seconds, bytes=size)
-            seconds, size = download(f"{export_url}?filter=all", sb.api_key, workdir / "e.zip")
+            seconds, size = download(f"{export_url}?filter=all", sb.api_key)
             keep("zip", seconds, bytes=size)
             seconds, size = floor(data, workdir / "floor.csv")
             keep("floor", seconds, bytes=size)

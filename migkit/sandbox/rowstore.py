@@ -1,11 +1,11 @@
 """Where a sheet's rows live: Arrow record batches in SQLite, written and read in bulk.
 
-Rows are kept per (sheet, run) as Arrow IPC blobs of up to :data:`CHUNK_ROWS` rows in the
-``row_chunks`` table: one large-string column per template column (in template order, null for a
-blank cell) plus a boolean ``flagged`` column, with each blob's row and flagged counts beside it
-so counts never read a blob. Workbook order is the chunks' ids, then the rows inside each.
-Nothing here loops over rows in Python: a million-row import is one bulk insert, and an export
-decodes each blob zero-copy and filters it with an Arrow kernel.
+Rows are kept per (sheet, run) as LZ4-compressed Arrow IPC blobs of up to :data:`CHUNK_ROWS`
+rows in the ``row_chunks`` table: one string column per template column (in template order,
+null for a blank cell) plus a boolean ``flagged`` column, with each blob's row and flagged
+counts beside it so counts never read a blob. Workbook order is the chunks' ids, then the rows
+inside each. Nothing here loops over rows in Python: a million-row import is one bulk insert,
+and an export decodes one blob at a time and filters it with an Arrow kernel.
 
 Both API generations share these functions; a "sheet id" is any string naming one table of rows
 (Generation 1 uses the sheet's id).
@@ -70,7 +70,7 @@ def insert_rows(
     per_chunk = _rows_per_chunk(table)
     records = []
     for start in range(0, len(table), per_chunk):
-        batch = table.slice(start, per_chunk).combine_chunks().to_batches()[0]
+        batch = _narrow(table.slice(start, per_chunk).combine_chunks().to_batches()[0])
         flagged_count = int(pc.sum(batch.column(FLAGGED)).as_py() or 0)
         records.append((sheet_id, run_id, batch.num_rows, flagged_count, _serialize(batch)))
     db.executemany(
@@ -143,7 +143,10 @@ def column_values(
     store: Store, sheet_id: str, index: int, *, exclude_run: str | None = None
 ) -> pa.ChunkedArray:
     """Column ``index`` (template order) of every stored row of the sheet, flagged or not."""
-    arrays = [b.column(index) for b in batches(store, sheet_id, exclude_run=exclude_run)]
+    arrays = [
+        b.column(index).cast(pa.large_string())
+        for b in batches(store, sheet_id, exclude_run=exclude_run)
+    ]
     return pa.chunked_array(arrays, pa.large_string())
 
 
@@ -155,6 +158,13 @@ def iter_rows(
     for batch in batches(store, sheet_id, row_filter):
         columns = [column.to_pylist() for column in batch.columns]
         yield from (list(row) for row in zip(*columns, strict=True))
+
+
+def _narrow(batch: pa.RecordBatch) -> pa.RecordBatch:
+    # 32-bit offsets within a chunk (a chunk is a few MB; a single cell is at most an upload):
+    # a third smaller than large_string, and LZ4 then decodes several times faster.
+    columns = [c.cast(pa.string()) if c.type == pa.large_string() else c for c in batch.columns]
+    return pa.record_batch(columns, names=batch.schema.names)
 
 
 def _rows_per_chunk(table: pa.Table) -> int:
