@@ -1,64 +1,47 @@
 """Exports: streaming ``export.csv`` (one sheet or a ZIP) and the destination writer.
 
-The CSV body goes through Arrow's CSV writer one stored chunk at a time (no per-row Python):
-the header row is the template's column names (quoted only where RFC 4180 needs it), then
-every non-null cell quoted, a blank (null) cell as an empty unquoted field, lines ending in
-CRLF, UTF-8 without BOM. A client that reads unquoted-empty as null and ``""`` as the empty
-string gets back exactly what is stored.
+The CSV body (see :mod:`migkit.sandbox.csv_render` for its exact form: the header record, then
+every non-null cell quoted, a blank cell as an empty unquoted field, CRLF, UTF-8 without BOM)
+streams one stored chunk at a time, with no per-row Python. A client that reads an unquoted
+empty field as null and ``""`` as the empty string gets back exactly what is stored.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
-import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import requests
 
 from migkit.sandbox import rowstore
+from migkit.sandbox.csv_render import header_line, kept_lines, rows_csv
 from migkit.sandbox.rowstore import RowFilter
 from migkit.sandbox.sheets import Sheet, company_sheets
 from migkit.sandbox.store import Store
 
-EOL = "\r\n"
-WRITE_OPTIONS = pacsv.WriteOptions(include_header=False, eol=EOL, batch_size=8192)
-WRITERS = 2  # threads turning stored chunks into CSV while the previous chunk is sent
+WRITERS = 2  # threads preparing stored chunks while the previous chunk is sent
 GZIP_LEVEL = 1
 ZIP_LEVEL = 1  # deflate's fastest: CSV still shrinks severalfold, several times faster
 
 
-def header_line(names: list[str]) -> bytes:
-    """The CSV header record: column names quoted only where RFC 4180 needs it.
-
-    >>> header_line(["Email", "Name, full"])
-    b'Email,"Name, full"\\r\\n'
-    """
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator=EOL).writerow(names)
-    return buffer.getvalue().encode("utf-8")
-
-
 def csv_chunks(store: Store, sheet: Sheet, row_filter: RowFilter = "valid") -> Iterator[bytes]:
     """The sheet's ``export.csv`` body (rows passing ``row_filter``), one stored chunk of rows
-    at a time through Arrow's CSV writer; the header record leads the first chunk.
+    at a time; the header record leads the first chunk.
 
-    Chunks are decoded and written by a small thread pool, a few ahead of the one being sent
-    (Arrow releases the GIL), and come out in order; memory stays a few chunks whatever the
-    sheet's size.
+    Each chunk's lines were written by Arrow's CSV writer when its rows were stored: a chunk
+    is decompressed, and cut down to the rows the filter keeps, by a small thread pool a few
+    chunks ahead of the one being sent (Arrow releases the GIL); they come out in order, and
+    memory stays a few chunks whatever the sheet's size.
     """
     pending = header_line(sheet.template.column_names)
     ahead: deque[Future[bytes]] = deque()
     with ThreadPoolExecutor(WRITERS, thread_name_prefix="migkit-sandbox-csv") as pool:
-        for blob in rowstore.blobs(store, sheet.id, row_filter):
-            ahead.append(pool.submit(_csv_bytes, blob, row_filter))
+        for chunk in rowstore.chunks(store, sheet.id, row_filter):
+            ahead.append(pool.submit(_lines, chunk, row_filter))
             if len(ahead) > WRITERS:
                 yield pending + ahead.popleft().result()
                 pending = b""
@@ -69,30 +52,15 @@ def csv_chunks(store: Store, sheet: Sheet, row_filter: RowFilter = "valid") -> I
         yield pending
 
 
-def _csv_bytes(blob: bytes, row_filter: RowFilter) -> bytes:
-    batch = rowstore.decode(blob, row_filter)
-    if batch.num_columns == 1:
-        # One column: a blank cell would be an empty line, which readers skip. Write it as ""
-        # (as Python's csv module does) so every row keeps its line.
-        batch = pa.record_batch([pc.fill_null(batch.column(0), "")], names=batch.schema.names)
-    sink = pa.BufferOutputStream()
-    pacsv.write_csv(batch, sink, WRITE_OPTIONS)
-    return bytes(sink.getvalue())
-
-
-def gzipped(chunks: Iterable[bytes], level: int = GZIP_LEVEL) -> Iterator[bytes]:
-    """``chunks`` as one gzip stream (a body sent with ``Content-Encoding: gzip``), compressed
-    as they come.
-
-    >>> import gzip
-    >>> gzip.decompress(b"".join(gzipped([b"Email\\r\\n", b'"ann@x.io"\\r\\n'])))
-    b'Email\\r\\n"ann@x.io"\\r\\n'
-    """
-    compressor = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip framing
-    for chunk in chunks:
-        if out := compressor.compress(chunk):
-            yield out
-    yield compressor.flush()
+def _lines(chunk: rowstore.Chunk, row_filter: RowFilter) -> bytes:
+    text = chunk.text()
+    if text is None or chunk.line_ends is None:  # not rendered at insert: render it now
+        assert chunk.batch is not None
+        return rows_csv(rowstore.decode(chunk.batch, row_filter))
+    if row_filter == "all" or chunk.flagged_count in (0, chunk.row_count):
+        return text  # the SQL filter already left out chunks with no row to keep
+    keep = ~chunk.flags if row_filter == "valid" else chunk.flags
+    return kept_lines(text, chunk.line_ends, keep)
 
 
 def export_count(store: Store, sheets: list[Sheet], row_filter: RowFilter = "valid") -> int:

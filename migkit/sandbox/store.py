@@ -59,7 +59,8 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, seq);
 CREATE TABLE IF NOT EXISTS row_chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT, sheet_id TEXT NOT NULL, run_id TEXT NOT NULL,
-    row_count INTEGER NOT NULL, flagged_count INTEGER NOT NULL, batch BLOB NOT NULL);
+    row_count INTEGER NOT NULL, flagged_count INTEGER NOT NULL, flags BLOB NOT NULL,
+    csv_size INTEGER, line_ends BLOB, csv BLOB, batch BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS row_chunks_by_sheet ON row_chunks (sheet_id, id);
 CREATE INDEX IF NOT EXISTS row_chunks_by_run ON row_chunks (run_id);
 """
