@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import Any
 
 import requests
 
 from migkit.sandbox import rowstore
 from migkit.sandbox.csv_render import header_line, kept_lines, rows_csv
+from migkit.sandbox.pipeline import ordered
 from migkit.sandbox.rowstore import RowFilter
 from migkit.sandbox.sheets import Sheet, company_sheets
 from migkit.sandbox.store import Store
 
-WRITERS = 2  # threads preparing stored chunks while the previous chunk is sent
 GZIP_LEVEL = 1
 ZIP_LEVEL = 1  # deflate's fastest: CSV still shrinks severalfold, several times faster
 
@@ -38,16 +38,11 @@ def csv_chunks(store: Store, sheet: Sheet, row_filter: RowFilter = "valid") -> I
     memory stays a few chunks whatever the sheet's size.
     """
     pending = header_line(sheet.template.column_names)
-    ahead: deque[Future[bytes]] = deque()
-    with ThreadPoolExecutor(WRITERS, thread_name_prefix="migkit-sandbox-csv") as pool:
-        for chunk in rowstore.chunks(store, sheet.id, row_filter):
-            ahead.append(pool.submit(_lines, chunk, row_filter))
-            if len(ahead) > WRITERS:
-                yield pending + ahead.popleft().result()
-                pending = b""
-        while ahead:
-            yield pending + ahead.popleft().result()
-            pending = b""
+    for lines in ordered(
+        partial(_lines, row_filter=row_filter), rowstore.chunks(store, sheet.id, row_filter)
+    ):
+        yield pending + lines
+        pending = b""
     if pending:
         yield pending
 
@@ -61,6 +56,21 @@ def _lines(chunk: rowstore.Chunk, row_filter: RowFilter) -> bytes:
         return text  # the SQL filter already left out chunks with no row to keep
     keep = ~chunk.flags if row_filter == "valid" else chunk.flags
     return kept_lines(text, chunk.line_ends, keep)
+
+
+def gzipped(chunks: Iterable[bytes], level: int = GZIP_LEVEL) -> Iterator[bytes]:
+    """``chunks`` as one gzip stream (a body sent with ``Content-Encoding: gzip``), compressed
+    as they come.
+
+    >>> import gzip
+    >>> gzip.decompress(b"".join(gzipped([b"Email\\r\\n", b'"ann@x.io"\\r\\n'])))
+    b'Email\\r\\n"ann@x.io"\\r\\n'
+    """
+    compressor = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip framing
+    for chunk in chunks:
+        if out := compressor.compress(chunk):
+            yield out
+    yield compressor.flush()
 
 
 def export_count(store: Store, sheets: list[Sheet], row_filter: RowFilter = "valid") -> int:

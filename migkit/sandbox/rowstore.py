@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 
 from migkit.columns import as_arrow
 from migkit.sandbox import csv_render
+from migkit.sandbox.pipeline import ordered
 from migkit.sandbox.store import Store
 
 RowFilter = Literal["valid", "all", "invalid"]
@@ -75,8 +76,11 @@ def insert_rows(
         "INSERT INTO row_chunks (sheet_id, run_id, row_count, flagged_count, flags, csv_size,"
         " line_ends, csv, batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            (sheet_id, run_id, *_record(table.slice(start, per_chunk)))
-            for start in range(0, len(table), per_chunk)
+            (sheet_id, run_id, *record)
+            for record in ordered(
+                _record,
+                (table.slice(start, per_chunk) for start in range(0, len(table), per_chunk)),
+            )
         ),
     )
     return len(table)
