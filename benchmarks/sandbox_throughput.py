@@ -179,11 +179,14 @@ def report(rows: int, best: dict[str, Any]) -> None:
 
 NOTES = [
     "The export body is what clients get: a header record, then every non-null cell quoted and"
-    " CRLF line ends, through Arrow's CSV writer one stored chunk (up to 65,536 rows) at a time."
-    " The floor writes the same rows with write_csv's defaults (LF line ends), to a file.",
+    " CRLF line ends. Arrow's CSV writer renders each stored chunk (up to 65,536 rows) once, when"
+    " the import stores it; an export decompresses the chunks (LZ4) and, for valid or invalid,"
+    " cuts out the kept lines with one Arrow filter, two chunks ahead of the one being sent. The"
+    " floor writes the same rows with write_csv's defaults (LF line ends), to a file.",
     "The import time covers the run's whole pass: reading the upload (pyarrow where it agrees"
-    " with the csv module), header healing, the rules engine (unique Email included), and the"
-    " rows stored as LZ4-compressed Arrow batches in SQLite in one transaction.",
+    " with the csv module), header healing, the rules engine (unique Email included), rendering"
+    " the export lines, and the rows stored as LZ4-compressed Arrow batches in SQLite in one"
+    " transaction.",
     "On a shared machine the numbers move with the load; the ratio to the floor, measured in the"
     " same rounds, moves less.",
 ]
