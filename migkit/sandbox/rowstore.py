@@ -3,9 +3,11 @@
 Rows are kept per (sheet, run) as LZ4-compressed Arrow IPC blobs of up to :data:`CHUNK_ROWS`
 rows in the ``row_chunks`` table: one string column per template column (in template order,
 null for a blank cell) plus a boolean ``flagged`` column, with each blob's row and flagged
-counts beside it so counts never read a blob. Workbook order is the chunks' ids, then the rows
-inside each. Nothing here loops over rows in Python: a million-row import is one bulk insert,
-and an export decodes one blob at a time and filters it with an Arrow kernel.
+counts beside it so counts never read a blob. Beside each batch is its rows' ``export.csv``
+lines, rendered when stored (:mod:`migkit.sandbox.csv_render`; LZ4), with where each line ends
+and the rows' flags, so an export (:func:`chunks`) never decodes a batch. Workbook order is the
+chunks' ids, then the rows inside each. Nothing here loops over rows in Python: a million-row
+import is one bulk insert.
 
 Both API generations share these functions; a "sheet id" is any string naming one table of rows
 (Generation 1 uses the sheet's id).
