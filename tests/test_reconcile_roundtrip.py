@@ -115,3 +115,84 @@ def test_diff_of_two_exports_a_change_apart(client: migkit.Client) -> None:
     diff = migkit.diff_exports(before, after, key="Name")
     assert diff.added["Name"].tolist() == ["Initech"]
     assert diff.removed.empty and diff.changed.empty and diff.matched == 2
+
+
+def test_each_missing_reason_from_a_real_run_in_a_fixed_precedence(
+    client: migkit.Client,
+) -> None:
+    company = new_company(client, "Contacts")
+    rows = pd.DataFrame(
+        {
+            "Email": ["ann@x.io", "bob@x.io", "", "x@y", "ann@x.io", "fay@x.io"],
+            "First Name": ["Ann", "Bob", "Cy", "Dee", "Eve", ""],
+            "Status": ["Open", "open", "Open", "Open", "Open", "Open"],
+            "Account": ["Acme"] * 6,
+        }
+    )
+    paused = client.imports.wait(client.imports.create(company, frame=rows))
+    assert paused.status == "needs_attention"
+    finished(client, client.imports.decide(paused, accept=True))
+    valid = client.exports.frame(company, "Contacts")
+    flagged = client.exports.frame(company, "Contacts", filter="flagged")
+    everything = client.exports.frame(company, "Contacts", filter="all")
+    validation = migkit.validate(rows, client.templates.get("Contacts"))
+
+    def reasons(**evidence: object) -> dict[str, str]:
+        report = migkit.reconcile(rows, valid, key="First Name", **evidence)  # type: ignore[arg-type]
+        return dict(zip(report.missing["First Name"], report.missing["reason"], strict=True))
+
+    # Every piece of evidence: the server's flagged export outranks everything, then the
+    # accepted patch's deletions (Cy has no Email, the last row no First Name: its key)
+    full = reasons(flagged=flagged, validation=validation, patch=paused)
+    assert full == {
+        "Cy": "deleted by an accepted patch",
+        "Dee": "flagged by the server",  # x@y: a pattern miss the patch never deletes
+        "Eve": "flagged by the server",  # repeats ann@x.io
+        "": "deleted by an accepted patch",
+    }
+    # ... and the evidence is true: deleted rows are in no export, flagged ones in flagged
+    assert not everything["First Name"].isin(["Cy"]).any() and everything["First Name"].notna().all()
+    assert set(flagged["First Name"]) == {"Dee", "Eve"}
+    # Without the flagged export, the local prediction explains the rest
+    assert reasons(validation=validation, patch=paused) == {
+        "Cy": "deleted by an accepted patch",
+        "Dee": "predicted invalid locally",
+        "Eve": "predicted invalid locally",
+        "": "deleted by an accepted patch",
+    }
+    # Without evidence, only what the frames themselves show: an empty key, a repeated key
+    bare = migkit.reconcile(rows, valid, key="Email")
+    assert dict(zip(bare.missing["First Name"], bare.missing["reason"], strict=True)) == {
+        "Cy": "empty key",
+        "Dee": "unknown",
+        "Eve": "duplicate key",
+        "": "unknown",
+    }
+
+
+def test_the_review_notebooks_reasons_match_what_the_patch_deleted(client: migkit.Client) -> None:
+    # notebooks/02: contacts.csv, the suggested fix accepted, reconciled with the prediction
+    # and the patch. The patch deletes the 3 rows missing Email and 1 missing First Name.
+    contacts = read("contacts.csv")
+    company = new_company(client, "Contacts")
+    paused = client.imports.wait(client.imports.create(company, frame=contacts))
+    assert paused.status == "needs_attention"
+    finished(client, client.imports.decide(paused, accept=True))
+    valid = client.exports.frame(company, "Contacts")
+    flagged = client.exports.frame(company, "Contacts", filter="flagged")
+    everything = client.exports.frame(company, "Contacts", filter="all")
+    prediction = migkit.validate(contacts, client.templates.get("Contacts"))
+    report = migkit.reconcile(contacts, valid, key="Email", validation=prediction, patch=paused)
+    missing = report.missing
+    deleted = missing[missing["reason"] == "deleted by an accepted patch"]
+    assert len(deleted) == 4 == len(contacts) - len(everything)
+    assert deleted["E-mail"].fillna("").eq("").sum() == 3
+    assert "empty key" not in set(missing["reason"])
+    bad_emails = missing[missing["E-mail"].isin(["x@y", "jane.doe@", "bob at example.com"])]
+    assert set(bad_emails["reason"]) == {"predicted invalid locally"}
+    assert not any("question counted" in note for note in report.notes)
+    with_flagged = migkit.reconcile(
+        contacts, valid, key="Email", validation=prediction, patch=paused, flagged=flagged
+    )
+    by_reason = with_flagged.missing["reason"].value_counts().to_dict()
+    assert by_reason == {"flagged by the server": len(flagged), "deleted by an accepted patch": 4}

@@ -129,7 +129,10 @@ def iso_text(stamps: pd.Series) -> pa.Array:
 
 
 def _objects(values: pd.Series) -> Canonical:
-    kind = INFERRED.get(pd.api.types.infer_dtype(values, skipna=True), "text")
+    inferred = pd.api.types.infer_dtype(values, skipna=True)
+    kind = INFERRED.get(inferred, "text")
+    if inferred in ("mixed", "mixed-integer") and _all_numbers(values):
+        kind = "number"  # e.g. Decimal and int in one column
     if kind == "datetime":
         try:  # date, datetime and Timestamp objects; mixed time zones stay per-value text
             stamps = pd.to_datetime(values, errors="coerce")
@@ -144,6 +147,12 @@ def _objects(values: pd.Series) -> Canonical:
     if kind == "number" and any(isinstance(v, Decimal) for v in present.head(1000)):
         note = f"object column with {', '.join(kinds)} values compared by value"
     return Canonical(as_arrow(text), kind, note)
+
+
+def _all_numbers(values: pd.Series) -> bool:
+    present = values[values.notna()]
+    kinds = present.map(type).unique()
+    return all(issubclass(k, int | float | Decimal | np.number) and k is not bool for k in kinds)
 
 
 def _cell_text(value: Any) -> Any:
