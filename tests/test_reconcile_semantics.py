@@ -138,9 +138,7 @@ def test_a_decimal_against_export_text_keeps_the_text_rule() -> None:
 
 
 def test_empty_key_parts_pair_with_empty_parts_when_the_rest_matches() -> None:
-    source = frame(
-        acct=["1", "1", "2", None], name=["Ann", None, "", None], v=["x", "y", "z", "w"]
-    )
+    source = frame(acct=["1", "1", "2", None], name=["Ann", None, "", None], v=["x", "y", "z", "w"])
     export = frame(
         acct=["1", "1", "2", None], name=[None, "Ann", None, None], v=["Y", "x", "z", "w"]
     )

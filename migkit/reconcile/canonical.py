@@ -110,7 +110,8 @@ def iso_text(stamps: pd.Series) -> pa.Array:
     """Date-times as ISO text, value by value: ``2024-01-05`` at midnight,
     ``2024-01-05 10:30:00`` otherwise, with a fraction of a second only when there is one.
 
-    >>> stamps = pd.to_datetime(pd.Series(["2024-01-05", "2024-01-05 10:30:00.5"]), format="ISO8601")
+    >>> text = pd.Series(["2024-01-05", "2024-01-05 10:30:00.5"])
+    >>> stamps = pd.to_datetime(text, format="ISO8601")
     >>> iso_text(stamps).to_pylist()
     ['2024-01-05', '2024-01-05 10:30:00.5']
     """
