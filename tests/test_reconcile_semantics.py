@@ -356,3 +356,23 @@ def test_caller_frames_are_never_modified() -> None:
     pd.testing.assert_frame_equal(source, before[0])
     pd.testing.assert_frame_equal(export, before[1])
     assert np.asarray(source.columns).tolist() == ["K", "V"]
+
+
+def test_date_objects_in_mixed_time_zones_are_never_lost() -> None:
+    stamps = [
+        pd.Timestamp("2024-01-05 10:00", tz="UTC"),
+        pd.Timestamp("2024-01-05 10:00", tz="CET"),
+    ]
+    source = frame(K=["a", "b"], When=pd.Series(stamps, dtype=object))
+    export = frame(K=["a", "b"], When=["2024-01-05 10:00:00+00:00", "x"])
+    report = migkit.reconcile(source, export, key="K")
+    assert cells(report, "K") == [["b", "When", "2024-01-05 10:00:00+01:00", "x"]]
+
+
+def test_a_flagged_frame_without_every_column_is_matched_by_key_only() -> None:
+    source = frame(K=["a", "b", None], V=["1", "2", "3"])
+    export = frame(K=["a"], V=["1"])
+    partial = migkit.reconcile(source, export, key="K", flagged=frame(V=["2", "3"]))
+    assert partial.missing["reason"].tolist() == ["unknown", "empty key"]  # V alone proves nothing
+    whole = migkit.reconcile(source, export, key="K", flagged=frame(K=["b", None], V=["2", "3"]))
+    assert whole.missing["reason"].tolist() == ["flagged by the server"] * 2

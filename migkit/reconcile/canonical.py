@@ -139,7 +139,8 @@ def _objects(values: pd.Series) -> Canonical:
             stamps = pd.to_datetime(values, errors="coerce")
         except (ValueError, TypeError):
             stamps = values
-        if pd.api.types.is_datetime64_any_dtype(stamps.dtype):
+        converted = pd.api.types.is_datetime64_any_dtype(stamps.dtype)
+        if converted and stamps.isna().sum() == values.isna().sum():  # nothing lost
             return _datetimes(stamps, "object column with date values")
     present = values[values.notna()]
     text = values.map(_cell_text, na_action="ignore").where(values.notna(), None)

@@ -135,11 +135,13 @@ def missing_table(c: Comparison, evidence: Evidence) -> tuple[pd.DataFrame, list
 def _in_flagged(c: Comparison, flagged: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
     # By key where the row has one; as a whole row (every shared column) otherwise, so a row
     # with an empty key the server kept flagged is still found.
-    pairs = [(a, b) for a, b in c.aligned.pairs if b in flagged.columns]
-    fside = Side.of(flagged, [b for _, b in pairs], "flagged", index=False)
+    # Whole rows compare every shared column, or none: a part of a row proves nothing.
+    pairs = c.aligned.pairs if all(b in flagged.columns for _, b in c.aligned.pairs) else []
+    keys = [k for k in c.keys or () if not isinstance(k, IndexLevel)]
+    present = [b for b in dict.fromkeys([*(b for _, b in pairs), *keys]) if b in flagged.columns]
+    fside = Side.of(flagged, present, "flagged", index=False)
     found = np.zeros(len(positions), dtype=bool)
     take = pa.array(positions)
-    keys = [k for k in c.keys or () if not isinstance(k, IndexLevel)]
     lkey = c.key_text[0]
     if keys and lkey is not None and all(k in fside.raw for k in keys):
         fkey = row_key([fside.normalized(k, c.rules[k]) for k in keys])
