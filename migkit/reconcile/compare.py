@@ -65,7 +65,7 @@ def reconcile(
     ...     ["Email", "column", "source", "export"]].values.tolist()
     [['a@x.io', 'Zip', '02139', '2139']]
     """
-    evidence = Evidence.of(flagged, validation, patch)
+    evidence = Evidence.of(flagged, validation, patch)  # checked before the slow part
     comparison = _compare(
         source, export, key, ("source", "export"), normalize, duplicates, on_index, heal_headers
     )
@@ -175,12 +175,15 @@ def _notes(c: Comparison, how: Normalize) -> list[str]:
             f"Keys repeat: {' and '.join(repeats)} repeat an earlier row's key; {how_paired};"
             " report.duplicates lists every row of a repeated key"
         )
+    # Labels are never renamed, so when one collides the report's column moves: say so.
     moved = {k: v for k, v in c.fields.items() if k != v}
     if moved:
         notes.append(
             "The report's own columns were renamed where the frames already had that label: "
             + ", ".join(f"{k} → {v}" for k, v in moved.items())
         )
+    # A tolerance on text-only frames does nothing by design (zeros are kept); a silent no-op
+    # would look like a bug, so the report says what to do instead.
     tolerant = any(rules.tolerance is not None for rules in c.rules.values())
     if (how.abs_tol is not None or how.rel_tol is not None or how.tolerance is not None) and not (
         tolerant

@@ -84,15 +84,19 @@ class Comparison:
         _check_named(how, aligned)
         levels = (left.index.nlevels, right.index.nlevels)
         keys = key_labels(key, aligned, on_index, levels)
+        # Joining on the index: the index levels become key "columns" of both sides.
         index = bool(keys) and isinstance(keys[0], IndexLevel)  # type: ignore[index]
         lside = Side.of(left, [a for a, _ in aligned.pairs], names[0], index)
         rside = Side.of(right, [b for _, b in aligned.pairs], names[1], index)
         to_left: dict[Label, Label] = {b: a for a, b in aligned.pairs}
         to_left |= {level: level for level in rside.raw if isinstance(level, IndexLevel)}
+        # One set of rules per column, decided once from both sides' kinds: keys, cells and
+        # the hidden table all see a column the same way.
         rules = {
             b: rules_for(how, (b, a), (lside.kinds[a], rside.kinds[b])) for b, a in to_left.items()
         }
         if keys is None:
+            # Whole rows pair on their normalized text; nothing is left to compare cell by cell.
             lkey = rkey = None
             pairing = pair_by_rows(
                 full_row_key([lside.normalized(a, rules[b]) for a, b in aligned.pairs], len(left)),
@@ -111,6 +115,7 @@ class Comparison:
             )
             pairing = pair_by_key(lkey, rkey, mode)
             compared = tuple((a, b) for a, b in aligned.pairs if b not in keys)
+        # One task per column; the first stays on this thread, the rest go to workers.
         tasks = [
             (lambda p=pair: compare_column(lside, rside, p, pairing, rules[p[1]]))
             for pair in compared
@@ -188,6 +193,8 @@ class Comparison:
         positions = _unpaired(len(self.right.frame), self.pairing.right)
         p = self.pairing
         reason = np.full(len(positions), f"not in the {self.names[0]}", dtype=object)
+        # A repeat is a "duplicate key" only when the other side has that key (fewer times);
+        # a key absent there explains itself. Empty keys win: they could never pair.
         reason[(p.right_repeat & p.right_shared)[positions]] = "duplicate key"
         reason[p.right_empty[positions]] = "empty key"
         out = self.right.frame.iloc[positions].copy()
@@ -204,6 +211,7 @@ class Comparison:
         ):
             if key is None or not repeat.any():
                 continue
+            # Every row of a repeated key, the first included: a repeat mask marks only later ones.
             rows = np.flatnonzero(is_in(key, key.filter(pa.array(repeat))))
             matched = np.zeros(len(key), dtype=bool)
             matched[paired] = True

@@ -49,6 +49,7 @@ def align(left: pd.DataFrame, right: pd.DataFrame, heal: bool = True) -> Aligned
         repeats = list(dict.fromkeys(frame.columns[frame.columns.duplicated()]))
         if repeats:
             raise UsageError(f"the {side} frame repeats column(s) {repeats}; rename them first")
+    # Equal labels first, by hash: 0 meets 0, never "0" (labels are shown as they are).
     rset = set(rcols)
     pairs = [(c, c) for c in lcols if c in rset]
     if heal:
@@ -115,6 +116,7 @@ def _is_label(key: Any, labels: dict[Label, Label]) -> bool | None:
 def _names(key: Any, labels: dict[Label, Label]) -> tuple[Label, ...]:
     if isinstance(key, str) or (isinstance(key, tuple) and _is_label(key, labels)):
         return (key,)
+    # A list, an Index or an array names several columns; any other hashable is one label.
     if isinstance(key, Sequence | pd.Index) or hasattr(key, "__array__"):
         return tuple(key)
     if _is_label(key, labels) is None:

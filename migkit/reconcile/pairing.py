@@ -58,6 +58,7 @@ def row_key(parts: Sequence[pa.Array]) -> pa.Array:
     joined = pc.binary_join_element_wise(
         *parts, SEPARATOR, null_handling="replace", null_replacement=NULL_PART
     )
+    # The joined text has no null (nulls were replaced), so emptiness comes from the parts.
     empty = np.logical_and.reduce([np.asarray(p.is_null(), dtype=bool) for p in parts])
     if not empty.any():
         return joined
@@ -74,13 +75,15 @@ def pair_by_key(lkey: pa.Array, rkey: pa.Array, duplicates: Duplicates) -> Pairi
     groups of neighbouring key lengths, one per core, and each group is paired on its own
     thread (one group when the work is small).
     """
-    if lkey.type != rkey.type:
+    if lkey.type != rkey.type:  # string vs large_string: one hash table needs one type
         rkey = rkey.cast(lkey.type)
     groups = min(columns.MAX_WORKERS, os.cpu_count() or 1)
     if len(lkey) + len(rkey) < columns.PARALLEL_CELLS or groups < 2:
         parts = [_pair_group(lkey, rkey, None, None, duplicates)]
     else:
         llen, rlen = _lengths(lkey), _lengths(rkey)
+        # Cut the lengths where the running row count crosses 1/groups of all rows, so each
+        # group hashes about as many rows (equal keys share a length, hence a group).
         cumulative = np.cumsum(np.bincount(np.concatenate([llen, rlen])))
         cuts = np.searchsorted(cumulative, cumulative[-1] * np.arange(1, groups) / groups)
         lgroup, rgroup = np.searchsorted(cuts, llen), np.searchsorted(cuts, rlen)
@@ -88,6 +91,7 @@ def pair_by_key(lkey: pa.Array, rkey: pa.Array, duplicates: Duplicates) -> Pairi
         for group in range(groups):
             lrows, rrows = np.flatnonzero(lgroup == group), np.flatnonzero(rgroup == group)
             tasks.append(lambda lr=lrows, rr=rrows: _pair_group(lkey, rkey, lr, rr, duplicates))
+        # The first group stays on the calling thread (its large allocations stay there too).
         parts = columns.run_all(tasks, [i == 0 for i in range(groups)], len(lkey) + len(rkey))
     masks = {name: np.zeros(n, dtype=bool) for name, n in _mask_sizes(len(lkey), len(rkey))}
     for part in parts:  # a group returns positions; the report wants masks over each frame
