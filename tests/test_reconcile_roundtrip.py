@@ -22,6 +22,22 @@ def finished(client: migkit.Client, run: migkit.Run, **decision: object) -> migk
     return run
 
 
+FILTERS = ("valid", "flagged", "all")
+
+
+def accepted(
+    client: migkit.Client, rows: pd.DataFrame
+) -> tuple[migkit.Run, dict[str, pd.DataFrame]]:
+    """Import ``rows`` into a new Contacts company, accept the suggested fix, and return the
+    paused run (it carries the patch) and the valid, flagged and all exports."""
+    company = new_company(client, "Contacts")
+    paused = client.imports.wait(client.imports.create(company, frame=rows))
+    assert paused.status == "needs_attention"
+    finished(client, client.imports.decide(paused, accept=True))
+    exports = {f: client.exports.frame(company, "Contacts", filter=f) for f in FILTERS}
+    return paused, exports
+
+
 @pytest.fixture
 def imported(client: migkit.Client) -> tuple[migkit.Company, pd.DataFrame, pd.DataFrame]:
     company = new_company(client, "Accounts", "Contacts")
@@ -120,7 +136,6 @@ def test_diff_of_two_exports_a_change_apart(client: migkit.Client) -> None:
 def test_each_missing_reason_from_a_real_run_in_a_fixed_precedence(
     client: migkit.Client,
 ) -> None:
-    company = new_company(client, "Contacts")
     rows = pd.DataFrame(
         {
             "Email": ["ann@x.io", "bob@x.io", "", "x@y", "ann@x.io", "fay@x.io"],
@@ -129,12 +144,8 @@ def test_each_missing_reason_from_a_real_run_in_a_fixed_precedence(
             "Account": ["Acme"] * 6,
         }
     )
-    paused = client.imports.wait(client.imports.create(company, frame=rows))
-    assert paused.status == "needs_attention"
-    finished(client, client.imports.decide(paused, accept=True))
-    valid = client.exports.frame(company, "Contacts")
-    flagged = client.exports.frame(company, "Contacts", filter="flagged")
-    everything = client.exports.frame(company, "Contacts", filter="all")
+    paused, exports = accepted(client, rows)
+    valid, flagged, everything = (exports[f] for f in FILTERS)
     validation = migkit.validate(rows, client.templates.get("Contacts"))
 
     def reasons(**evidence: object) -> dict[str, str]:
@@ -175,13 +186,8 @@ def test_the_review_notebooks_reasons_match_what_the_patch_deleted(client: migki
     # notebooks/02: contacts.csv, the suggested fix accepted, reconciled with the prediction
     # and the patch. The patch deletes the 3 rows missing Email and 1 missing First Name.
     contacts = read("contacts.csv")
-    company = new_company(client, "Contacts")
-    paused = client.imports.wait(client.imports.create(company, frame=contacts))
-    assert paused.status == "needs_attention"
-    finished(client, client.imports.decide(paused, accept=True))
-    valid = client.exports.frame(company, "Contacts")
-    flagged = client.exports.frame(company, "Contacts", filter="flagged")
-    everything = client.exports.frame(company, "Contacts", filter="all")
+    paused, exports = accepted(client, contacts)
+    valid, flagged, everything = (exports[f] for f in FILTERS)
     prediction = migkit.validate(contacts, client.templates.get("Contacts"))
     report = migkit.reconcile(contacts, valid, key="Email", validation=prediction, patch=paused)
     missing = report.missing
