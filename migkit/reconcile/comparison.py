@@ -95,26 +95,8 @@ class Comparison:
         rules = {
             b: rules_for(how, (b, a), (lside.kinds[a], rside.kinds[b])) for b, a in to_left.items()
         }
-        if keys is None:
-            # Whole rows pair on their normalized text; nothing is left to compare cell by cell.
-            lkey = rkey = None
-            pairing = pair_by_rows(
-                full_row_key([lside.normalized(a, rules[b]) for a, b in aligned.pairs], len(left)),
-                full_row_key([rside.normalized(b, rules[b]) for _, b in aligned.pairs], len(right)),
-            )
-            compared: tuple[tuple[Label, Label], ...] = ()
-        else:
-            # The two sides' keys are normalized on two threads (Arrow releases the GIL).
-            lkey, rkey = run_all(
-                [
-                    lambda: row_key([lside.normalized(to_left[k], rules[k]) for k in keys]),
-                    lambda: row_key([rside.normalized(k, rules[k]) for k in keys]),
-                ],
-                [True, False],
-                len(left) + len(right),
-            )
-            pairing = pair_by_key(lkey, rkey, mode)
-            compared = tuple((a, b) for a, b in aligned.pairs if b not in keys)
+        pairing, lkey, rkey = _pair(lside, rside, aligned, keys, to_left, rules, mode)
+        compared = tuple((a, b) for a, b in aligned.pairs if keys is not None and b not in keys)
         # One task per column; the first stays on this thread, the rest go to workers.
         tasks = [
             (lambda p=pair: compare_column(lside, rside, p, pairing, rules[p[1]]))
@@ -241,6 +223,37 @@ class Comparison:
         )
         table["match rate"] = 1.0 - table["changed"] / matched if matched else 1.0
         return table
+
+
+def _pair(
+    lside: Side,
+    rside: Side,
+    aligned: Aligned,
+    keys: tuple[Label, ...] | None,
+    to_left: Mapping[Label, Label],
+    rules: Mapping[Label, ColumnRules],
+    mode: Duplicates,
+) -> tuple[Pairing, pa.Array | None, pa.Array | None]:
+    # The pairing, and each side's key text (None when whole rows pair).
+    if keys is None:
+        # Whole rows pair on their normalized text; nothing is left to compare cell by cell.
+        lrow = full_row_key(
+            [lside.normalized(a, rules[b]) for a, b in aligned.pairs], len(lside.frame)
+        )
+        rrow = full_row_key(
+            [rside.normalized(b, rules[b]) for _, b in aligned.pairs], len(rside.frame)
+        )
+        return pair_by_rows(lrow, rrow), None, None
+    # The two sides' keys are normalized on two threads (Arrow releases the GIL).
+    lkey, rkey = run_all(
+        [
+            lambda: row_key([lside.normalized(to_left[k], rules[k]) for k in keys]),
+            lambda: row_key([rside.normalized(k, rules[k]) for k in keys]),
+        ],
+        [True, False],
+        len(lside.frame) + len(rside.frame),
+    )
+    return pair_by_key(lkey, rkey, mode), lkey, rkey
 
 
 def _unpaired(rows: int, paired: np.ndarray) -> np.ndarray:
