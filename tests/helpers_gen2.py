@@ -55,7 +55,10 @@ class Gen2(Api):
         """Mint a signed URL for ``name`` and PUT ``data`` to it; the signed entry."""
         entry = self.signed(migration, [{"name": name}])[0]
         put = requests.put(
-            entry["signed_url"], data=data, headers={"Content-Type": entry["content_type"]}, timeout=30
+            entry["signed_url"],
+            data=data,
+            headers={"Content-Type": entry["content_type"]},
+            timeout=30,
         )
         assert put.status_code == 200, put.text
         return entry
@@ -89,9 +92,7 @@ class Gen2(Api):
                 raise AssertionError(f"run still {body} after {timeout}s")
             time.sleep(0.01)
 
-    def run_to_rest(
-        self, migration: str, kind: str, message: str | None = None
-    ) -> dict[str, Any]:
+    def run_to_rest(self, migration: str, kind: str, message: str | None = None) -> dict[str, Any]:
         """Start a run and wait until it rests (blocked, awaiting approval or finished)."""
         response = self.start(migration, kind, message)
         assert response.status_code == 201, response.text
@@ -164,9 +165,7 @@ def invalid(sheet: dict[str, Any]) -> set[tuple[int, str]]:
     return {(c["row"], c["column"]) for c in sheet["invalid_cells"]}
 
 
-def start_gen2(
-    db: Path | None = None, keys: list[str] | str = "k1", **options: Any
-) -> Sandbox:
+def start_gen2(db: Path | None = None, keys: list[str] | str = "k1", **options: Any) -> Sandbox:
     """A sandbox with a high rate limit (tests poll fast) and instant steps unless given."""
     options.setdefault("step_seconds", 0)
     options.setdefault("rate_limit", 100_000)
@@ -213,4 +212,3 @@ def raw_stream_socket(gen2: Gen2, migration: str, receive_buffer: int = 4096) ->
     )
     sock.sendall(request.encode())
     return sock
-

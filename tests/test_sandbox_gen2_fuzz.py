@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, settings
 import migkit.sandbox
 from migkit.sandbox import Sandbox
 from tests.helpers import CONTACTS, csv_bytes
-from tests.test_sandbox_fuzz import GENERATION_2, OPENAPI, assert_well_formed
 from tests.helpers_gen2 import Gen2
+from tests.test_sandbox_fuzz import GENERATION_2, OPENAPI, assert_well_formed
 
 KEY = "sk_fuzz_gen2"
 

@@ -150,13 +150,14 @@ def match(tables: list[Table], sheets: list[Sheet]) -> tuple[Recipe, list[Event]
         reason = "its name" if found.by_name else f"{found.score} matching columns"
         events.append(("thinking", {"text": f"{where} → {sheet.template.name} by {reason}: {how}"}))
         if found.tied:
-            others = ", ".join(s.template.name for s in found.tied)
+            names = [s.template.name for s in (sheet, *found.tied)]
+            both = ", ".join(names[:-1]) + f" and {names[-1]}"
             events.append(
                 (
                     "message",
                     {
                         "role": "agent",
-                        "text": f"{where} matches {sheet.template.name} and {others} equally "
+                        "text": f"{where} matches {both} equally "
                         f"well ({found.score} columns each); I used {sheet.template.name}. If "
                         "that is wrong, name the file after its template and upload it again.",
                     },
