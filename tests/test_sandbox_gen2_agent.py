@@ -583,3 +583,18 @@ def test_execute_inserts_valid_rows_clean_and_the_others_flagged_as_the_preview_
     invalid_export = records(gen2.export(executed, "contacts", "invalid").content)[1:]
     all_export = records(gen2.export(executed, "contacts", "all").content)[1:]
     assert [all_export[row] for row in sorted(flagged_in_preview)] == invalid_export
+
+
+def test_a_correction_sent_during_an_execute_changes_the_next_preview_not_the_import(
+    slow_gen2: Gen2,
+) -> None:
+    rows = [CONTACTS, ["ANN@example.com", "Ann", "", "", "Open", "Acme"]]
+    migration = slow_gen2.migration_with_files([("contacts.csv", csv_bytes(rows))])
+    slow_gen2.run_to_rest(migration, "generate")
+    run_id = slow_gen2.start(migration, "execute").json()["run_id"]
+    slow_gen2.wait_run(migration, run_id, until=("running",))
+    assert slow_gen2.answer(migration, run_id, "lowercase Email").status_code == 200
+    assert slow_gen2.wait_run(migration, run_id)["status"] == "completed"
+    assert slow_gen2.exported(migration, "contacts", "all")[1][0] == "ANN@example.com"
+    slow_gen2.run_to_rest(migration, "update", "trim First Name")
+    assert column_of(slow_gen2.sheet(migration, "contacts"), "Email") == ["ann@example.com"]

@@ -69,7 +69,7 @@ def _call(case: Any, sb: Sandbox) -> None:
 
 
 @schema.parametrize()
-@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_input_makes_the_generation_2_sandbox_fail(
     case: Any, fuzz_sandbox: Sandbox, real_ids: dict[str, str]
 ) -> None:

@@ -18,12 +18,13 @@ import json
 import sqlite3
 from typing import Any
 
-from migkit.sandbox import agent_inputs, engine, grammar, instructions, preview, questions
+from migkit.sandbox import agent_answers as answers
+from migkit.sandbox import agent_inputs, engine, preview, questions
 from migkit.sandbox.agent_worker import Busy, Context
 from migkit.sandbox.connector import CONNECTORS
-from migkit.sandbox.recipe import Recipe, build, with_step
+from migkit.sandbox.recipe import Recipe, build
 from migkit.sandbox.sheets import Sheet, company_sheets
-from migkit.sandbox.store import Store, dumps
+from migkit.sandbox.store import dumps
 
 MAX_ATTEMPTS = 5
 WAITING = "Waiting to start"
@@ -126,72 +127,11 @@ def _block_for_credentials(ctx: Context, conn: sqlite3.Row, events: list[Event])
 
 
 # -- answers, questions and the preview -----------------------------------------------------
-def _apply_pending(
-    ctx: Context, sheets: list[Sheet], draft: Recipe, pending: list[dict[str, Any]]
-) -> tuple[Recipe, list[str], set[str], list[Event]]:
-    """Apply answers and corrections: the new draft, reasons to ask for a rephrase, the
-    question ids answered unusably (asked again under new ids), and the events to write."""
-    state = json.loads(ctx.run["questions_json"] or "null") or {"private": {}}
-    reasons: list[str] = []
-    rejected: set[str] = set()
-    events: list[Event] = []
-    for item in pending:
-        if item["type"] == "text":
-            draft = _instruct(sheets, draft, item["text"], reasons, events)
-            continue
-        for answer in item["answers"]:
-            about = state["private"].get(answer["id"], {"kind": "gone"})
-            call = {
-                "tool": "apply_answer",
-                "input": {"question": answer["id"], "value": answer["value"]},
-            }
-            events.append(("tool_call", call))
-            if about["kind"] == "rephrase":
-                draft = _instruct(sheets, draft, answer["value"], reasons, events)
-                continue
-            step = (
-                questions.answer_step(about, answer["value"])
-                if about["kind"] == "allowed"
-                else None
-            )
-            if step is None:
-                rejected.add(answer["id"])
-                allowed = ", ".join(about.get("allowed", []))
-                note = (
-                    f"'{answer['value']}' is not one of the allowed values ({allowed}); "
-                    "I am asking again."
-                )
-                events.append(("tool_result", {"tool": "apply_answer", "error": note}))
-                events.append(("message", {"role": "agent", "text": note}))
-                continue
-            draft = with_step(draft, step)
-            events.append(("tool_result", {"tool": "apply_answer", "output": step["op"]}))
-    return draft, reasons, rejected, events
-
-
-def _instruct(
-    sheets: list[Sheet], draft: Recipe, text: str, reasons: list[str], events: list[Event]
-) -> Recipe:
-    try:
-        changed, applied = instructions.apply_all(draft, grammar.parse(text), sheets)
-    except grammar.Unreadable as exc:
-        reasons.append(str(exc).rstrip("."))
-        events.append(("message", {"role": "agent", "text": f"{exc} Nothing was changed."}))
-        return draft
-    for done in applied:
-        events.append(("tool_call", {"tool": "edit_recipe", "input": {"instruction": done.text}}))
-        result: dict[str, Any] = {"tool": "edit_recipe", "output": done.summary}
-        if done.step is not None:
-            result.update({"_step": True, "step": done.step})
-        events.append(("tool_result", result))
-    return changed
-
-
 def _settle(ctx: Context, sheets: list[Sheet], draft: Recipe, *, ask_about_values: bool) -> None:
     """Apply what is pending, then block with questions or publish the preview."""
     pending = ctx.pending()
-    draft, reasons, rejected, events = _apply_pending(ctx, sheets, draft, pending)
-    events = _counted(ctx.store, sheets, draft, events)
+    draft, reasons, rejected, events = answers.apply_pending(ctx, sheets, draft, pending)
+    events = answers.counted(ctx.store, sheets, draft, events)
     ambiguous = []
     if ask_about_values:
         ambiguous = questions.ambiguities(build(ctx.store, draft, sheets), sheets, draft)
@@ -259,7 +199,7 @@ def _update(ctx: Context, sheets: list[Sheet]) -> None:
         message = json.loads(ctx.run["request_json"])["message"]
         reasons: list[str] = []
         events: list[Event] = []
-        draft = _instruct(sheets, base, message, reasons, events)
+        draft = answers.instruct(sheets, base, message, reasons, events)
         if reasons:
             _block(ctx, base, questions.ask([], None, reasons), events, consumed=0)
             return
@@ -268,24 +208,8 @@ def _update(ctx: Context, sheets: list[Sheet]) -> None:
                 "UPDATE migration_runs SET draft_json = ? WHERE id = ?",
                 (dumps(draft), ctx.run["id"]),
             )
-        ctx.step("Changing the recipe", _counted(ctx.store, sheets, draft, events))
+        ctx.step("Changing the recipe", answers.counted(ctx.store, sheets, draft, events))
     _settle(ctx, sheets, draft, ask_about_values=False)
-
-
-def _counted(store: Store, sheets: list[Sheet], draft: Recipe, events: list[Event]) -> list[Event]:
-    """The events with each edit's result saying how many cells or rows its step changed."""
-    if not any("_step" in data for _, data in events):
-        return events
-    changes = build(store, draft, sheets).changes
-    out: list[Event] = []
-    for type_, data in events:
-        if "_step" in data:
-            data = {k: v for k, v in data.items() if k != "_step"}
-            if 0 <= data.get("step", -1) < len(changes):
-                data["changed"] = changes[data["step"]]
-            data.pop("step", None)
-        out.append((type_, data))
-    return out
 
 
 def _clarify(ctx: Context, sheets: list[Sheet]) -> None:
@@ -316,8 +240,9 @@ def _clarify(ctx: Context, sheets: list[Sheet]) -> None:
         + ". Nothing was changed."
     )
     pending = ctx.pending()
+    corrected = _corrections(ctx, sheets, migration, pending)
     with ctx.transaction(len(pending)) as db:
-        _correct_recipe(ctx, db, sheets, migration, pending)
+        _save_corrections(ctx, db, corrected)
         db.execute(
             "UPDATE migration_runs SET status = 'completed', message = NULL, pending_json = '[]'"
             " WHERE id = ?",
@@ -329,27 +254,33 @@ def _clarify(ctx: Context, sheets: list[Sheet]) -> None:
         ctx.emit(db, "completed", {"status": "completed"})
 
 
-def _correct_recipe(
-    ctx: Context,
-    db: sqlite3.Connection,
-    sheets: list[Sheet],
-    migration: sqlite3.Row,
-    pending: list[dict[str, Any]],
-) -> None:
+def _corrections(
+    ctx: Context, sheets: list[Sheet], migration: sqlite3.Row, pending: list[dict[str, Any]]
+) -> tuple[Recipe | None, list[Event]]:
     """Corrections sent while a clarify or execute ran change the working recipe (the next
-    update starts from it); the preview being executed does not change."""
+    update starts from it); the preview being executed does not change. Built before the
+    finishing transaction, so no file is read while the database is locked."""
     texts = [p["text"] for p in pending if p["type"] == "text"]
     if not texts:
-        return
+        return None, []
     recipe = json.loads(migration["recipe_json"])
     reasons: list[str] = []
     events: list[Event] = []
     for text in texts:
-        recipe = _instruct(sheets, recipe, text, reasons, events)
-    db.execute(
-        "UPDATE migrations SET recipe_json = ? WHERE id = ?", (dumps(recipe), migration["id"])
-    )
-    for event in _counted(ctx.store, sheets, recipe, events):
+        recipe = answers.instruct(sheets, recipe, text, reasons, events)
+    return recipe, answers.counted(ctx.store, sheets, recipe, events)
+
+
+def _save_corrections(
+    ctx: Context, db: sqlite3.Connection, corrected: tuple[Recipe | None, list[Event]]
+) -> None:
+    recipe, events = corrected
+    if recipe is not None:
+        db.execute(
+            "UPDATE migrations SET recipe_json = ? WHERE id = ?",
+            (dumps(recipe), ctx.run["migration_id"]),
+        )
+    for event in events:
         ctx.emit(db, *event)
 
 
@@ -377,9 +308,10 @@ def _execute(ctx: Context, sheets: list[Sheet]) -> None:
         f"Imported {report['inserted']} rows; {report['invalidCellCount']} of them are flagged "
         "(export them with ?filter=invalid)."
     )
+    corrected = _corrections(ctx, sheets, migration, pending)
     with ctx.transaction(len(pending)) as db:
         engine.replace_rows(db, ctx.run["id"], rows)
-        _correct_recipe(ctx, db, sheets, migration, pending)
+        _save_corrections(ctx, db, corrected)
         db.execute(
             "UPDATE migration_runs SET status = 'completed', message = NULL, report_json = ?,"
             " pending_json = '[]' WHERE id = ?",
