@@ -598,3 +598,23 @@ def test_a_correction_sent_during_an_execute_changes_the_next_preview_not_the_im
     assert slow_gen2.exported(migration, "contacts", "all")[1][0] == "ANN@example.com"
     slow_gen2.run_to_rest(migration, "update", "trim First Name")
     assert column_of(slow_gen2.sheet(migration, "contacts"), "Email") == ["ann@example.com"]
+
+
+@pytest.mark.parametrize(
+    ("accept", "compressed"),
+    [("gzip;q=0, identity", False), ("deflate, gzip;q=0.5", True), ("*", True), ("br", False)],
+)
+def test_export_compression_follows_accept_encoding(
+    gen2: Gen2, executed: str, accept: str, compressed: bool
+) -> None:
+    response = gen2.session.get(
+        gen2.url(f"/migrations/{executed}/exports/contacts.csv"),
+        headers={"Accept-Encoding": accept},
+        stream=True,
+        timeout=30,
+    )
+    assert (response.headers.get("Content-Encoding") == "gzip") is compressed
+    assert response.headers["Vary"] == "Accept-Encoding"
+    wire = response.raw.read(decode_content=False)
+    body = gzip.decompress(wire) if compressed else wire
+    assert records(body)[0] == CONTACTS
