@@ -72,3 +72,11 @@ def test_the_signed_put_needs_no_api_key(limited: Sandbox) -> None:
         entry["signed_url"], data=b"Name\nAcme\n", headers={"Content-Type": "text/csv"}, timeout=30
     )
     assert response.status_code == 200
+
+
+def test_request_faults_reach_generation_2_routes() -> None:
+    with start_gen2(faults="error_before=1") as sb:
+        response = requests.get(
+            f"{sb.base_url}/migrations", headers={"x-api-key": sb.api_key}, timeout=30
+        )
+        assert (response.status_code, response.json()) == (500, {"error": "Server error"})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -247,8 +248,8 @@ def test_put_to_an_unknown_token_is_403(sandbox: Sandbox) -> None:
 
 
 @pytest.fixture(scope="module")
-def tight() -> Any:
-    """A sandbox whose signed URLs expire at once and whose uploads may hold 10 bytes."""
+def tight() -> Iterator[Sandbox]:
+    """A sandbox whose uploads may hold 10 bytes."""
     config = SandboxConfig(port=0, api_keys=("k",), step_seconds=0, max_upload=10)
     with Sandbox(config).start() as sb:
         yield sb

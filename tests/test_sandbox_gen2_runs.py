@@ -358,3 +358,20 @@ def test_the_run_retry_fault_retries_then_completes() -> None:
             e["data"]["message"] for e in gen2.thread(migration, "user") if e["type"] == "status"
         ]
         assert "Retrying (attempt 3 of 5)" in messages
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [
+        ("PATCH", "", {"status": "cancel_requested"}),
+        ("POST", "/messages", {"answers": "trim Email"}),
+        ("POST", "/credentials", {"credentials": {"api_token": "t"}}),
+    ],
+)
+def test_run_endpoints_of_an_unknown_run_are_404(
+    gen2: Gen2, method: str, suffix: str, body: dict[str, Any]
+) -> None:
+    migration = contacts_migration(gen2)
+    url = gen2.url(f"/migrations/{migration}/runs/{uuid.uuid4()}{suffix}")
+    response = gen2.session.request(method, url, json=body, timeout=30)
+    assert "isn't in this migration" in assert_error(response, 404)
