@@ -55,9 +55,10 @@ def other_gen2(sandbox: Sandbox) -> Gen2:
 
 @pytest.fixture(scope="module")
 def slow_gen2() -> Iterator[Gen2]:
-    """A dedicated sandbox per module whose runs step every quarter second on one agent
-    thread, so a test can catch a run queued, running or blocked."""
-    with migkit.sandbox.start(step_seconds=0.25, workers=1, rate_limit=100_000) as sb:
+    """A dedicated sandbox per module whose runs take a second per step on one agent thread,
+    so a test can catch a run queued or running even on a loaded machine (a generate takes
+    five steps, an execute two)."""
+    with migkit.sandbox.start(step_seconds=1.0, workers=1, rate_limit=100_000) as sb:
         yield Gen2(sb.base_url, sb.api_key)
 
 

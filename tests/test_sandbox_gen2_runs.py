@@ -4,6 +4,7 @@ state, and the ``runs`` fault profile. Everything goes over HTTP."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -256,9 +257,14 @@ def test_cancel_a_running_run(slow_gen2: Gen2) -> None:
     assert canceled_body(slow_gen2, migration, run_id)["status"] == "canceled"
     assert_error(slow_gen2.get(f"/migrations/{migration}/preview"), 404)
     # The migration is free again, and the canceled run never comes back to life.
-    again = slow_gen2.run_to_rest(migration, "generate")
-    assert again["status"] == "awaiting_approval"
+    assert slow_gen2.get(f"/migrations/{migration}").json()["migration"]["status"] == "ready"
+    active = slow_gen2.get(f"/migrations/{migration}/runs", params={"status": "active"})
+    assert active.json() == {"runs": []}
+    time.sleep(1.5)  # longer than a step: the worker has noticed the cancel by now
     assert slow_gen2.get(slow_gen2.run_url(migration, run_id)).json()["status"] == "canceled"
+    assert [e["data"]["message"] for e in slow_gen2.thread(migration, "user")][-1] == (
+        "Run canceled"
+    )
 
 
 def test_a_canceled_execute_inserts_nothing(slow_gen2: Gen2) -> None:
