@@ -8,6 +8,7 @@ when the run is still ``running`` at that moment (a cancel wins).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -151,6 +152,24 @@ def run_import_pass(store: Store, run: dict[str, Any], step: Step) -> None:
     step(IMPORT_STEPS[3])
     results: list[tuple[Sheet, pd.DataFrame, pd.Series]] = []
     groups: list[attention.Group] = []
+    for sheet, frame, violations, flagged in validate_frames(store, sheets, frames, run_id):
+        results.append((sheet, frame, flagged))
+        groups.extend(_groups(sheet, violations, kept))
+    step(IMPORT_STEPS[4])
+    _store_outcome(store, run_id, results, groups)
+
+
+def validate_frames(
+    store: Store, sheets: list[Sheet], frames: dict[str, pd.DataFrame], run_id: str
+) -> list[tuple[Sheet, pd.DataFrame, pd.DataFrame, pd.Series]]:
+    """Check each sheet's frame with the rules engine, in ``sheets`` order (link order):
+    ``(sheet, frame, violations, flagged rows)`` for every sheet that has a frame.
+
+    Unique values and link targets include the rows already in the sheets (except rows of
+    ``run_id``, which a pass replaces) and the frames of this same batch. Both generations
+    validate with this one function.
+    """
+    checked = []
     for sheet in sheets:
         if sheet.id not in frames:
             continue
@@ -165,16 +184,14 @@ def run_import_pass(store: Store, run: dict[str, Any], step: Step) -> None:
                 if c.unique
             },
         )
-        flagged = flagged_positions(violations, frame)
-        results.append((sheet, frame, flagged))
-        groups.extend(_groups(sheet, violations, kept))
-    step(IMPORT_STEPS[4])
-    _store_outcome(store, run_id, results, groups)
+        checked.append((sheet, frame, violations, flagged_positions(violations, frame)))
+    return checked
 
 
-def _rows(
+def row_records(
     sheet: Sheet, frame: pd.DataFrame, flagged: pd.Series, run_id: str, only_clean: bool
 ) -> list[tuple[str, str, str, int]]:
+    """The ``rows`` table records of a checked frame (every row, or only the clean ones)."""
     keep = ~flagged if only_clean else pd.Series(True, index=frame.index)
     chosen = frame.loc[keep.to_numpy()]
     flags = flagged.loc[keep.to_numpy()].astype(int).tolist()
@@ -195,7 +212,7 @@ def _store_outcome(
     per_sheet = []
     flagged_total = 0
     for sheet, frame, flagged in results:
-        sheet_rows = _rows(sheet, frame, flagged, run_id, only_clean=pausing)
+        sheet_rows = row_records(sheet, frame, flagged, run_id, only_clean=pausing)
         rows.extend(sheet_rows)
         flagged_total += int(flagged.sum())
         per_sheet.append(
@@ -220,10 +237,7 @@ def _finish(
         status = db.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
         if status != "running":
             raise RunCanceled(run_id)
-        db.execute("DELETE FROM rows WHERE run_id = ?", (run_id,))
-        db.executemany(
-            "INSERT INTO rows (sheet_id, run_id, data_json, flagged) VALUES (?, ?, ?, ?)", rows
-        )
+        replace_rows(db, run_id, rows)
         db.execute(
             "UPDATE runs SET status = ?, progress_message = NULL, report_json = ?,"
             " attention_json = ?, error = ? WHERE id = ?",
@@ -235,6 +249,16 @@ def _finish(
                 run_id,
             ),
         )
+
+
+def replace_rows(
+    db: sqlite3.Connection, run_id: str, rows: list[tuple[str, str, str, int]]
+) -> None:
+    """Replace the rows ``run_id`` inserted before with ``rows`` (inside a write transaction)."""
+    db.execute("DELETE FROM rows WHERE run_id = ?", (run_id,))
+    db.executemany(
+        "INSERT INTO rows (sheet_id, run_id, data_json, flagged) VALUES (?, ?, ?, ?)", rows
+    )
 
 
 def retry_then(store: Store, run_id: str, step: Step, fault: str | None) -> bool:

@@ -18,20 +18,25 @@ from migkit.sandbox.store import Store
 CHUNK_ROWS = 5000
 
 
-def count_rows(store: Store, sheet_id: str, valid_only: bool) -> int:
+def _which(valid_only: bool, flagged_only: bool) -> str:
+    # Generation 1 exports valid or all rows; Generation 2 adds flagged rows only (invalid).
+    return " AND flagged = 0" if valid_only else " AND flagged = 1" if flagged_only else ""
+
+
+def count_rows(store: Store, sheet_id: str, valid_only: bool, *, flagged_only: bool = False) -> int:
     """Rows an export of ``sheet_id`` would hold."""
-    sql = "SELECT COUNT(*) FROM rows WHERE sheet_id = ?" + (
-        " AND flagged = 0" if valid_only else ""
-    )
+    sql = "SELECT COUNT(*) FROM rows WHERE sheet_id = ?" + _which(valid_only, flagged_only)
     row = store.one(sql, sheet_id)
     return int(row[0]) if row is not None else 0
 
 
-def iter_rows(store: Store, sheet_id: str, valid_only: bool) -> Iterator[list[Any]]:
+def iter_rows(
+    store: Store, sheet_id: str, valid_only: bool, *, flagged_only: bool = False
+) -> Iterator[list[Any]]:
     """The sheet's rows in workbook order, as lists in template column order."""
     sql = (
         "SELECT data_json FROM rows WHERE sheet_id = ?"
-        + (" AND flagged = 0" if valid_only else "")
+        + _which(valid_only, flagged_only)
         + " ORDER BY id"
     )
     cursor = store.db.execute(sql, (sheet_id,))
@@ -40,12 +45,15 @@ def iter_rows(store: Store, sheet_id: str, valid_only: bool) -> Iterator[list[An
             yield json.loads(data)
 
 
-def csv_chunks(store: Store, sheet: Sheet, valid_only: bool) -> Iterator[bytes]:
+def csv_chunks(
+    store: Store, sheet: Sheet, valid_only: bool, *, flagged_only: bool = False
+) -> Iterator[bytes]:
     """RFC 4180 CSV of a sheet (header row first, CRLF line ends, UTF-8), in chunks."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(sheet.template.column_names)
-    for number, values in enumerate(iter_rows(store, sheet.id, valid_only), start=1):
+    rows = iter_rows(store, sheet.id, valid_only, flagged_only=flagged_only)
+    for number, values in enumerate(rows, start=1):
         writer.writerow(["" if v is None else v for v in values])
         if number % CHUNK_ROWS == 0:
             yield buffer.getvalue().encode("utf-8")
