@@ -19,7 +19,9 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import urlsplit
@@ -109,6 +111,37 @@ class _Backoff(Retry):
             return retry
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
+    def sleep(self, response: Any = None) -> None:
+        # urllib3's own order (Retry-After first, else the backoff), with the wait announced
+        # to whoever watches this thread's requests (a progress display) before it starts.
+        delay = None
+        if response is not None and self.respect_retry_after_header:
+            delay = self.get_retry_after(response)
+        if not delay:
+            delay = self.get_backoff_time()
+        announce_retry(self._notice(delay))
+        if delay > 0:
+            time.sleep(delay)
+
+    def _notice(self, delay: float) -> RetryNotice:
+        last = self.history[-1] if self.history else None
+        if last is not None and last.status is not None:
+            reason = f"HTTP {last.status}"
+        elif last is not None and last.error is not None:
+            reason = _no_answer(last.error)
+        else:
+            reason = "no answer"
+        done = len(self.history)
+        left = self.total if isinstance(self.total, int) else 0
+        return RetryNotice(
+            method=(last.method if last else None) or "request",
+            path=urlsplit((last.url if last else None) or "").path,
+            reason=reason,
+            retry=done,
+            retries=done + max(left, 0),
+            delay=float(delay),
+        )
+
     def get_backoff_time(self) -> float:
         errors = 0
         for attempt in reversed(self.history):
@@ -119,6 +152,65 @@ class _Backoff(Retry):
             return 0.0
         delay = self.backoff_factor * 2 ** (errors - 1) + random.random() * self.backoff_jitter
         return float(min(self.backoff_max, delay))
+
+
+@dataclass(frozen=True)
+class RetryNotice:
+    """A request about to be retried, for progress displays: what failed, which retry comes
+    next and how long the wait before it is.
+
+    >>> str(RetryNotice("GET", "/companies/c/imports/r", "connection refused", 2, 8, 2.4))
+    'GET /companies/c/imports/r: connection refused; retry 2 of 8 in 2.4s'
+    """
+
+    method: str
+    path: str
+    reason: str
+    retry: int
+    retries: int
+    delay: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.method} {self.path}: {self.reason}; retry {self.retry} of {self.retries} "
+            f"in {self.delay:.1f}s"
+        )
+
+
+# Who hears about this thread's retries (a progress display, while it waits). A context
+# variable keeps it to the thread, and the call, that set it.
+_RETRY_LISTENER: ContextVar[Callable[[RetryNotice], None] | None] = ContextVar(
+    "migkit_retry_listener", default=None
+)
+
+
+@contextmanager
+def retry_listener(listener: Callable[[RetryNotice], None] | None) -> Iterator[None]:
+    """Call ``listener`` with a :class:`RetryNotice` before each retry this thread makes
+    inside the ``with`` block."""
+    token = _RETRY_LISTENER.set(listener)
+    try:
+        yield
+    finally:
+        _RETRY_LISTENER.reset(token)
+
+
+def announce_retry(notice: RetryNotice) -> None:
+    """Tell this thread's listener, if any, about a retry; a failing listener is ignored
+    (a display must never break a request)."""
+    listener = _RETRY_LISTENER.get()
+    if listener is not None:
+        with suppress(Exception):
+            listener(notice)
+
+
+def _no_answer(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}".lower()
+    if "refused" in text or "newconnectionerror" in text:
+        return "connection refused"
+    if "timeout" in text or "timed out" in text:
+        return "no answer in time"
+    return f"no answer ({type(error).__name__})"
 
 
 class RequestBudget:

@@ -29,11 +29,11 @@ EXAMPLES = {
 
 
 def _templates(args: argparse.Namespace) -> list[Any]:
-    from migkit.rules import Template
+    from migkit.rules import Template, name_links
 
     if args.templates_file:
         raw = json.loads(Path(args.templates_file).read_text(encoding="utf-8"))
-        return [Template.from_api(t) for t in raw.get("templates", raw)]
+        return name_links([Template.from_api(t) for t in raw.get("templates", raw)])
     return list(client(args).templates.list())
 
 

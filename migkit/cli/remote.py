@@ -16,6 +16,7 @@ from migkit.cli.common import (
     add_output,
     client,
     command,
+    progress,
     read_one,
     table,
 )
@@ -126,7 +127,7 @@ def run_templates(args: argparse.Namespace) -> int:
                     if c.pattern
                     else f"one of {', '.join(c.allowed)}"
                     if c.allowed
-                    else f"links to {c.link_template}.{c.link_column}"
+                    else f"links to {c.link_target}"
                     if c.rule == "link"
                     else c.rule
                 )
@@ -163,7 +164,7 @@ def run_import(args: argparse.Namespace) -> int:
     else:
         run = api.imports.create(company, files=args.files)
     if args.wait:
-        run = api.imports.wait(run, raise_on_failure=False)
+        run = api.imports.wait(run, raise_on_failure=False, on_progress=progress(args))
     return _show_run(args, run)
 
 
@@ -180,7 +181,13 @@ def add_watch(sub: Any) -> None:
 def run_watch(args: argparse.Namespace) -> int:
     api = client(args)
     company = _company(api, args.company) if args.company else None
-    run = api.imports.wait(args.run_id, company, timeout=args.timeout, raise_on_failure=False)
+    run = api.imports.wait(
+        args.run_id,
+        company,
+        timeout=args.timeout,
+        raise_on_failure=False,
+        on_progress=progress(args),
+    )
     return _show_run(args, run)
 
 
@@ -217,7 +224,7 @@ def run_decide(args: argparse.Namespace) -> int:
         args.run_id, company, accept=args.accept, reject=args.reject, answers=answers
     )
     if args.wait:
-        run = api.imports.wait(run, raise_on_failure=False)
+        run = api.imports.wait(run, raise_on_failure=False, on_progress=progress(args))
     return _show_run(args, run)
 
 
