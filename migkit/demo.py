@@ -38,9 +38,7 @@ def _indent(text: str) -> str:
 
 def _validate(name: str, frame: pd.DataFrame, template: Any, **links: Any) -> ValidationReport:
     report = validate(frame, template, links=links or None)
-    print(
-        f"{name}: {counted(len(frame), 'row')}, {report.predicted_flagged_rows} would be flagged"
-    )
+    print(f"{name}: {counted(len(frame), 'row')}, {report.predicted_flagged_rows} would be flagged")
     if len(report.errors):
         print(_indent(report.summary().to_string(index=False)))
         first = report.errors.head(3)[["row", "column", "value", "message"]]

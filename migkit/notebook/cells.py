@@ -5,17 +5,15 @@ widgets while a cell waits.
   widget's click), so a run waited on twice in one cell keeps one panel.
 - :func:`mark_shown` / :func:`shown_here`: a run whose panel already shows its final state in
   this cell is not shown again by the cell's returned value (the report is shown once).
-- :func:`ui_events` lets a cell that waits between polls still answer its widgets (the
-  *Cancel* button): it hands the kernel's queued widget messages to ``jupyter_ui_poll``,
-  which runs them and holds back cells queued meanwhile until the waiting cell ends. Outside
-  a cell's execution (inside a click handler, say) it does nothing, since there no cell ends
-  to let the held-back ones go.
+- :func:`click_signal` sees a click on a button while the cell that shows it waits (the
+  run panel's *Cancel* button).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+import threading
+from collections.abc import Mapping
+from contextlib import suppress
 from typing import Any
 
 _SHOWN: dict[str, tuple[str, Mapping[str, Any]]] = {}
@@ -68,22 +66,29 @@ def shown_here(run: Any) -> bool:
     return bool(cell) and seen is not None and seen == (cell, getattr(run, "raw", {}))
 
 
-@contextmanager
-def ui_events() -> Iterator[Callable[[], None] | None]:
-    """A function that answers the widgets' queued messages (clicks) while this cell waits,
-    or ``None`` when that is not possible here (no kernel, not a cell, no jupyter_ui_poll)."""
-    if _kernel() is None or not in_cell_execution():
-        yield None
-        return
-    try:
-        from jupyter_ui_poll import ui_events as poll_events
+def click_signal(button: Any) -> threading.Event | None:
+    """An event set as soon as ``button`` is clicked, even while the cell that shows it is
+    busy waiting; ``None`` where the kernel cannot tell (the button then stays hidden).
 
-        context = poll_events()
-        poll = context.__enter__()
-    except Exception:  # an unusual kernel: no clicks while waiting, never a traceback
-        yield None
-        return
-    try:
-        yield lambda: poll(10)
-    finally:
-        context.__exit__(None, None, None)
+    A busy cell holds the kernel's main thread, so the click's handler only runs once the cell
+    ends. ipykernel 7 receives every message on a thread of its own first, and asks the
+    target comm which subshell should handle it (``_reply_subshell_for``): answering that
+    question is the earliest moment a click is seen, and this hook notes it there (routing is
+    left unchanged; the handler still runs later and must find the work done).
+    """
+    comm = getattr(button, "comm", None)
+    route = getattr(comm, "_reply_subshell_for", None)
+    kernel = _kernel()
+    if route is None or kernel is None or not getattr(kernel, "shell_channel_thread", None):
+        return None
+    clicked = threading.Event()
+
+    def note_click(data: Any, default: Any) -> Any:
+        with suppress(Exception):  # never break the kernel's message routing
+            content = data.get("content") if isinstance(data, Mapping) else None
+            if isinstance(content, Mapping) and content.get("event") == "click":
+                clicked.set()
+        return route(data, default)
+
+    comm._reply_subshell_for = note_click  # type: ignore[union-attr]
+    return clicked

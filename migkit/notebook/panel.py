@@ -31,7 +31,7 @@ from IPython.display import display, update_display
 
 from migkit._http import RetryNotice
 from migkit.models import counted
-from migkit.notebook.cells import current_cell, in_cell_execution, mark_shown, ui_events
+from migkit.notebook.cells import click_signal, current_cell, in_cell_execution, mark_shown
 from migkit.notebook.html import BAD, MUTED, WARN, badge, questions_html, report_html, span
 from migkit.polling import PollEvent
 from migkit.progress.state import RunState, duration
@@ -74,6 +74,8 @@ class Published:
 
 
 def _clock(state: RunState, since: float, spent: int) -> str:
+    if state.polls == 0 and state.ended:
+        return ""  # shown before any wait (a review's paused run): no time to tell
     parts = [state.stage if not state.ended else "", duration(state.elapsed + since)]
     if state.next_poll_in is not None and not state.ended:
         parts.append(f"next poll in {duration(max(0.0, state.next_poll_in - since))}")
@@ -136,6 +138,8 @@ class RunPanel(Published, widgets.VBox):  # type: ignore[misc]
             layout=widgets.Layout(width="auto", display="none"),
         )
         self.cancel_button.on_click(lambda _: self.cancel())
+        # Seen while the cell waits (the handler itself only runs once the cell ends).
+        self._cancel_clicked = click_signal(self.cancel_button)
         self.notice = widgets.HTML()
         self.body = widgets.HTML()
         super().__init__(
@@ -193,7 +197,8 @@ class RunPanel(Published, widgets.VBox):  # type: ignore[misc]
         return (
             not self.state.ended
             and getattr(run, "_imports", None) is not None
-            and in_cell_execution()  # a click can only be answered while a cell waits
+            and self._cancel_clicked is not None  # the click can be seen while the cell waits
+            and in_cell_execution()
             and not self._interrupt
         )
 
@@ -221,21 +226,24 @@ class RunPanel(Published, widgets.VBox):  # type: ignore[misc]
         self.clock.value = _clock(self.state, time.monotonic() - self._at, self.spent())
 
     def pause(self, seconds: float, sleep: Callable[[float], None]) -> None:
-        """Wait for the next poll: the clock ticks and the Cancel button answers."""
+        """Wait for the next poll: the clock ticks and a click on Cancel is acted on at once
+        (from this thread, which owns the widgets)."""
         waited = 0.0
-        with ui_events() as answer:
-            while waited < seconds and not self._interrupt:
-                if answer is not None:
-                    answer()
-                self.tick()
-                step = min(TICK, seconds - waited)
-                sleep(step)
-                waited += step
+        while waited < seconds and not self._interrupt:
+            if self._cancel_clicked is not None and self._cancel_clicked.is_set():
+                self.cancel()
+                break
+            self.tick()
+            step = min(TICK, seconds - waited)
+            sleep(step)
+            waited += step
         self._interrupt = False
 
     def cancel(self) -> None:
         """Ask the server to cancel the run (the *Cancel run* button); the next poll, which
         comes at once, shows it canceled."""
+        if self.cancel_button.disabled:  # done already (the click's handler runs late)
+            return
         self.cancel_button.disabled = True
         self.cancel_button.description = "Canceling…"
         try:

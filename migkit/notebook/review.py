@@ -215,10 +215,12 @@ class Review(Published, widgets.VBox):  # type: ignore[misc]
             button.disabled = locked
 
     def _show_decision(self) -> None:
-        lines = [f"Earlier decision: {d}" for d in self.earlier]
+        lines = [("Earlier decision", d) for d in self.earlier]
         if self.decision is not None:
-            lines.append(f"Decision: {self.decision}")
-        self.decided.value = "".join(f"<div><b>{escape(line)}</b></div>" for line in lines)
+            lines.append(("Decision", self.decision))
+        self.decided.value = "".join(
+            f"<div><b>{label}:</b> {escape(str(decision))}</div>" for label, decision in lines
+        )
 
     # -- deciding ----------------------------------------------------------------------------
     def _click(self, action: Callable[[], Any]) -> None:
