@@ -20,6 +20,7 @@ from migkit.cli.common import (
     read_one,
     table,
 )
+from migkit.models import counted
 
 EXAMPLES = {
     "templates": "example: migkit templates --json",
@@ -85,6 +86,7 @@ def _run_data(run: Any) -> dict[str, Any]:
         data["report"] = {
             "inserted": run.report.inserted,
             "flagged_rows": run.report.flagged_rows,
+            "headline": run.report.headline(run.waiting),  # what "inserted" counts, in words
             "per_sheet": {s.template_name: s.row_count for s in run.report.per_sheet},
         }
     if run.needs_attention is not None:
@@ -257,7 +259,7 @@ def run_export(args: argparse.Namespace) -> int:
         "filter": args.filter,
     }
     Output(args.json).emit(
-        data, lambda: f"wrote {len(frame):,} {args.filter} rows to {args.output}"
+        data, lambda: f"wrote {counted(len(frame), args.filter + ' row')} to {args.output}"
     )
     return OK
 

@@ -47,7 +47,7 @@ class Decision:
     at: datetime
 
     def __str__(self) -> str:
-        return f"{self.button} ({self.sent}), clicked at {self.at:%H:%M:%S}"
+        return f"{self.button} at {self.at:%H:%M:%S}: {self.sent}"
 
 
 # Decisions taken in this kernel's review widgets, by run id: the API does not say which
