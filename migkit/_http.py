@@ -19,9 +19,7 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import urlsplit
@@ -31,6 +29,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from migkit import __version__
+from migkit._retry_notices import RetryNotice, announce_retry, no_answer
 from migkit.errors import APIError, ConfigurationError, TransportError, error_for
 
 DEFAULT_BASE_URL = "https://app.vern.so/api/v1"
@@ -128,7 +127,7 @@ class _Backoff(Retry):
         if last is not None and last.status is not None:
             reason = f"HTTP {last.status}"
         elif last is not None and last.error is not None:
-            reason = _no_answer(last.error)
+            reason = no_answer(last.error)
         else:
             reason = "no answer"
         done = len(self.history)
@@ -152,65 +151,6 @@ class _Backoff(Retry):
             return 0.0
         delay = self.backoff_factor * 2 ** (errors - 1) + random.random() * self.backoff_jitter
         return float(min(self.backoff_max, delay))
-
-
-@dataclass(frozen=True)
-class RetryNotice:
-    """A request about to be retried, for progress displays: what failed, which retry comes
-    next and how long the wait before it is.
-
-    >>> str(RetryNotice("GET", "/companies/c/imports/r", "connection refused", 2, 8, 2.4))
-    'GET /companies/c/imports/r: connection refused; retry 2 of 8 in 2.4s'
-    """
-
-    method: str
-    path: str
-    reason: str
-    retry: int
-    retries: int
-    delay: float
-
-    def __str__(self) -> str:
-        return (
-            f"{self.method} {self.path}: {self.reason}; retry {self.retry} of {self.retries} "
-            f"in {self.delay:.1f}s"
-        )
-
-
-# Who hears about this thread's retries (a progress display, while it waits). A context
-# variable keeps it to the thread, and the call, that set it.
-_RETRY_LISTENER: ContextVar[Callable[[RetryNotice], None] | None] = ContextVar(
-    "migkit_retry_listener", default=None
-)
-
-
-@contextmanager
-def retry_listener(listener: Callable[[RetryNotice], None] | None) -> Iterator[None]:
-    """Call ``listener`` with a :class:`RetryNotice` before each retry this thread makes
-    inside the ``with`` block."""
-    token = _RETRY_LISTENER.set(listener)
-    try:
-        yield
-    finally:
-        _RETRY_LISTENER.reset(token)
-
-
-def announce_retry(notice: RetryNotice) -> None:
-    """Tell this thread's listener, if any, about a retry; a failing listener is ignored
-    (a display must never break a request)."""
-    listener = _RETRY_LISTENER.get()
-    if listener is not None:
-        with suppress(Exception):
-            listener(notice)
-
-
-def _no_answer(error: BaseException) -> str:
-    text = f"{type(error).__name__}: {error}".lower()
-    if "refused" in text or "newconnectionerror" in text:
-        return "connection refused"
-    if "timeout" in text or "timed out" in text:
-        return "no answer in time"
-    return f"no answer ({type(error).__name__})"
 
 
 class RequestBudget:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from migkit._http import retry_listener
+from migkit._retry_notices import retry_listener
 from migkit.errors import RateLimited, ServerError, TransportError, WaitTimeout
 
 
@@ -73,7 +73,7 @@ class PollEvent(Generic[R]):
 ProgressHook = Callable[[PollEvent[R]], None]
 """A progress display. Besides being called with each :class:`PollEvent`, it may have:
 
-- ``retrying(notice, run)``: called with a :class:`~migkit._http.RetryNotice` before each
+- ``retrying(notice, run)``: called with a :class:`~migkit._retry_notices.RetryNotice` before each
   retry of a request made for ``run`` (``None`` when not known), as it happens;
 - ``pause(seconds, sleep)``: called instead of ``sleep(seconds)`` between polls, so a
   display can tick its clock or answer a Cancel button; it may return early (the next poll

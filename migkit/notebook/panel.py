@@ -29,7 +29,7 @@ from typing import Any
 import ipywidgets as widgets
 from IPython.display import display, update_display
 
-from migkit._http import RetryNotice
+from migkit._retry_notices import RetryNotice
 from migkit.models import counted
 from migkit.notebook.cells import click_signal, current_cell, in_cell_execution, mark_shown
 from migkit.notebook.html import BAD, MUTED, WARN, badge, questions_html, report_html, span

@@ -26,7 +26,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from migkit._http import retry_listener
+from migkit._retry_notices import retry_listener
 from migkit.errors import Conflict
 from migkit.models import Question, Run, counted
 from migkit.notebook.html import BAD, GOOD, MUTED, WARN, questions_html, span

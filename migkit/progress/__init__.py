@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from migkit._http import RetryNotice
+from migkit._retry_notices import RetryNotice
 from migkit.polling import PollEvent, ProgressHook
 from migkit.progress.state import RunState, duration
 from migkit.progress.terminal import BarProgress, LineProgress

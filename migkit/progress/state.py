@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from migkit._http import RetryNotice
+from migkit._retry_notices import RetryNotice
 from migkit.models import counted
 from migkit.polling import PollEvent
 

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from migkit._http import RetryNotice
+from migkit._retry_notices import RetryNotice
 from migkit.polling import PollEvent
 from migkit.progress.state import RunState
 
