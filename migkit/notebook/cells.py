@@ -44,12 +44,6 @@ def current_cell() -> str:
     return str(header.get("msg_id", ""))
 
 
-def in_cell_execution() -> bool:
-    """True while the kernel runs a cell (not a widget's click handler)."""
-    header = _parent().get("header") or {}
-    return header.get("msg_type") == "execute_request"
-
-
 def mark_shown(run: Any) -> None:
     """Note that this cell's panel shows ``run`` in its current state."""
     cell = current_cell()

@@ -31,7 +31,7 @@ from IPython.display import display, update_display
 
 from migkit._retry_notices import RetryNotice
 from migkit.models import counted
-from migkit.notebook.cells import click_signal, current_cell, in_cell_execution, mark_shown
+from migkit.notebook.cells import click_signal, current_cell, mark_shown
 from migkit.notebook.html import BAD, MUTED, WARN, badge, questions_html, report_html, span
 from migkit.polling import PollEvent
 from migkit.progress.state import RunState, duration
@@ -198,7 +198,6 @@ class RunPanel(Published, widgets.VBox):  # type: ignore[misc]
             not self.state.ended
             and getattr(run, "_imports", None) is not None
             and self._cancel_clicked is not None  # the click can be seen while the cell waits
-            and in_cell_execution()
             and not self._interrupt
         )
 
