@@ -93,7 +93,8 @@ def _groups(
             hits = violations[(violations["column"] == column.name) & (violations["rule"] == rule)]
             if hits.empty or (sheet.id, column.name, rule) in kept:
                 continue
-            values = [("" if v is None else str(v)) for v in hits["value"].tolist()]
+            # a blank cell reads back as None or NaN (pandas 3 strings): never sample "nan"
+            values = [("" if v is None or v != v else str(v)) for v in hits["value"].tolist()]
             groups.append(
                 attention.Group(
                     sheet_id=sheet.id,
