@@ -449,6 +449,12 @@ def report() -> None:
                 cells.append(type(exc).__name__)
         differs = " <- differs" if len(set(cells)) > 1 else ""
         print(f"  {name:<{width}}  " + "  ".join(f"{c:>10}" for c in cells) + differs)
+    print()
+    try:  # run as a script: this folder is on sys.path
+        import reconcile_probes
+    except ImportError:  # imported as benchmarks.reconcile from the repository root
+        from benchmarks import reconcile_probes
+    reconcile_probes.report()
 
 
 NOTES = [
@@ -467,12 +473,20 @@ NOTES = [
     " trim, blank) cell as null, as CSV cannot tell them apart; datacompy and polars count ''"
     " vs null as a change. datacompy fills nulls with the text 'DATACOMPY_NULL' before"
     " comparing, so that text (any case, with ignore_case) equals a null.",
-    "Null keys: migkit reports them as missing/extra with reason 'empty key'; pandas' merge in"
-    " datacompy pairs a null key with a null key; polars' join never matches nulls.",
-    "Duplicate keys: migkit pairs the first row of a key on each side and reports later ones as"
-    " missing/extra ('duplicate key', listed in report.duplicates); datacompy pairs the n-th"
-    " occurrence with the n-th (by row order); a plain join pairs every combination (2 x 2 = 4"
-    " matched rows). The benchmark frames have unique keys.",
+    "Null keys: migkit reports a key empty as a whole as missing/extra with reason 'empty key'"
+    " (it cannot say which row it is); pandas' merge in datacompy pairs a null key with a null"
+    " key; polars' join never matches nulls. In a key of several columns, migkit pairs an"
+    " empty part with an empty part when the rest matches, as datacompy does.",
+    "Duplicate keys: migkit and datacompy pair the n-th row of a key with the n-th (by row"
+    " order; migkit's duplicates='first' pairs only the first rows and reports later ones as"
+    " 'duplicate key'); a plain join pairs every combination (2 x 2 = 4 matched rows). The"
+    " benchmark frames have unique keys.",
+    "Typed probes: migkit compares text that only looks numeric ('007') by value only when a"
+    " tolerance names its column, and then says which tolerance hid it; datacompy compares two"
+    " text columns as text whatever abs_tol says. migkit's rel_tol is math.isclose's (relative"
+    " to the larger value, symmetric); datacompy's is numpy.isclose's (relative to the second"
+    " value), so 110 vs 100 at rel_tol=0.095 is equal in migkit only. Booleans vs '1' are one"
+    " option in migkit (booleans=True); datacompy has none.",
     "datacompy 1.1.0, the newest release, declares pandas<3.1 (1.0.4 too; 0.19.5 pandas<=2.3.3):"
     " installing it resolves pandas down to 3.0.x. Here it runs on pandas 3.1 anyway (installed"
     " over it) and its counts agree with the other sides.",

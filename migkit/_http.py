@@ -29,6 +29,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from migkit import __version__
+from migkit._retry_notices import RetryNotice, announce_retry, no_answer
 from migkit.errors import APIError, ConfigurationError, TransportError, error_for
 
 DEFAULT_BASE_URL = "https://app.vern.so/api/v1"
@@ -108,6 +109,37 @@ class _Backoff(Retry):
             retry.rate_limited = self.rate_limited - 1
             return retry
         return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    def sleep(self, response: Any = None) -> None:
+        # urllib3's own order (Retry-After first, else the backoff), with the wait announced
+        # to whoever watches this thread's requests (a progress display) before it starts.
+        delay = None
+        if response is not None and self.respect_retry_after_header:
+            delay = self.get_retry_after(response)
+        if not delay:
+            delay = self.get_backoff_time()
+        announce_retry(self._notice(delay))
+        if delay > 0:
+            time.sleep(delay)
+
+    def _notice(self, delay: float) -> RetryNotice:
+        last = self.history[-1] if self.history else None
+        if last is not None and last.status is not None:
+            reason = f"HTTP {last.status}"
+        elif last is not None and last.error is not None:
+            reason = no_answer(last.error)
+        else:
+            reason = "no answer"
+        done = len(self.history)
+        left = self.total if isinstance(self.total, int) else 0
+        return RetryNotice(
+            method=(last.method if last else None) or "request",
+            path=urlsplit((last.url if last else None) or "").path,
+            reason=reason,
+            retry=done,
+            retries=done + max(left, 0),
+            delay=float(delay),
+        )
 
     def get_backoff_time(self) -> float:
         errors = 0

@@ -95,10 +95,13 @@ def occurrence(key: pa.Array) -> np.ndarray:
     >>> occurrence(pa.array(["a", "b", "a", "a", None])).tolist()
     [0, 0, 1, 2, 0]
     """
-    return _occurrence(codes_of(key)[0])
+    return occurrences(codes_of(key)[0])
 
 
-def _occurrence(codes: np.ndarray) -> np.ndarray:
+def occurrences(codes: np.ndarray) -> np.ndarray:
+    """For each code, how many earlier positions hold the same code (0 for a first one)."""
+    # One stable sort groups equal codes in row order; a row's rank within its run of equal
+    # codes is its occurrence.
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
@@ -123,7 +126,7 @@ def pair_copies(left: pa.Array, right: pa.Array) -> tuple[np.ndarray, np.ndarray
     lcodes, rcodes = codes[: len(left)], codes[len(left) :]
     lcount = np.bincount(lcodes, minlength=distinct + 1)
     rcount = np.bincount(rcodes, minlength=distinct + 1)
-    locc, rocc = _occurrence(lcodes), _occurrence(rcodes)
+    locc, rocc = occurrences(lcodes), occurrences(rcodes)
     lpos = np.flatnonzero(locc < rcount[lcodes])
     rpos = np.flatnonzero(rocc < lcount[rcodes])
     # the n-th copy on each side: order both by (code, occurrence)

@@ -45,6 +45,15 @@ def _str(raw: Mapping[str, Any], key: str) -> str | None:
     return None if value is None else str(value)
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun, singular or plural: ``1 row``, ``1,204 rows``.
+
+    >>> counted(1, "row"), counted(1204, "row"), counted(2, "run", "runs")
+    ('1 row', '1,204 rows', '2 runs')
+    """
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 def _int(raw: Mapping[str, Any], key: str) -> int:
     value = raw.get(key)
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
@@ -173,6 +182,33 @@ class Report:
             raw=dict(raw),
         )
 
+    @property
+    def valid_rows(self) -> int:
+        """Rows a completed run left valid (in ``filter=valid`` exports): inserted minus
+        flagged."""
+        return max(self.inserted - self.flagged_rows, 0)
+
+    def headline(self, waiting: bool = False) -> str:
+        """What the numbers mean, in words. A completed run's ``inserted`` counts valid and
+        flagged rows; a run waiting for a decision has inserted only its clean rows so far.
+
+        >>> Report(inserted=196, per_sheet=(), flagged_rows=12).headline()
+        '184 valid + 12 flagged = 196 inserted'
+        >>> Report(inserted=178, per_sheet=(), flagged_rows=22).headline(waiting=True)
+        '178 clean rows inserted so far; 22 flagged rows wait for a decision'
+        """
+        if waiting:
+            flagged = counted(self.flagged_rows, "flagged row")
+            verb = "waits" if self.flagged_rows == 1 else "wait"
+            return (
+                f"{counted(self.inserted, 'clean row')} inserted so far; "
+                f"{flagged} {verb} for a decision"
+            )
+        return (
+            f"{self.valid_rows:,} valid + {self.flagged_rows:,} flagged = "
+            f"{self.inserted:,} inserted"
+        )
+
     def _repr_html_(self) -> str:
         from migkit.notebook.html import report_html
 
@@ -204,6 +240,14 @@ class Question:
     relevant_columns: tuple[str, ...] = ()
     raw: Mapping[str, Any] = _raw()
 
+    def samples_text(self, limit: int = 5) -> str:
+        """Up to ``limit`` sample values for people; a blank one reads ``(blank)``.
+
+        >>> Question("q", "", "", None, None, 2, ("open", " "), None, (), False).samples_text()
+        'open, (blank)'
+        """
+        return ", ".join(v if v.strip() else "(blank)" for v in self.sample_values[:limit])
+
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Question:
         target = raw.get("target") or {}
@@ -214,7 +258,9 @@ class Question:
             column=_str(target, "column"),
             sheet_id=_str(target, "sheet_id"),
             affected_rows=_int(target, "affected_count"),
-            sample_values=tuple(str(v) for v in target.get("sample_values") or []),
+            sample_values=tuple(
+                "" if v is None else str(v) for v in target.get("sample_values") or []
+            ),
             error=_str(target, "error"),
             options=tuple(
                 Option(id=str(o.get("id", "")), label=str(o.get("label", "")))
@@ -271,6 +317,9 @@ class Run:
     error: str | None = None
     idempotency_key: str | None = None
     raw: Mapping[str, Any] = _raw()
+    # For people: which company and sheet (or files) the run imports into, e.g.
+    # "Acme Corp · Contacts"; set by ``client.imports.create`` and kept across polls.
+    label: str | None = field(default=None, compare=False, repr=False)
     # The ``client.imports`` that made this object, so ``run.wait()`` and ``run.decide()``
     # work; never part of equality or the repr.
     _imports: Any = field(default=None, compare=False, repr=False)
@@ -351,15 +400,21 @@ class Run:
 
     def __str__(self) -> str:
         """A readable account: status, message, report, and any questions with their options."""
-        lines = [f"Run {self.id} ({self.status})"]
+        where = f" into {self.label}" if self.label else ""
+        lines = [f"Run {self.id}{where} ({self.status})"]
         if self.progress_message:
             lines.append(f"  {self.progress_message}")
         if self.error:
             lines.append(f"  error: {self.error}")
         if self.report is not None:
-            lines.append(
-                f"  inserted {self.report.inserted:,} rows, {self.report.flagged_rows:,} flagged"
-            )
+            lines.append(f"  {self.report.headline(self.waiting)}")
+        lines += self.questions_text()
+        return "\n".join(lines)
+
+    def questions_text(self) -> list[str]:
+        """A paused run's questions, options and suggested fix as indented lines, and how
+        to answer; empty for a run that asks nothing."""
+        lines: list[str] = []
         attention = self.needs_attention
         if attention is not None:
             for q in attention.questions:
@@ -369,7 +424,7 @@ class Run:
                     lines.append(f"      {q.context}")
                 if q.sample_values:
                     lines.append(
-                        f"      {q.affected_rows:,} rows, e.g. {', '.join(q.sample_values[:5])}"
+                        f"      {counted(q.affected_rows, 'row')}, e.g. {q.samples_text()}"
                     )
                 for option in q.options:
                     lines.append(f"      - {option.label}")
@@ -381,7 +436,11 @@ class Run:
                 "  Answer with run.decide(accept=True), run.decide(answers={question id: "
                 "option label or text}) or run.decide(reject=True)"
             )
-        return "\n".join(lines)
+        return lines
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # IPython's text/plain (what renderers without HTML show): the readable account.
+        printer.text(str(self))
 
     def _repr_html_(self) -> str:
         from migkit.notebook.html import run_html

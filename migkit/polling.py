@@ -15,8 +15,9 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
+from migkit._retry_notices import retry_listener
 from migkit.errors import RateLimited, ServerError, TransportError, WaitTimeout
 
 
@@ -55,15 +56,43 @@ class PollSchedule:
 
 @dataclass(frozen=True)
 class PollEvent(Generic[R]):
-    """What a progress hook receives after each poll."""
+    """What a progress hook receives after each poll.
+
+    ``problem`` says why the run's state is not fresh (its poll failed and will be tried
+    again); ``error`` is the exception that ends the wait, sent just before it is raised.
+    """
 
     run: R
     polls: int
     elapsed: float
     next_poll_in: float | None  # None once the loop stops for this run
+    problem: str | None = None
+    error: BaseException | None = None
 
 
 ProgressHook = Callable[[PollEvent[R]], None]
+"""A progress display. Besides being called with each :class:`PollEvent`, it may have:
+
+- ``retrying(notice, run)``: called with a :class:`~migkit._retry_notices.RetryNotice` before each
+  retry of a request made for ``run`` (``None`` when not known), as it happens;
+- ``pause(seconds, sleep)``: called instead of ``sleep(seconds)`` between polls, so a
+  display can tick its clock or answer a Cancel button; it may return early (the next poll
+  then comes at once) and must wait with ``sleep``.
+"""
+
+
+def _pause(hook: object, seconds: float, sleep: Callable[[float], None]) -> None:
+    pause = getattr(hook, "pause", None)
+    if pause is not None:
+        pause(seconds, sleep)
+    else:
+        sleep(seconds)
+
+
+def _listening(hook: object, run: object) -> Any:
+    """A context in which this thread's request retries are told to ``hook.retrying``."""
+    retrying = getattr(hook, "retrying", None)
+    return retry_listener(None if retrying is None else lambda n: retrying(n, run))
 
 
 class MissedPolls(Generic[R]):
@@ -74,30 +103,46 @@ class MissedPolls(Generic[R]):
     def __init__(self, get: Callable[[R], R], limit: int = 5) -> None:
         self._get = get
         self._misses: dict[str, int] = {}
+        self.problems: dict[str, str] = {}  # why a run's last poll brought no news
         self.limit = limit
 
     def __call__(self, run: R) -> R:
         try:
             fresh = self._get(run)
-        except (ServerError, RateLimited, TransportError):
+        except (ServerError, RateLimited, TransportError) as exc:
             misses = self._misses.get(run.id, 0) + 1
             self._misses[run.id] = misses
             if misses > self.limit:
                 raise
+            self.problems[run.id] = (
+                f"poll failed ({type(exc).__name__}); failed polls: {misses} of "
+                f"{self.limit} allowed before giving up"
+            )
             return run
         self._misses.pop(run.id, None)
+        self.problems.pop(run.id, None)
         return fresh
 
-    def following(self, run: R) -> Callable[[], R]:
+    def following(self, run: R) -> Following[R]:
         """A no-argument fetch for :func:`wait_for` that polls the latest state of ``run``."""
-        latest = run
+        return Following(self, run)
 
-        def fetch() -> R:
-            nonlocal latest
-            latest = self(latest)
-            return latest
 
-        return fetch
+class Following(Generic[R]):
+    """The fetch :meth:`MissedPolls.following` makes: it polls the latest state of one run
+    and knows it (``latest``) and why its last poll failed (``problem``)."""
+
+    def __init__(self, polls: MissedPolls[R], run: R) -> None:
+        self._polls = polls
+        self.latest = run
+
+    def __call__(self) -> R:
+        self.latest = self._polls(self.latest)
+        return self.latest
+
+    @property
+    def problem(self) -> str | None:
+        return self._polls.problems.get(self.latest.id)
 
 
 def settled(run: Pollable, stop_on_attention: bool = True) -> bool:
@@ -115,25 +160,37 @@ def wait_for(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> R:
-    """Poll ``fetch`` until the run settles; raises :class:`WaitTimeout` after ``timeout``."""
+    """Poll ``fetch`` until the run settles; raises :class:`WaitTimeout` after ``timeout``.
+
+    ``on_progress`` sees every poll, every retry of a request as it happens, and the error
+    that ends the wait (see :data:`ProgressHook`)."""
     start = clock()
     polls = 0
+    run: R | None = getattr(fetch, "latest", None)
     while True:
-        run = fetch()
+        try:
+            with _listening(on_progress, run):
+                run = fetch()
+        except Exception as exc:
+            if on_progress and run is not None:
+                on_progress(PollEvent(run, polls, clock() - start, None, error=exc))
+            raise
         polls += 1
         elapsed = clock() - start
+        problem = getattr(fetch, "problem", None)
         if settled(run, stop_on_attention):
             if on_progress:
                 on_progress(PollEvent(run, polls, elapsed, None))
             return run
         delay = schedule.interval(elapsed)
         if timeout is not None and elapsed + delay > timeout:
+            error = WaitTimeout(run.id, run.status, elapsed)
             if on_progress:
-                on_progress(PollEvent(run, polls, elapsed, None))
-            raise WaitTimeout(run.id, run.status, elapsed)
+                on_progress(PollEvent(run, polls, elapsed, None, problem, error=error))
+            raise error
         if on_progress:
-            on_progress(PollEvent(run, polls, elapsed, delay))
-        sleep(delay)
+            on_progress(PollEvent(run, polls, elapsed, delay, problem))
+        _pause(on_progress, delay, sleep)
 
 
 def wait_many(
@@ -168,9 +225,20 @@ def wait_many(
         if wait > 0:
             if timeout is not None and due[index] - start > timeout:
                 slow = current[index]
-                raise WaitTimeout(slow.id, slow.status, clock() - start)
-            sleep(wait)
-        run = fetch(current[index])
+                error = WaitTimeout(slow.id, slow.status, clock() - start)
+                if on_progress:
+                    on_progress(PollEvent(slow, polls[index], clock() - start, None, error=error))
+                raise error
+            _pause(on_progress, wait, sleep)
+        try:
+            with _listening(on_progress, current[index]):
+                run = fetch(current[index])
+        except Exception as exc:
+            if on_progress:
+                on_progress(
+                    PollEvent(current[index], polls[index], clock() - start, None, error=exc)
+                )
+            raise
         current[index] = run
         polls[index] += 1
         elapsed = clock() - start
@@ -181,5 +249,6 @@ def wait_many(
             next_in = max(schedule.interval(elapsed), len(pending) * spacing)
             due[index] = clock() + next_in
         if on_progress:
-            on_progress(PollEvent(run, polls[index], elapsed, next_in))
+            problems = getattr(fetch, "problems", {})
+            on_progress(PollEvent(run, polls[index], elapsed, next_in, problems.get(run.id)))
     return current

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -57,6 +57,8 @@ class Column:
     link_template: str | None = None
     link_column: str | None = None
     description: str | None = None
+    # GET /templates names a linked template by id only; name_links() fills in its name.
+    link_template_name: str | None = None
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Column:
@@ -88,6 +90,33 @@ class Column:
     def allowed_message(self) -> str:
         """The server's wording for an allowed-value miss."""
         return "Does not match allowed values: " + ", ".join(self.allowed or ())
+
+    @property
+    def link_target(self) -> str:
+        """What a link column points to, for people: the linked template and column by name
+        (``Accounts Name``), never the template's id.
+
+        >>> Column("Account", rule="link", link_template="2b32e811", link_column="Name",
+        ...        link_template_name="Accounts").link_target
+        'Accounts Name'
+        """
+        column = self.link_column or "value"
+        if self.link_template_name:
+            return f"{self.link_template_name} {column}"
+        return f"{column} of the linked template"
+
+    @property
+    def link_message(self) -> str:
+        """The message for a value with no partner in the linked column.
+
+        >>> Column("Account", rule="link", link_column="Name",
+        ...        link_template_name="Accounts").link_message
+        'Not an Accounts Name'
+        """
+        target = self.link_target
+        if not self.link_template_name:
+            return f"Not a {target}"
+        return f"Not {'an' if target[:1].lower() in 'aeiou' else 'a'} {target}"
 
 
 @dataclass(frozen=True)
@@ -132,6 +161,29 @@ class Template:
             if col.name == name:
                 return col
         raise KeyError(f"{self.name} has no column {name!r}; columns: {self.column_names}")
+
+
+def name_links(templates: Sequence[Template]) -> list[Template]:
+    """``templates`` with each link column's linked template named (``link_template_name``),
+    so messages say "Not an Accounts Name" instead of quoting a template id.
+
+    >>> accounts = Template("Accounts", (Column("Name"),), id="t1")
+    >>> contacts = Template("Contacts", (Column("Account", rule="link", link_template="t1",
+    ...                                         link_column="Name"),), id="t2")
+    >>> name_links([accounts, contacts])[1].columns[0].link_message
+    'Not an Accounts Name'
+    """
+    names = {t.id: t.name for t in templates if t.id}
+    named = []
+    for template in templates:
+        columns = tuple(
+            replace(c, link_template_name=names[c.link_template])
+            if c.rule == "link" and c.link_template in names and not c.link_template_name
+            else c
+            for c in template.columns
+        )
+        named.append(replace(template, columns=columns))
+    return named
 
 
 def blank_mask(text: pd.Series) -> pd.Series:
@@ -194,10 +246,7 @@ def _column_masks(
         masks.append(("allowed", lambda: ~is_in(array, allowed) & ~empty, column.allowed_message))
     if column.rule == "link" and link_values is not None:
         targets = as_arrow(pd.Series(list(link_values), dtype=object))
-        where = f"{column.link_template}.{column.link_column}"
-        masks.append(
-            ("link", lambda: ~is_in(array, targets) & ~empty, f"No {where} has this value")
-        )
+        masks.append(("link", lambda: ~is_in(array, targets) & ~empty, column.link_message))
     return masks
 
 

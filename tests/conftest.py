@@ -18,6 +18,7 @@ import migkit
 import migkit.sandbox
 from migkit.sandbox import Sandbox
 from tests.helpers import SAMPLES, Api
+from tests.helpers_gen2 import Gen2
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +39,27 @@ def api(sandbox: Sandbox) -> Api:
 def other_api(sandbox: Sandbox) -> Api:
     """A second, isolated account of the same sandbox."""
     return Api(sandbox.base_url, sandbox.api_keys[1])
+
+
+@pytest.fixture
+def gen2(sandbox: Sandbox) -> Gen2:
+    """The first account of the session sandbox, with the Generation-2 calls."""
+    return Gen2(sandbox.base_url, sandbox.api_keys[0])
+
+
+@pytest.fixture
+def other_gen2(sandbox: Sandbox) -> Gen2:
+    """The second, isolated account, with the Generation-2 calls."""
+    return Gen2(sandbox.base_url, sandbox.api_keys[1])
+
+
+@pytest.fixture(scope="module")
+def slow_gen2() -> Iterator[Gen2]:
+    """A dedicated sandbox per module whose runs take a second per step on one agent thread,
+    so a test can catch a run queued or running even on a loaded machine (a generate takes
+    five steps, an execute two)."""
+    with migkit.sandbox.start(step_seconds=1.0, workers=1, rate_limit=100_000) as sb:
+        yield Gen2(sb.base_url, sb.api_key)
 
 
 @pytest.fixture(scope="module")

@@ -73,14 +73,39 @@ def add_api(parser: argparse.ArgumentParser) -> None:
         help="API base URL (default: $VERN_BASE_URL, else the real service); the API key is "
         "read from $VERN_API_KEY or a .env file, never from the command line",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_progress(parser)
+
+
+def add_progress(parser: argparse.ArgumentParser) -> None:
+    """``--no-progress``: no bars or progress lines (as ``MIGKIT_PROGRESS=0``)."""
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars or lines (also: MIGKIT_PROGRESS=0); on a terminal progress "
+        "is a bar, elsewhere one line per status change",
+    )
+
+
+def progress_wanted(args: argparse.Namespace) -> bool:
+    """False with ``--no-progress`` or ``MIGKIT_PROGRESS=0``."""
+    from migkit.progress import progress_enabled
+
+    return not getattr(args, "no_progress", False) and progress_enabled()
+
+
+def progress(args: argparse.Namespace) -> Any:
+    """The progress display of a command that waits and then prints the run itself: a bar on
+    a terminal (cleared at the end), one line per status change elsewhere; ``None`` when off."""
+    from migkit.progress import terminal_progress
+
+    return terminal_progress(end_line=False) if progress_wanted(args) else None
 
 
 def client(args: argparse.Namespace) -> Any:
     """The ``migkit.Client`` for an API command."""
     from migkit.client import Client
 
-    return Client(base_url=args.base_url, progress=not args.no_progress)
+    return Client(base_url=args.base_url, progress=progress_wanted(args))
 
 
 def plain(value: Any) -> Any:

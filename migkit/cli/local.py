@@ -19,6 +19,7 @@ from migkit.cli.common import (
     read_one,
     table,
 )
+from migkit.models import counted
 
 EXAMPLES = {
     "validate": "example: migkit validate contacts.csv --template Contacts "
@@ -29,11 +30,11 @@ EXAMPLES = {
 
 
 def _templates(args: argparse.Namespace) -> list[Any]:
-    from migkit.rules import Template
+    from migkit.rules import Template, name_links
 
     if args.templates_file:
         raw = json.loads(Path(args.templates_file).read_text(encoding="utf-8"))
-        return [Template.from_api(t) for t in raw.get("templates", raw)]
+        return name_links([Template.from_api(t) for t in raw.get("templates", raw)])
     return list(client(args).templates.list())
 
 
@@ -188,10 +189,12 @@ def run_compare(args: argparse.Namespace) -> int:
     }
 
     def text() -> str:
-        lines = [repr(report), "", report.summary().to_string()]
+        lines = [_headline(report), "", _summary(report).to_string()]
         labels = ("missing", "extra") if first == "source" else ("removed", "added")
         for label, frame in zip(labels, (report.missing, report.extra), strict=True):
             if len(frame):
+                if _is_diff(report):  # nothing to explain: drop the reason columns
+                    frame = frame.drop(columns=["reason", "detail"], errors="ignore")
                 lines += ["", f"{label}:", table(frame)]
         if len(report.changed):
             lines += ["", "changed cells:", table(report.changed)]
@@ -200,3 +203,29 @@ def run_compare(args: argparse.Namespace) -> int:
 
     Output(args.json).emit(data, text)
     return OK if report.ok else FAILED
+
+
+def _is_diff(report: Any) -> bool:
+    return tuple(report.names) == ("old", "new")
+
+
+def _headline(report: Any) -> str:
+    """The report's one-line account; a diff of two exports says removed and added."""
+    if not _is_diff(report):
+        return repr(report)
+    return (
+        f"diff by {report.matched_by}: old {report.rows[0]:,} rows, new {report.rows[1]:,} "
+        f"rows, {report.matched:,} in both, {len(report.removed):,} removed, "
+        f"{len(report.added):,} added, {len(report.changed):,} changed cells in "
+        f"{counted(report.changed_rows, 'row')}"
+    )
+
+
+def _summary(report: Any) -> Any:
+    """The report's counts; a diff's say removed/added, without reasons (a row of a diff is
+    removed or added, there is nothing to explain)."""
+    summary = report.summary()
+    if not _is_diff(report):
+        return summary
+    kept = summary[~summary.index.str.startswith(("missing:", "extra:"))]
+    return kept.rename(index={"missing": "removed", "extra": "added"})

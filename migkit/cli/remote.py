@@ -16,9 +16,11 @@ from migkit.cli.common import (
     add_output,
     client,
     command,
+    progress,
     read_one,
     table,
 )
+from migkit.models import counted
 
 EXAMPLES = {
     "templates": "example: migkit templates --json",
@@ -84,6 +86,7 @@ def _run_data(run: Any) -> dict[str, Any]:
         data["report"] = {
             "inserted": run.report.inserted,
             "flagged_rows": run.report.flagged_rows,
+            "headline": run.report.headline(run.waiting),  # what "inserted" counts, in words
             "per_sheet": {s.template_name: s.row_count for s in run.report.per_sheet},
         }
     if run.needs_attention is not None:
@@ -126,7 +129,7 @@ def run_templates(args: argparse.Namespace) -> int:
                     if c.pattern
                     else f"one of {', '.join(c.allowed)}"
                     if c.allowed
-                    else f"links to {c.link_template}.{c.link_column}"
+                    else f"links to {c.link_target}"
                     if c.rule == "link"
                     else c.rule
                 )
@@ -163,7 +166,7 @@ def run_import(args: argparse.Namespace) -> int:
     else:
         run = api.imports.create(company, files=args.files)
     if args.wait:
-        run = api.imports.wait(run, raise_on_failure=False)
+        run = api.imports.wait(run, raise_on_failure=False, on_progress=progress(args))
     return _show_run(args, run)
 
 
@@ -180,7 +183,13 @@ def add_watch(sub: Any) -> None:
 def run_watch(args: argparse.Namespace) -> int:
     api = client(args)
     company = _company(api, args.company) if args.company else None
-    run = api.imports.wait(args.run_id, company, timeout=args.timeout, raise_on_failure=False)
+    run = api.imports.wait(
+        args.run_id,
+        company,
+        timeout=args.timeout,
+        raise_on_failure=False,
+        on_progress=progress(args),
+    )
     return _show_run(args, run)
 
 
@@ -217,7 +226,7 @@ def run_decide(args: argparse.Namespace) -> int:
         args.run_id, company, accept=args.accept, reject=args.reject, answers=answers
     )
     if args.wait:
-        run = api.imports.wait(run, raise_on_failure=False)
+        run = api.imports.wait(run, raise_on_failure=False, on_progress=progress(args))
     return _show_run(args, run)
 
 
@@ -250,7 +259,7 @@ def run_export(args: argparse.Namespace) -> int:
         "filter": args.filter,
     }
     Output(args.json).emit(
-        data, lambda: f"wrote {len(frame):,} {args.filter} rows to {args.output}"
+        data, lambda: f"wrote {counted(len(frame), args.filter + ' row')} to {args.output}"
     )
     return OK
 

@@ -3,7 +3,7 @@ changed, and what normalization hid."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -24,9 +24,15 @@ class ReconcileReport:
     - ``changed``: one row per changed cell of a matched pair: the key, ``column``, both values,
       both row labels and a ``reason``;
     - ``hidden``: cells that differ as written but are equal after normalization, with ``by``;
-    - ``duplicates``: every row whose key occurs more than once on its side (the first one is
-      matched, later ones are missing or extra with reason ``duplicate key``);
+    - ``duplicates``: every row whose key occurs more than once on its side, and whether it
+      was paired (``duplicates_mode``: ``"occurrence"`` pairs the n-th row of a key with the
+      n-th, ``"first"`` only the first ones; unpaired repeats are missing or extra with reason
+      ``duplicate key``);
     - ``by_column``: compared, changed and hidden cells per column, and the match rate.
+
+    Column labels are the frames' own (any hashable). ``fields`` names the columns the report
+    adds (``reason``, ``detail``, ``column``, ...): the usual name, or the name with leading
+    underscores when one of the caller's columns already has it.
 
     >>> import migkit, pandas as pd
     >>> r = migkit.reconcile(pd.DataFrame({"k": ["a", "b"], "v": ["1", "2"]}),
@@ -36,7 +42,7 @@ class ReconcileReport:
     """
 
     names: tuple[str, str]
-    key: tuple[str, ...] | None
+    key: tuple[Hashable, ...] | None
     rows: tuple[int, int]
     matched: int
     missing: pd.DataFrame
@@ -45,9 +51,17 @@ class ReconcileReport:
     build_hidden: Callable[[], pd.DataFrame] = field(repr=False, compare=False)
     duplicates: pd.DataFrame
     by_column: pd.DataFrame
-    columns: dict[str, str] = field(default_factory=dict)
-    only_in: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    columns: dict[Hashable, Hashable] = field(default_factory=dict)
+    only_in: tuple[tuple[Hashable, ...], tuple[Hashable, ...]] = ((), ())
     notes: tuple[str, ...] = ()
+    on_index: bool = False
+    duplicates_mode: str = "occurrence"
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+    def field_name(self, name: str) -> str:
+        """The name the report's own column ``name`` (``"reason"``, ``"detail"``, ...) has in
+        its tables: ``name`` itself unless a caller's column already had that label."""
+        return self.fields.get(name, name)
 
     @cached_property
     def hidden(self) -> pd.DataFrame:
@@ -62,13 +76,22 @@ class ReconcileReport:
 
     @property
     def matched_by(self) -> str:
-        """How rows were paired: ``"key Email"`` or ``"full-row hash"``."""
-        return "full-row hash" if self.key is None else "key " + ", ".join(self.key)
+        """How rows were paired: ``"key Email"``, ``"index"`` or ``"full-row hash"``."""
+        if self.on_index:
+            return "index"
+        return "full-row hash" if self.key is None else "key " + ", ".join(map(str, self.key))
+
+    @property
+    def keys_repeat(self) -> bool:
+        """True when a key occurs more than once on either side (see :attr:`duplicates`)."""
+        return len(self.duplicates) > 0
 
     @property
     def changed_rows(self) -> int:
         """Matched pairs with at least one changed cell."""
-        return int(self.changed[f"{self.names[0]}_row"].nunique()) if len(self.changed) else 0
+        if not len(self.changed):
+            return 0
+        return int(self.changed[self.field_name(f"{self.names[0]}_row")].nunique())
 
     @property
     def ok(self) -> bool:
@@ -96,7 +119,7 @@ class ReconcileReport:
         ]
         for label, table in (("missing", self.missing), ("extra", self.extra)):
             lines.append((label, len(table)))
-            for reason, n in table["reason"].value_counts(sort=True).items():
+            for reason, n in table[self.field_name("reason")].value_counts(sort=True).items():
                 lines.append((f"{label}: {reason}", int(n)))
         lines += [
             ("changed cells", len(self.changed)),

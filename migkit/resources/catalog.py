@@ -5,6 +5,7 @@ from __future__ import annotations
 from migkit.errors import MigkitError
 from migkit.models import Source, Template
 from migkit.resources._context import Context
+from migkit.rules import name_links
 
 
 class UnknownName(MigkitError, KeyError):
@@ -57,7 +58,8 @@ class Templates:
         ['Name', 'Domain', 'Tier']
         """
         body = self._ctx.get("/templates", "GET /templates")
-        return [Template.from_api(t) for t in body.get("templates") or []]
+        # Link columns name their linked template (the API gives only its id) for messages.
+        return name_links([Template.from_api(t) for t in body.get("templates") or []])
 
     def get(self, name_or_id: str) -> Template:
         """One template by name (case-insensitive) or id."""

@@ -65,7 +65,8 @@ class ExportStream:
                 unit="B",
                 unit_scale=True,
                 desc="export.csv",
-                disable=not progress,
+                # None: off when stderr is not a terminal (no carriage-return floods in logs)
+                disable=None if progress else True,
                 delay=1.0,
                 leave=False,
             ) as bar,

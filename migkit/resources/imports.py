@@ -43,6 +43,27 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def run_label(
+    company: Company | str, sheet: str | None, files: Sequence[FileLike] | None
+) -> str | None:
+    """Where a run imports, for people: ``"Acme Corp · Contacts"`` (a company id is left out).
+
+    >>> run_label("acme-001", None, ["contacts.csv"])
+    'acme-001 · contacts.csv'
+    """
+    name = company.name if isinstance(company, Company) else company
+    names = [
+        f.name if isinstance(f, Upload) else Path(f).name
+        for f in files or []
+        if not isinstance(f, pd.DataFrame)
+    ]
+    target = sheet or ", ".join(names)
+    if not target and isinstance(company, Company) and len(company.sheets) == 1:
+        target = company.sheets[0].name  # inline rows into a company's only sheet
+    parts = [p for p in (None if looks_like_id(name) else name, target) if p]
+    return " · ".join(parts) or None
+
+
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -74,6 +95,18 @@ class Imports:
         >>> run = client.imports.create(acme, files=["contacts.csv"])  # doctest: +SKIP
         >>> run = client.imports.wait(run)  # doctest: +SKIP
         """
+        run = self._create(company, files, rows, frame, sheet, idempotency_key)
+        return dataclasses.replace(run, label=run_label(company, sheet, files))
+
+    def _create(
+        self,
+        company: Company | str,
+        files: Sequence[FileLike] | None,
+        rows: Sequence[Mapping[str, Any]] | None,
+        frame: pd.DataFrame | None,
+        sheet: str | None,
+        idempotency_key: str | None,
+    ) -> Run:
         given = [x is not None for x in (files, rows, frame)]
         if sum(given) != 1:
             raise UsageError("pass exactly one of files=[...], rows=[...] or frame=DataFrame")
@@ -199,14 +232,18 @@ class Imports:
         rid = run_id(run)
         body = self._ctx.get(f"/companies/{cid}/imports/{rid}", RUN_ROUTE)
         key = run.idempotency_key if isinstance(run, Run) else None
-        fresh = self._bind(Run.from_api(cid, rid, body, key))
+        fresh = self._bind(Run.from_api(cid, rid, body, key), run)
         if self._ctx.ledger:
             self._ctx.ledger.set_status(self._ctx.account, self._ctx.base_url, rid, fresh.status)
         return fresh
 
-    def _bind(self, run: Run) -> Run:
-        # Runs this resource hands out know it, so run.wait() / run.decide() work.
-        return run if run._imports is self else dataclasses.replace(run, _imports=self)
+    def _bind(self, run: Run, before: Run | str | None = None) -> Run:
+        # Runs this resource hands out know it, so run.wait() / run.decide() work; a fresh
+        # state keeps the label (company and sheet) of the state it follows.
+        label = before.label if isinstance(before, Run) and run.label is None else run.label
+        if run._imports is self and label == run.label:
+            return run
+        return dataclasses.replace(run, _imports=self, label=label)
 
     def _company_of(self, run: Run | str, company: Company | str | None) -> str:
         if company is not None:
@@ -368,7 +405,7 @@ class Imports:
             if not now.waiting:
                 return now
             answer = self._ctx.send("POST", path, route, body, safe=False)
-        return self._bind(Run.from_api(cid, rid, answer, key))
+        return self._bind(Run.from_api(cid, rid, answer, key), run)
 
     def cancel(self, run: Run | str, company: Company | str | None = None) -> Run:
         """Cancel a queued, running or waiting run (sandbox extension); its rows are removed.
@@ -389,9 +426,9 @@ class Imports:
         except Conflict:
             now = self.get(Run(id=rid, company_id=cid, status=""))
             if now.status == "canceled":  # an earlier attempt of ours landed
-                return now
+                return self._bind(now, run)
             raise
-        return self._bind(Run.from_api(cid, rid, body))
+        return self._bind(Run.from_api(cid, rid, body), run)
 
     def recover(self) -> builtins.list[Run]:
         """Unfinished imports this machine submitted (after a crash or kernel restart).

@@ -14,7 +14,15 @@ from typing import Any, cast
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from migkit.sandbox import routes_companies, routes_exports, routes_imports
+from migkit.sandbox import (
+    routes_companies,
+    routes_exports,
+    routes_imports,
+    routes_migrations,
+    routes_runs,
+    routes_source,
+    routes_thread,
+)
 from migkit.sandbox.http import ApiError, size_text
 from migkit.sandbox.state import SandboxState, current_state
 
@@ -202,4 +210,6 @@ def create_app(state: SandboxState) -> Flask:
     routes_companies.register(app, API_PREFIX)
     routes_imports.register(app, API_PREFIX)
     routes_exports.register(app, API_PREFIX)
+    for gen2 in (routes_migrations, routes_runs, routes_source, routes_thread):
+        gen2.register(app, API_PREFIX)
     return app

@@ -91,7 +91,8 @@ def _groups(
             hits = violations[(violations["column"] == column.name) & (violations["rule"] == rule)]
             if hits.empty or (sheet.id, column.name, rule) in kept:
                 continue
-            values = ["" if pd.isna(v) else str(v) for v in hits["value"].tolist()]
+            # a blank cell reads back as None or NaN (pandas 3 strings): never sample "nan"
+            values = [("" if v is None or v != v else str(v)) for v in hits["value"].tolist()]
             groups.append(
                 attention.Group(
                     sheet_id=sheet.id,
@@ -150,6 +151,24 @@ def run_import_pass(store: Store, run: dict[str, Any], step: Step) -> None:
     step(IMPORT_STEPS[3])
     results: list[tuple[Sheet, pd.DataFrame, pd.Series]] = []
     groups: list[attention.Group] = []
+    for sheet, frame, violations, flagged in validate_frames(store, sheets, frames, run_id):
+        results.append((sheet, frame, flagged))
+        groups.extend(_groups(sheet, violations, kept))
+    step(IMPORT_STEPS[4])
+    _store_outcome(store, run_id, results, groups)
+
+
+def validate_frames(
+    store: Store, sheets: list[Sheet], frames: dict[str, pd.DataFrame], run_id: str
+) -> list[tuple[Sheet, pd.DataFrame, pd.DataFrame, pd.Series]]:
+    """Check each sheet's frame with the rules engine, in ``sheets`` order (link order):
+    ``(sheet, frame, violations, flagged rows)`` for every sheet that has a frame.
+
+    Unique values and link targets include the rows already in the sheets (except rows of
+    ``run_id``, which a pass replaces) and the frames of this same batch. Both generations
+    validate with this one function.
+    """
+    checked = []
     for sheet in sheets:
         if sheet.id not in frames:
             continue
@@ -164,11 +183,8 @@ def run_import_pass(store: Store, run: dict[str, Any], step: Step) -> None:
                 if c.unique
             },
         )
-        flagged = flagged_positions(violations, frame)
-        results.append((sheet, frame, flagged))
-        groups.extend(_groups(sheet, violations, kept))
-    step(IMPORT_STEPS[4])
-    _store_outcome(store, run_id, results, groups)
+        checked.append((sheet, frame, violations, flagged_positions(violations, frame)))
+    return checked
 
 
 Outcome = list[tuple[Sheet, pd.DataFrame, pd.Series]]  # frames checked, with flagged masks

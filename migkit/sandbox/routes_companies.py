@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
+from migkit.sandbox.exporter import slug
 from migkit.sandbox.http import (
     account_id,
     company_or_404,
@@ -72,6 +73,7 @@ def list_templates() -> Response:
                 {
                     "id": r["id"],
                     "name": r["name"],
+                    "slug": slug(r["name"]),  # Generation 2 names templates by slug
                     "description": r["description"],
                     "columns": json.loads(r["columns_json"]),
                 }

@@ -10,6 +10,8 @@ from types import TracebackType
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from migkit.sandbox import agent
+from migkit.sandbox.agent_worker import AgentWorker
 from migkit.sandbox.app import API_PREFIX, create_app
 from migkit.sandbox.catalog import ensure_account, new_api_key
 from migkit.sandbox.config import SandboxConfig
@@ -18,6 +20,7 @@ from migkit.sandbox.ratelimit import RollingWindowLimiter
 from migkit.sandbox.raw_errors import JsonErrorHandler, JsonErrorsMiddleware
 from migkit.sandbox.state import SandboxState
 from migkit.sandbox.store import Store
+from migkit.sandbox.thread import Hub
 from migkit.sandbox.worker import Worker
 
 
@@ -45,12 +48,18 @@ class Sandbox:
             ensure_account(self.store, key)
         faults = FaultInjector(config.faults)
         self.worker = Worker(self.store, config.step_seconds, faults, threads=config.workers)
+        self.hub = Hub()
+        self.agent = AgentWorker(
+            self.store, self.hub, agent.process, config.step_seconds, faults, config.workers
+        )
         self._state = SandboxState(
             store=self.store,
             config=config,
             limiter=RollingWindowLimiter(config.rate_limit, config.rate_window),
             faults=faults,
             worker=self.worker,
+            hub=self.hub,
+            agent=self.agent,
         )
         self._server: BaseWSGIServer = make_server(
             config.host,
@@ -95,6 +104,7 @@ class Sandbox:
         """Start the workers and the HTTP server; returns once connections are accepted."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.worker.start()
+        self.agent.start()
         self._thread.start()
         return self
 
@@ -103,9 +113,11 @@ class Sandbox:
         if self._stopped:
             return
         self._stopped = True
+        self.hub.close()  # ends every thread stream, so no request thread outlives the server
         self._server.shutdown()
         self._server.server_close()
         self.worker.stop()
+        self.agent.stop()
         self.store.close()
         if self._tempdir is not None:
             self._tempdir.cleanup()

@@ -63,6 +63,33 @@ CREATE TABLE IF NOT EXISTS row_chunks (
     csv_size INTEGER, line_ends BLOB, csv BLOB, batch BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS row_chunks_by_sheet ON row_chunks (sheet_id, id);
 CREATE INDEX IF NOT EXISTS row_chunks_by_run ON row_chunks (run_id);
+-- Generation 2. A migration owns a workbook like a company does: its sheets are rows of
+-- ``sheets`` whose company_id is the migration's id, so sheets, rows and exports are shared.
+CREATE TABLE IF NOT EXISTS migrations (
+    id TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL, source TEXT,
+    external_id TEXT, workbook_id TEXT NOT NULL, created_at TEXT NOT NULL, seq INTEGER NOT NULL,
+    recipe_json TEXT, preview_json TEXT, preview_recipe_json TEXT,
+    preview_version INTEGER NOT NULL DEFAULT 0, executed_version INTEGER NOT NULL DEFAULT 0,
+    executed_run_id TEXT, UNIQUE (account_id, external_id));
+CREATE TABLE IF NOT EXISTS migration_files (
+    id TEXT PRIMARY KEY, migration_id TEXT NOT NULL, token TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL, storage_path TEXT NOT NULL, content_type TEXT NOT NULL, size INTEGER,
+    expires_at REAL NOT NULL, uploaded_at TEXT, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS migration_runs (
+    id TEXT PRIMARY KEY, migration_id TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+    message TEXT, request_json TEXT NOT NULL, draft_json TEXT, questions_json TEXT,
+    credential_json TEXT, pending_json TEXT NOT NULL DEFAULT '[]', report_json TEXT,
+    error TEXT, fault TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+    claimed INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS migration_runs_by_status ON migration_runs (status, claimed, seq);
+CREATE TABLE IF NOT EXISTS thread_events (
+    migration_id TEXT NOT NULL, sequence INTEGER NOT NULL, type TEXT NOT NULL,
+    data_json TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (migration_id, sequence));
+CREATE TABLE IF NOT EXISTS source_connections (
+    id TEXT PRIMARY KEY, migration_id TEXT NOT NULL, source_key TEXT NOT NULL, profile_id TEXT,
+    config_json TEXT NOT NULL, selected_streams_json TEXT, stream_state_json TEXT NOT NULL,
+    secret_hashes_json TEXT NOT NULL DEFAULT '{}', last_snapshot_json TEXT NOT NULL DEFAULT '{}',
+    last_sync_at TEXT, extractor_id TEXT, created_at TEXT NOT NULL, seq INTEGER NOT NULL);
 """
 
 ACTIVE_IMPORT_STATUSES = ("queued", "running", "needs_attention")

@@ -21,7 +21,7 @@ from migkit.sandbox.faults import RUN_FAULT_NAMES, FaultInjector
 from migkit.sandbox.store import Store
 
 log = logging.getLogger("migkit.sandbox")
-MAX_RESUMES = 2
+MAX_RESUMES = 3  # Generation 2's runs share it (agent_worker.MAX_RESTARTS)
 NOUNS = {"import": "import", "export": "export"}
 
 

@@ -1,0 +1,196 @@
+"""The two entry points, :func:`reconcile` and :func:`diff_exports`, and the report they build."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from migkit.errors import UsageError
+from migkit.reconcile.comparison import Comparison
+from migkit.reconcile.normalize import Normalize
+from migkit.reconcile.reasons import Evidence, change_reasons, missing_table
+from migkit.reconcile.report import ReconcileReport
+
+if TYPE_CHECKING:
+    from migkit.models import ProposedPatch, Run
+    from migkit.validation.report import ValidationReport
+
+NormalizeLike = Normalize | str | Iterable[str] | Mapping[str, Any] | None
+Key = Hashable | Sequence[Hashable] | None
+
+
+def reconcile(
+    source: pd.DataFrame,
+    export: pd.DataFrame,
+    key: Key = None,
+    *,
+    normalize: NormalizeLike = None,
+    flagged: pd.DataFrame | None = None,
+    validation: ValidationReport | None = None,
+    patch: ProposedPatch | Run | Sequence[Mapping[str, Any]] | None = None,
+    duplicates: str = "occurrence",
+    on_index: bool = False,
+    heal_headers: bool = True,
+) -> ReconcileReport:
+    """Compare the rows you imported (``source``) with what the export holds.
+
+    Rows are paired by ``key``: a column label, a list of them, or ``"index"`` (or
+    ``on_index=True``) to pair on the frames' index. Without a key, identical rows are paired
+    (a full-row hash) and the report says so. When a key repeats, the n-th row of it on one
+    side pairs with the n-th on the other (``duplicates="first"`` pairs only the first ones).
+    A key of several columns pairs empty parts with empty parts; a key empty as a whole never
+    pairs.
+
+    Columns are paired by label, then string labels are healed as the server heals headers
+    (``heal_headers=False`` turns that off). Cells are compared as canonical text (``1.0``
+    and ``"1"`` are equal, an empty string equals a missing value, numbers on both sides by
+    value); ``normalize`` (``"trim"``, ``["trim", "case"]`` or a :class:`Normalize` with
+    tolerances, dates, booleans) says which formatting is not a change, and the report lists
+    what it hid.
+
+    Each source row missing from the export gets a reason, the first that its evidence
+    supports: ``flagged by the server`` (it is in ``flagged``, the sheet's
+    ``exports.frame(..., filter="flagged")``); ``deleted by an accepted patch`` (``patch``,
+    the accepted ``proposed_patch`` or the paused run, deletes rows empty in a column where
+    this row is empty); ``empty key``; ``duplicate key``; ``predicted invalid locally``
+    (``validation``, a :func:`migkit.validate` report of this source, flags it); ``unknown``.
+    ``detail`` lists its predicted problems either way.
+
+    >>> import migkit, pandas as pd
+    >>> source = pd.DataFrame({"Email": ["a@x.io", "b@x.io"], "Zip": ["02139", "007"]})
+    >>> export = pd.DataFrame({"Email": ["a@x.io", "b@x.io"], "Zip": ["2139", "007"]})
+    >>> migkit.reconcile(source, export, key="Email", normalize=Normalize(abs_tol=0.5)).changed[
+    ...     ["Email", "column", "source", "export"]].values.tolist()
+    [['a@x.io', 'Zip', '02139', '2139']]
+    """
+    evidence = Evidence.of(flagged, validation, patch)  # checked before the slow part
+    comparison = _compare(
+        source, export, key, ("source", "export"), normalize, duplicates, on_index, heal_headers
+    )
+    return _report(comparison, evidence, Normalize.of(normalize))
+
+
+def diff_exports(
+    old: pd.DataFrame,
+    new: pd.DataFrame,
+    key: Key = None,
+    *,
+    normalize: NormalizeLike = None,
+    duplicates: str = "occurrence",
+    on_index: bool = False,
+    heal_headers: bool = True,
+) -> ReconcileReport:
+    """Added, removed and changed rows between two exports of the same sheet.
+
+    The report is a :class:`ReconcileReport` with sides ``old`` and ``new``: ``.added``
+    (rows only in ``new``), ``.removed`` (rows only in ``old``) and ``.changed`` cells. The
+    arguments mean what they mean for :func:`reconcile`.
+
+    >>> old = pd.DataFrame({"Email": ["a@x.io", "b@x.io"], "Tier": ["Gold", "Silver"]})
+    >>> new = pd.DataFrame({"Email": ["b@x.io", "c@x.io"], "Tier": ["Gold", "Gold"]})
+    >>> d = diff_exports(old, new, key="Email")
+    >>> d.added["Email"].tolist(), d.removed["Email"].tolist(), d.changed["column"].tolist()
+    (['c@x.io'], ['a@x.io'], ['Tier'])
+    """
+    comparison = _compare(
+        old, new, key, ("old", "new"), normalize, duplicates, on_index, heal_headers
+    )
+    return _report(comparison, Evidence(), Normalize.of(normalize))
+
+
+def _compare(
+    left: Any,
+    right: Any,
+    key: Key,
+    names: tuple[str, str],
+    normalize: NormalizeLike,
+    duplicates: str,
+    on_index: bool,
+    heal_headers: bool,
+) -> Comparison:
+    for role, value in zip(names, (left, right), strict=True):
+        if not isinstance(value, pd.DataFrame):
+            raise UsageError(f"{role} must be a pandas DataFrame, not {type(value).__name__}")
+    return Comparison.run(
+        left,
+        right,
+        key,
+        names=names,
+        how=Normalize.of(normalize),
+        duplicates=duplicates,
+        on_index=on_index,
+        heal_headers=heal_headers,
+    )
+
+
+def _report(c: Comparison, evidence: Evidence, how: Normalize) -> ReconcileReport:
+    missing, evidence_notes = missing_table(c, evidence)
+    return ReconcileReport(
+        names=c.names,
+        key=None if c.on_index else c.keys,
+        rows=(len(c.left.frame), len(c.right.frame)),
+        matched=len(c.pairing.left),
+        missing=missing,
+        extra=c.extra(),
+        changed=c.cell_table("changed", change_reasons(evidence.actions)),
+        build_hidden=lambda: c.cell_table("hidden"),
+        duplicates=c.repeated_keys(),
+        by_column=c.by_column(),
+        columns={a: b for a, b in c.aligned.pairs if a != b},
+        only_in=(c.aligned.only_left, c.aligned.only_right),
+        notes=tuple([*c.left.notes, *c.right.notes, *_notes(c, how), *evidence_notes]),
+        on_index=c.on_index,
+        duplicates_mode=c.duplicates,
+        fields=dict(c.fields),
+    )
+
+
+def _notes(c: Comparison, how: Normalize) -> list[str]:
+    """What the reader of the report should know about how it was made."""
+    notes = []
+    if c.keys is None:
+        notes.append(
+            "No key given: rows were paired when every compared column is equal (full-row hash),"
+            " so a changed row shows as one missing and one extra row; pass key=... to see"
+            " changed cells"
+        )
+    renamed = [f"{a} → {b}" for a, b in c.aligned.pairs if a != b]
+    if renamed:
+        notes.append("Columns matched by header healing: " + ", ".join(renamed))
+    p = c.pairing
+    repeats = [
+        f"{int(mask.sum()):,} {name} row(s)"
+        for name, mask in zip(c.names, (p.left_repeat, p.right_repeat), strict=True)
+        if mask.any()
+    ]
+    if repeats:
+        how_paired = (
+            "the n-th row of a key was paired with the n-th on the other side"
+            if c.duplicates == "occurrence"
+            else "only the first row of a key was paired (duplicates='first')"
+        )
+        notes.append(
+            f"Keys repeat: {' and '.join(repeats)} repeat an earlier row's key; {how_paired};"
+            " report.duplicates lists every row of a repeated key"
+        )
+    # Labels are never renamed, so when one collides the report's column moves: say so.
+    moved = {k: v for k, v in c.fields.items() if k != v}
+    if moved:
+        notes.append(
+            "The report's own columns were renamed where the frames already had that label: "
+            + ", ".join(f"{k} → {v}" for k, v in moved.items())
+        )
+    # A tolerance on text-only frames does nothing by design (zeros are kept); a silent no-op
+    # would look like a bug, so the report says what to do instead.
+    tolerant = any(rules.tolerance is not None for rules in c.rules.values())
+    if (how.abs_tol is not None or how.rel_tol is not None or how.tolerance is not None) and not (
+        tolerant
+    ):
+        notes.append(
+            "The tolerance applied to no column: no compared column holds numbers on either"
+            " side (text that only looks numeric, like a Zip '02139', keeps its zeros); name"
+            " the columns that hold numbers, e.g. Normalize(abs_tol={'Amount': 0.01})"
+        )
+    return notes
