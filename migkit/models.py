@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migkit.errors import UsageError
+from migkit.printable import printable
 from migkit.rules import Column, Template
+from migkit.statuses import EXPORT_STATUSES, IMPORT_STATUSES, TERMINAL, WAITING
 
 __all__ = [
     "Column",
@@ -33,8 +35,6 @@ __all__ = [
     "WriteResult",
 ]
 
-TERMINAL = frozenset({"completed", "failed", "canceled"})
-
 
 def _raw() -> Any:
     return field(default_factory=dict, compare=False, repr=False)
@@ -43,6 +43,36 @@ def _raw() -> Any:
 def _str(raw: Mapping[str, Any], key: str) -> str | None:
     value = raw.get(key)
     return None if value is None else str(value)
+
+
+def id_field(raw: Mapping[str, Any], key: str) -> str:
+    # An id the client will use in a path or record in the ledger: a non-empty string (an
+    # integer is taken as its digits). Anything else is a broken answer, not Run(id='None').
+    value = raw[key]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise ValueError(f"{key} is {printable(repr(value), limit=60)}, not an id")
+    if not value.isprintable() or "/" in value:
+        raise ValueError(f"{key} {printable(repr(value), limit=60)} is not an id")
+    return value
+
+
+def _status(raw: Mapping[str, Any], default: str = "queued") -> str:
+    value = raw.get("status", default)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"status is {printable(repr(value), limit=60)}, not a status")
+    return value
+
+
+def object_list(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    # A list of JSON objects (missing or null: none); anything else is a broken answer.
+    value = raw.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        raise TypeError(f"{key} is not a list of objects")
+    return value
 
 
 def _int(raw: Mapping[str, Any], key: str) -> int:
@@ -62,7 +92,7 @@ class Source:
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Source:
         return cls(
-            id=str(raw["id"]),
+            id=id_field(raw, "id"),
             name=str(raw.get("name", "")),
             logo_url=_str(raw, "logo_url"),
             raw=dict(raw),
@@ -93,18 +123,22 @@ class Company:
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Company:
-        company = raw.get("company") or {}
+        company = raw.get("company")
+        if not isinstance(company, Mapping):
+            raise TypeError("company is not an object")
         return cls(
-            id=str(company["id"]),
+            id=id_field(company, "id"),
             name=str(company.get("name", "")),
             external_id=_str(company, "external_id"),
             created_at=_str(company, "created_at"),
             workbook_id=_str(raw, "workbook_id"),
             sheets=tuple(
                 Sheet(
-                    id=str(s["id"]), name=str(s.get("name", "")), template_id=_str(s, "template_id")
+                    id=id_field(s, "id"),
+                    name=str(s.get("name", "")),
+                    template_id=_str(s, "template_id"),
                 )
-                for s in raw.get("sheets") or []
+                for s in object_list(raw, "sheets")
             ),
             magic_link_url=_str(raw, "magic_link_url"),
             raw=dict(raw),
@@ -120,8 +154,11 @@ class Company:
         for sheet in self.sheets:
             if sheet.id == name_or_id or sheet.name.casefold() == name_or_id.casefold():
                 return sheet
-        names = ", ".join(s.name for s in self.sheets) or "none"
-        raise KeyError(f"company {self.name!r} has no sheet {name_or_id!r}; sheets: {names}")
+        names = printable(", ".join(s.name for s in self.sheets) or "none", limit=500)
+        raise KeyError(
+            f"company {printable(self.name, limit=100)!r} has no sheet {name_or_id!r}; "
+            f"sheets: {names}"
+        )
 
 
 @dataclass(frozen=True)
@@ -189,7 +226,9 @@ class Option:
 
 @dataclass(frozen=True)
 class Question:
-    """A question a paused run asks about one group of flagged cells."""
+    """A question a paused run asks: about one group of flagged cells (``needs_attention``),
+    or the agent's question of a ``blocked`` run (§3.9: ``question``, ``allowCustom``, no
+    target), read into the same fields."""
 
     id: str
     prompt: str
@@ -207,9 +246,10 @@ class Question:
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Question:
         target = raw.get("target") or {}
+        custom = raw.get("allow_custom", raw.get("allowCustom", False))
         return cls(
-            id=str(raw["id"]),
-            prompt=str(raw.get("prompt", "")),
+            id=id_field(raw, "id"),
+            prompt=str(raw.get("prompt", raw.get("question", ""))),
             context=str(raw.get("context", "")),
             column=_str(target, "column"),
             sheet_id=_str(target, "sheet_id"),
@@ -218,9 +258,9 @@ class Question:
             error=_str(target, "error"),
             options=tuple(
                 Option(id=str(o.get("id", "")), label=str(o.get("label", "")))
-                for o in raw.get("options") or []
+                for o in object_list(raw, "options")
             ),
-            allow_custom=bool(raw.get("allow_custom", False)),
+            allow_custom=custom is True,
             relevant_columns=tuple(str(c) for c in raw.get("relevant_columns") or []),
             raw=dict(raw),
         )
@@ -245,7 +285,7 @@ class NeedsAttention:
     def from_api(cls, raw: Mapping[str, Any]) -> NeedsAttention:
         patch = raw.get("proposed_patch")
         return cls(
-            questions=tuple(Question.from_api(q) for q in raw.get("questions") or []),
+            questions=tuple(Question.from_api(q) for q in object_list(raw, "questions")),
             proposed_patch=ProposedPatch(
                 summary=str(patch.get("summary", "")), actions=tuple(patch.get("actions") or [])
             )
@@ -258,8 +298,11 @@ class NeedsAttention:
 class Run:
     """An import run's state as last polled.
 
-    ``status`` is one of ``queued``, ``running``, ``needs_attention``, ``completed``,
-    ``failed``, ``canceled``.
+    ``status`` is one of :data:`~migkit.statuses.ImportStatus` (``queued``, ``running``,
+    ``needs_attention``, ``blocked``, ``completed``, ``failed``, ``canceled``), or a status this
+    version of migkit does not know (``known`` is then False). A ``needs_attention`` run carries
+    ``needs_attention`` (answer with :meth:`decide`); a ``blocked`` run carries ``questions``
+    (answer with :meth:`answer`).
     """
 
     id: str
@@ -270,6 +313,7 @@ class Run:
     needs_attention: NeedsAttention | None = None
     error: str | None = None
     idempotency_key: str | None = None
+    questions: tuple[Question, ...] = ()
     raw: Mapping[str, Any] = _raw()
     # The ``client.imports`` that made this object, so ``run.wait()`` and ``run.decide()``
     # work; never part of equality or the repr.
@@ -283,12 +327,14 @@ class Run:
         raw: Mapping[str, Any],
         idempotency_key: str | None = None,
     ) -> Run:
+        if "run_id" in raw and id_field(raw, "run_id") != run_id:
+            raise ValueError(f"run_id {printable(raw['run_id'], limit=60)} is not {run_id}")
         report = raw.get("report")
         attention = raw.get("needs_attention")
         return cls(
             id=run_id,
             company_id=company_id,
-            status=str(raw.get("status", "queued")),
+            status=_status(raw),
             progress_message=_str(raw, "progress_message"),
             report=Report.from_api(report) if isinstance(report, Mapping) else None,
             needs_attention=NeedsAttention.from_api(attention)
@@ -296,6 +342,7 @@ class Run:
             else None,
             error=_str(raw, "error"),
             idempotency_key=idempotency_key,
+            questions=tuple(Question.from_api(q) for q in object_list(raw, "questions")),
             raw=dict(raw),
         )
 
@@ -306,8 +353,13 @@ class Run:
 
     @property
     def waiting(self) -> bool:
-        """True while the run waits for a decision (``needs_attention``)."""
-        return self.status == "needs_attention"
+        """True while the run waits for a person: ``needs_attention`` or ``blocked``."""
+        return self.status in WAITING
+
+    @property
+    def known(self) -> bool:
+        """False for a status this version of migkit does not know."""
+        return self.status in IMPORT_STATUSES
 
     def _owner(self) -> Any:
         if self._imports is None:
@@ -345,41 +397,45 @@ class Run:
             self, accept=accept, answers=answers, reject=reject
         )
 
+    def answer(self, answers: Mapping[str, str | Option] | str) -> Run:
+        """Answer this ``blocked`` run: ``{question id: option label or your own text}``, or
+        a free-form instruction as one string (``client.imports.answer(run, ...)``).
+
+        >>> run.answer({"q1": "Map them all to 'Open'"}).wait()  # doctest: +SKIP
+        """
+        return self._owner().answer(self, answers=answers)  # type: ignore[no-any-return]
+
     def cancel(self) -> Run:
         """Cancel this run (sandbox extension); its rows are removed."""
         return self._owner().cancel(self)  # type: ignore[no-any-return]
 
     def __str__(self) -> str:
-        """A readable account: status, message, report, and any questions with their options."""
-        lines = [f"Run {self.id} ({self.status})"]
+        """A readable account: status, message, report, and any questions with their options
+        (the server's text with control characters escaped)."""
+        lines = [f"Run {printable(self.id)} ({printable(self.status, limit=80)})"]
         if self.progress_message:
-            lines.append(f"  {self.progress_message}")
+            lines.append(f"  {printable(self.progress_message, limit=500)}")
         if self.error:
-            lines.append(f"  error: {self.error}")
+            lines.append(f"  error: {printable(self.error, limit=1000)}")
         if self.report is not None:
             lines.append(
                 f"  inserted {self.report.inserted:,} rows, {self.report.flagged_rows:,} flagged"
             )
         attention = self.needs_attention
         if attention is not None:
-            for q in attention.questions:
-                target = f"{q.column}: " if q.column else ""
-                lines.append(f"  [{q.id}] {target}{q.prompt}")
-                if q.context:
-                    lines.append(f"      {q.context}")
-                if q.sample_values:
-                    lines.append(
-                        f"      {q.affected_rows:,} rows, e.g. {', '.join(q.sample_values[:5])}"
-                    )
-                for option in q.options:
-                    lines.append(f"      - {option.label}")
-                if q.allow_custom:
-                    lines.append("      - (or type your own value)")
+            lines += [line for q in attention.questions for line in _question_lines(q)]
             if attention.proposed_patch is not None:
-                lines.append(f"  Suggested fix: {attention.proposed_patch.summary}")
+                summary = printable(attention.proposed_patch.summary, limit=500)
+                lines.append(f"  Suggested fix: {summary}")
             lines.append(
                 "  Answer with run.decide(accept=True), run.decide(answers={question id: "
                 "option label or text}) or run.decide(reject=True)"
+            )
+        if self.questions:
+            lines += [line for q in self.questions for line in _question_lines(q)]
+            lines.append(
+                "  Answer with run.answer({question id: option label or text}) or "
+                'run.answer("an instruction in your own words")'
             )
         return "\n".join(lines)
 
@@ -387,6 +443,20 @@ class Run:
         from migkit.notebook.html import run_html
 
         return run_html(self)
+
+
+def _question_lines(q: Question) -> list[str]:
+    target = f"{printable(q.column, limit=100)}: " if q.column else ""
+    lines = [f"  [{printable(q.id, limit=80)}] {target}{printable(q.prompt, limit=1000)}"]
+    if q.context:
+        lines.append(f"      {printable(q.context, limit=1000)}")
+    if q.sample_values:
+        samples = printable(", ".join(q.sample_values[:5]), limit=300)
+        lines.append(f"      {q.affected_rows:,} rows, e.g. {samples}")
+    lines += [f"      - {printable(o.label, limit=300)}" for o in q.options]
+    if q.allow_custom:
+        lines.append("      - (or type your own value)")
+    return lines
 
 
 @dataclass(frozen=True)
@@ -451,10 +521,12 @@ class ExportRun:
     @classmethod
     def from_api(cls, company_id: str, run_id: str, raw: Mapping[str, Any]) -> ExportRun:
         report = raw.get("report")
+        if "run_id" in raw and id_field(raw, "run_id") != run_id:
+            raise ValueError(f"run_id {printable(raw['run_id'], limit=60)} is not {run_id}")
         return cls(
             id=run_id,
             company_id=company_id,
-            status=str(raw.get("status", "queued")),
+            status=_status(raw),
             progress_message=_str(raw, "progress_message"),
             report=ExportReport.from_api(report) if isinstance(report, Mapping) else None,
             error=_str(raw, "error"),
@@ -465,3 +537,13 @@ class ExportRun:
     def done(self) -> bool:
         """True for ``completed``, ``failed`` and ``canceled``."""
         return self.status in TERMINAL
+
+    @property
+    def waiting(self) -> bool:
+        """Always False: nothing asks a person during an export run."""
+        return False
+
+    @property
+    def known(self) -> bool:
+        """False for a status this version of migkit does not know."""
+        return self.status in EXPORT_STATUSES

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from migkit.errors import MigkitError
-from migkit.models import Source, Template
+from migkit.models import Source, Template, object_list
+from migkit.printable import printable
 from migkit.resources._context import Context
 
 
@@ -19,7 +20,7 @@ def _pick(kind: str, items: list[tuple[str, str]], name_or_id: str) -> int:
     for index, (item_id, name) in enumerate(items):
         if item_id == name_or_id or name.casefold() == wanted:
             return index
-    names = ", ".join(repr(n) for _, n in items) or "none"
+    names = printable(", ".join(repr(n) for _, n in items) or "none", limit=1000)
     raise UnknownName(f"no {kind} {name_or_id!r} in this account; {kind}s: {names}")
 
 
@@ -35,8 +36,8 @@ class Sources:
         >>> [s.name for s in client.sources.list()]  # doctest: +SKIP
         ['Legacy CRM', 'Spreadsheet']
         """
-        body = self._ctx.get("/sources", "GET /sources")
-        return [Source.from_api(s) for s in body.get("sources") or []]
+        answer = self._ctx.get("/sources", "GET /sources")
+        return answer.parse(lambda body: [Source.from_api(s) for s in object_list(body, "sources")])
 
     def get(self, name_or_id: str) -> Source:
         """One source by name (case-insensitive) or id."""
@@ -56,8 +57,10 @@ class Templates:
         >>> client.templates.list()[0].column_names  # doctest: +SKIP
         ['Name', 'Domain', 'Tier']
         """
-        body = self._ctx.get("/templates", "GET /templates")
-        return [Template.from_api(t) for t in body.get("templates") or []]
+        answer = self._ctx.get("/templates", "GET /templates")
+        return answer.parse(
+            lambda body: [Template.from_api(t) for t in object_list(body, "templates")]
+        )
 
     def get(self, name_or_id: str) -> Template:
         """One template by name (case-insensitive) or id."""
