@@ -14,6 +14,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from migkit.polling import PollEvent, ProgressHook
+from migkit.printable import printable
 
 
 class TqdmProgress:
@@ -31,7 +32,9 @@ class TqdmProgress:
             bar = tqdm(total=None, desc=f"run {run.id[:8]}", **self._kwargs)
             self._bars[run.id] = bar
         message = getattr(run, "progress_message", None)
-        text = f"run {run.id[:8]} {run.status}" + (f" - {message}" if message else "")
+        text = f"run {printable(run.id[:8])} {printable(run.status, limit=40)}" + (
+            f" - {printable(message, limit=200)}" if message else ""
+        )
         bar.set_description_str(text, refresh=True)
         if event.next_poll_in is None:
             bar.close()
@@ -48,13 +51,13 @@ def _ending(run: Any) -> str:
     if getattr(run, "waiting", False):
         return str(run)
     report = getattr(run, "report", None)
-    line = f"run {run.id[:8]} {run.status}"
+    line = f"run {printable(run.id[:8])} {printable(run.status, limit=40)}"
     if report is not None and hasattr(report, "flagged_rows"):
         line += f": {report.inserted:,} rows inserted, {report.flagged_rows:,} flagged"
     elif report is not None and hasattr(report, "succeeded"):
         line += f": {report.succeeded:,} of {report.total:,} writes succeeded"
     if getattr(run, "error", None):
-        line += f": {run.error}"
+        line += f": {printable(run.error, limit=1000)}"
     return line
 
 

@@ -11,7 +11,8 @@ Semantics (from the sandbox contract):
 - ``strict`` with a regex: the raw value must match in full (Python ``re`` semantics; see
   :mod:`migkit.regex` for the vectorized RE2 path and when it falls back to ``re``).
 - ``strict`` with a list: the raw value must equal one of the allowed values exactly.
-- ``link``: the raw value must be one of the linked column's values.
+- ``link``: the raw value must be one of the linked columns' values. ``linkRule`` is a list;
+  a value found in any of its links' columns is valid (:func:`link_values`).
 - ``none`` / ``ai``: not checked.
 
 Blank cells are only ever invalid through ``required``.
@@ -45,6 +46,29 @@ VIOLATION_COLUMNS = ["row", "column", "rule", "value", "message"]
 
 
 @dataclass(frozen=True)
+class Link:
+    """One ``linkRule`` entry: values must exist in ``column`` of the sheet made from
+    ``template`` (a template id from the API, or a name in a local catalog)."""
+
+    template: str
+    column: str
+
+
+def _links(raw: Any) -> tuple[Link, ...]:
+    # Every entry of ``linkRule`` (a list in the docs; a lone object is read as one entry).
+    entries = [raw] if isinstance(raw, Mapping) else raw if isinstance(raw, list) else []
+    links = []
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            continue
+        template = entry.get("templateId") or entry.get("template")
+        column = entry.get("columnName")
+        if isinstance(template, str) and isinstance(column, str):
+            links.append(Link(template, column))
+    return tuple(links)
+
+
+@dataclass(frozen=True)
 class Column:
     """One template column and its rules, as ``GET /templates`` describes it."""
 
@@ -54,9 +78,18 @@ class Column:
     rule: str = "none"
     pattern: str | None = None
     allowed: tuple[str, ...] | None = None
-    link_template: str | None = None
-    link_column: str | None = None
+    links: tuple[Link, ...] = ()
     description: str | None = None
+
+    @property
+    def link_template(self) -> str | None:
+        """The first link's template (``links`` has them all)."""
+        return self.links[0].template if self.links else None
+
+    @property
+    def link_column(self) -> str | None:
+        """The first link's column (``links`` has them all)."""
+        return self.links[0].column if self.links else None
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Column:
@@ -65,11 +98,13 @@ class Column:
         >>> Column.from_api({"name": "Tier", "desiredRule": "strict",
         ...                  "strictRule": ["Gold", "Silver"]}).allowed
         ('Gold', 'Silver')
+        >>> len(Column.from_api({"name": "Owner", "desiredRule": "link", "linkRule": [
+        ...     {"templateId": "t1", "columnName": "Email"},
+        ...     {"templateId": "t2", "columnName": "Email"}]}).links)
+        2
         """
         rule = str(raw.get("desiredRule") or "none")
         strict = raw.get("strictRule")
-        links = raw.get("linkRule") or []
-        link = links[0] if links and isinstance(links[0], Mapping) else {}
         return cls(
             name=str(raw["name"]),
             required=bool(raw.get("required", False)),
@@ -79,8 +114,7 @@ class Column:
             allowed=tuple(str(v) for v in strict)
             if rule == "strict" and isinstance(strict, list)
             else None,
-            link_template=(link.get("templateId") or link.get("template")) if link else None,
-            link_column=link.get("columnName") if link else None,
+            links=_links(raw.get("linkRule")),
             description=raw.get("description"),
         )
 
@@ -134,6 +168,31 @@ class Template:
         raise KeyError(f"{self.name} has no column {name!r}; columns: {self.column_names}")
 
 
+def link_values(
+    column: Column, values_of: Callable[[Link], Iterable[Any] | None]
+) -> list[Any] | None:
+    """The values a link column may take: every value of every link's column, as
+    ``values_of(link)`` gives them. A link whose values are not at hand (``None``: no sheet
+    for its template, no values given) is left out; when none is at hand, ``None``: the column
+    is not checked. The sandbox's run worker and :func:`migkit.validate` both use this.
+
+    >>> col = Column("Owner", rule="link", links=(Link("Users", "Email"), Link("Teams", "Email")))
+    >>> given = {"Users": ["a@x"], "Teams": ["t@x"]}
+    >>> link_values(col, lambda link: given.get(link.template))
+    ['a@x', 't@x']
+    >>> link_values(col, lambda link: None) is None
+    True
+    """
+    if column.rule != "link":
+        return None
+    found: list[Any] | None = None
+    for link in column.links:
+        values = values_of(link)
+        if values is not None:
+            found = (found or []) + list(values)
+    return found
+
+
 def blank_mask(text: pd.Series) -> pd.Series:
     """True where the value is null or blank after trimming.
 
@@ -163,7 +222,7 @@ Mask = Callable[[], np.ndarray]
 def _column_masks(
     array: pa.Array,
     column: Column,
-    link_values: Iterable[Any] | None,
+    allowed_links: Iterable[Any] | None,
     existing: Iterable[Any] | None,
 ) -> list[tuple[RuleName, Mask, str]]:
     # The rules of one column as (rule, deferred mask, message), in the order they report.
@@ -192,9 +251,9 @@ def _column_masks(
     if column.allowed is not None:
         allowed = pa.array(column.allowed, pa.large_string())
         masks.append(("allowed", lambda: ~is_in(array, allowed) & ~empty, column.allowed_message))
-    if column.rule == "link" and link_values is not None:
-        targets = as_arrow(pd.Series(list(link_values), dtype=object))
-        where = f"{column.link_template}.{column.link_column}"
+    if column.rule == "link" and allowed_links is not None:
+        targets = as_arrow(pd.Series(list(allowed_links), dtype=object))
+        where = " or ".join(f"{link.template}.{link.column}" for link in column.links)
         masks.append(
             ("link", lambda: ~is_in(array, targets) & ~empty, f"No {where} has this value")
         )
