@@ -101,12 +101,10 @@ def _what(exc: Exception) -> str:
 def excerpt(data: bytes, secret: str | None) -> str:
     """The start of a body for a message: the ``secret`` (the API key) redacted, even where
     the cut falls inside it, and control characters escaped."""
-    text = data[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
+    text = data[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace")[:EXCERPT_CHARS]
     if secret:
         text = text.replace(secret, "<api key>")
-    text = text[:EXCERPT_CHARS]
-    if secret:
-        for size in range(min(len(secret), len(text)), 3, -1):
+        for size in range(min(len(secret), len(text)), 3, -1):  # a key the cut fell inside
             if text.endswith(secret[:size]):
                 text = text[:-size] + "<api key>"
                 break
@@ -137,6 +135,8 @@ def _not_json(data: bytes, exc: ValueError) -> str:
     if start == b"<":
         return "HTML (or XML), not JSON"
     position = getattr(exc, "pos", None)
-    if start in (b"{", b"[") and position is not None and position >= len(data.rstrip()):
+    message = str(getattr(exc, "msg", ""))
+    at_end = position is not None and position >= len(data.rstrip())
+    if start in (b"{", b"[") and (at_end or message.startswith("Unterminated string")):
         return "JSON that is cut off"
     return "a body that is not JSON"

@@ -355,8 +355,7 @@ class Transport:
                     method,
                     path,
                     status,
-                    f"a body of more than {cap:,} bytes (ResponseLimits.json_bytes); reading "
-                    "stopped there",
+                    f"a body of more than {cap:,} bytes (ResponseLimits.json_bytes)",
                 )
             return b"".join(parts)[:cap]
         return b"".join(parts)

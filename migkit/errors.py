@@ -86,15 +86,24 @@ class UnexpectedResponse(MigkitError):
         self.excerpt = excerpt
         shown = f' (it begins "{excerpt}")' if excerpt else ""
         super().__init__(
-            f"{method} {printable(path)} answered {status} with {problem}{shown}. This is not an "
-            "answer the Vern API gives: check that base_url points at the API (a proxy or login "
-            "page answers HTML), then retry; if it persists, report it with this message."
+            f"{method} {printable(path)} answered {status} with {problem}{shown}. {self.hint}"
         )
+
+    hint = (
+        "This is not an answer the Vern API gives: check that base_url points at the API (a "
+        "proxy or login page answers HTML), then retry; if it persists, report it with this "
+        "message."
+    )
 
 
 class ResponseTooLarge(UnexpectedResponse):
     """An answer was larger than migkit accepts (see ``migkit.ResponseLimits``); reading
     stopped at the cap, so memory stays bounded."""
+
+    hint = (
+        "Reading stopped there. If the answer is genuine, raise the cap with "
+        "Client(limits=migkit.ResponseLimits(...)) (see docs/limits.md)."
+    )
 
 
 class APIError(MigkitError):

@@ -65,8 +65,7 @@ class ExportStream:
             "/companies/{id}/export.csv",
             self._response.status_code,
             f"an export of {size}, more than the {self.max_bytes:,} bytes accepted "
-            "(ResponseLimits.download_bytes; raise it with Client(limits=...) if the export is "
-            "genuine)",
+            "(ResponseLimits.download_bytes)",
         )
 
     def iter_bytes(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
