@@ -342,10 +342,11 @@ class Transport:
                 method, path, status, "a body whose Content-Encoding cannot be decoded"
             ) from None
         except READ_ERRORS:
-            why = deadline.reason if deadline is not None and deadline.expired else "cut off"
+            late = deadline.reason if deadline is not None and deadline.expired else None
+            what = late or "the answer was cut off"
             raise TransportError(
-                f"{method} {path}: the answer was cut off after {size:,} bytes ({why}); "
-                "try again, and check the network or the server if it persists"
+                f"{method} {path}: {what} ({size:,} bytes of the body read); try again, and "
+                "check the network or the server if it persists"
             ) from None
         finally:
             response.close()

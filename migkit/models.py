@@ -1,8 +1,10 @@
 """Typed results: small frozen dataclasses with the documented fields and ``.raw`` JSON.
 
 Unknown fields are ignored (kept in ``.raw``) and missing optional fields become ``None``, so
-a newer server never breaks parsing. Names follow the API's meaning in Python spelling:
-``Report.flagged_rows`` is the API's ``invalidCellCount``, which counts rows.
+a newer server never breaks parsing; ids and statuses, which migkit acts on, are read strictly
+(:mod:`migkit.fields`), so a broken answer never becomes ``Run(id='None')``. Names follow the
+API's meaning in Python spelling: ``Report.flagged_rows`` is the API's ``invalidCellCount``,
+which counts rows.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migkit.errors import UsageError
+from migkit.fields import count, id_field, object_list, raw_field, status_field, text_or_none
 from migkit.printable import printable
+from migkit.questions import NeedsAttention, Option, ProposedPatch, Question, question_lines
 from migkit.rules import Column, Template
 from migkit.statuses import EXPORT_STATUSES, IMPORT_STATUSES, TERMINAL, WAITING
 
@@ -36,50 +40,6 @@ __all__ = [
 ]
 
 
-def _raw() -> Any:
-    return field(default_factory=dict, compare=False, repr=False)
-
-
-def _str(raw: Mapping[str, Any], key: str) -> str | None:
-    value = raw.get(key)
-    return None if value is None else str(value)
-
-
-def id_field(raw: Mapping[str, Any], key: str) -> str:
-    # An id the client will use in a path or record in the ledger: a non-empty string (an
-    # integer is taken as its digits). Anything else is a broken answer, not Run(id='None').
-    value = raw[key]
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, str) or not value.strip() or len(value) > 200:
-        raise ValueError(f"{key} is {printable(repr(value), limit=60)}, not an id")
-    if not value.isprintable() or "/" in value:
-        raise ValueError(f"{key} {printable(repr(value), limit=60)} is not an id")
-    return value
-
-
-def _status(raw: Mapping[str, Any], default: str = "queued") -> str:
-    value = raw.get("status", default)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"status is {printable(repr(value), limit=60)}, not a status")
-    return value
-
-
-def object_list(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
-    # A list of JSON objects (missing or null: none); anything else is a broken answer.
-    value = raw.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
-        raise TypeError(f"{key} is not a list of objects")
-    return value
-
-
-def _int(raw: Mapping[str, Any], key: str) -> int:
-    value = raw.get(key)
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
-
-
 @dataclass(frozen=True)
 class Source:
     """A source system (its published import plan); pass it when creating a company."""
@@ -87,14 +47,14 @@ class Source:
     id: str
     name: str
     logo_url: str | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Source:
         return cls(
             id=id_field(raw, "id"),
             name=str(raw.get("name", "")),
-            logo_url=_str(raw, "logo_url"),
+            logo_url=text_or_none(raw, "logo_url"),
             raw=dict(raw),
         )
 
@@ -119,7 +79,7 @@ class Company:
     workbook_id: str | None
     sheets: tuple[Sheet, ...]
     magic_link_url: str | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Company:
@@ -129,18 +89,18 @@ class Company:
         return cls(
             id=id_field(company, "id"),
             name=str(company.get("name", "")),
-            external_id=_str(company, "external_id"),
-            created_at=_str(company, "created_at"),
-            workbook_id=_str(raw, "workbook_id"),
+            external_id=text_or_none(company, "external_id"),
+            created_at=text_or_none(company, "created_at"),
+            workbook_id=text_or_none(raw, "workbook_id"),
             sheets=tuple(
                 Sheet(
                     id=id_field(s, "id"),
                     name=str(s.get("name", "")),
-                    template_id=_str(s, "template_id"),
+                    template_id=text_or_none(s, "template_id"),
                 )
                 for s in object_list(raw, "sheets")
             ),
-            magic_link_url=_str(raw, "magic_link_url"),
+            magic_link_url=text_or_none(raw, "magic_link_url"),
             raw=dict(raw),
         )
 
@@ -192,21 +152,21 @@ class Report:
     inserted: int
     per_sheet: tuple[SheetReport, ...]
     flagged_rows: int
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Report:
         return cls(
-            inserted=_int(raw, "inserted"),
+            inserted=count(raw, "inserted"),
             per_sheet=tuple(
                 SheetReport(
                     template_name=str(s.get("templateName", "")),
                     sheet_id=str(s.get("sheetId", "")),
-                    row_count=_int(s, "rowCount"),
+                    row_count=count(s, "rowCount"),
                 )
                 for s in raw.get("perSheet") or []
             ),
-            flagged_rows=_int(raw, "invalidCellCount"),
+            flagged_rows=count(raw, "invalidCellCount"),
             raw=dict(raw),
         )
 
@@ -214,84 +174,6 @@ class Report:
         from migkit.notebook.html import report_html
 
         return report_html(self)
-
-
-@dataclass(frozen=True)
-class Option:
-    """A suggested answer; send its ``label`` as the answer value."""
-
-    id: str
-    label: str
-
-
-@dataclass(frozen=True)
-class Question:
-    """A question a paused run asks: about one group of flagged cells (``needs_attention``),
-    or the agent's question of a ``blocked`` run (§3.9: ``question``, ``allowCustom``, no
-    target), read into the same fields."""
-
-    id: str
-    prompt: str
-    context: str
-    column: str | None
-    sheet_id: str | None
-    affected_rows: int
-    sample_values: tuple[str, ...]
-    error: str | None
-    options: tuple[Option, ...]
-    allow_custom: bool
-    relevant_columns: tuple[str, ...] = ()
-    raw: Mapping[str, Any] = _raw()
-
-    @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> Question:
-        target = raw.get("target") or {}
-        custom = raw.get("allow_custom", raw.get("allowCustom", False))
-        return cls(
-            id=id_field(raw, "id"),
-            prompt=str(raw.get("prompt", raw.get("question", ""))),
-            context=str(raw.get("context", "")),
-            column=_str(target, "column"),
-            sheet_id=_str(target, "sheet_id"),
-            affected_rows=_int(target, "affected_count"),
-            sample_values=tuple(str(v) for v in target.get("sample_values") or []),
-            error=_str(target, "error"),
-            options=tuple(
-                Option(id=str(o.get("id", "")), label=str(o.get("label", "")))
-                for o in object_list(raw, "options")
-            ),
-            allow_custom=custom is True,
-            relevant_columns=tuple(str(c) for c in raw.get("relevant_columns") or []),
-            raw=dict(raw),
-        )
-
-
-@dataclass(frozen=True)
-class ProposedPatch:
-    """Vern's best-guess fix: a one-line ``summary`` and per-column ``actions``."""
-
-    summary: str
-    actions: tuple[Mapping[str, Any], ...]
-
-
-@dataclass(frozen=True)
-class NeedsAttention:
-    """What a paused run asks: questions and a proposed patch."""
-
-    questions: tuple[Question, ...]
-    proposed_patch: ProposedPatch | None
-
-    @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> NeedsAttention:
-        patch = raw.get("proposed_patch")
-        return cls(
-            questions=tuple(Question.from_api(q) for q in object_list(raw, "questions")),
-            proposed_patch=ProposedPatch(
-                summary=str(patch.get("summary", "")), actions=tuple(patch.get("actions") or [])
-            )
-            if isinstance(patch, Mapping)
-            else None,
-        )
 
 
 @dataclass(frozen=True)
@@ -314,7 +196,7 @@ class Run:
     error: str | None = None
     idempotency_key: str | None = None
     questions: tuple[Question, ...] = ()
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
     # The ``client.imports`` that made this object, so ``run.wait()`` and ``run.decide()``
     # work; never part of equality or the repr.
     _imports: Any = field(default=None, compare=False, repr=False)
@@ -334,13 +216,13 @@ class Run:
         return cls(
             id=run_id,
             company_id=company_id,
-            status=_status(raw),
-            progress_message=_str(raw, "progress_message"),
+            status=status_field(raw),
+            progress_message=text_or_none(raw, "progress_message"),
             report=Report.from_api(report) if isinstance(report, Mapping) else None,
             needs_attention=NeedsAttention.from_api(attention)
             if isinstance(attention, Mapping)
             else None,
-            error=_str(raw, "error"),
+            error=text_or_none(raw, "error"),
             idempotency_key=idempotency_key,
             questions=tuple(Question.from_api(q) for q in object_list(raw, "questions")),
             raw=dict(raw),
@@ -423,7 +305,7 @@ class Run:
             )
         attention = self.needs_attention
         if attention is not None:
-            lines += [line for q in attention.questions for line in _question_lines(q)]
+            lines += [line for q in attention.questions for line in question_lines(q)]
             if attention.proposed_patch is not None:
                 summary = printable(attention.proposed_patch.summary, limit=500)
                 lines.append(f"  Suggested fix: {summary}")
@@ -432,7 +314,7 @@ class Run:
                 "option label or text}) or run.decide(reject=True)"
             )
         if self.questions:
-            lines += [line for q in self.questions for line in _question_lines(q)]
+            lines += [line for q in self.questions for line in question_lines(q)]
             lines.append(
                 "  Answer with run.answer({question id: option label or text}) or "
                 'run.answer("an instruction in your own words")'
@@ -443,20 +325,6 @@ class Run:
         from migkit.notebook.html import run_html
 
         return run_html(self)
-
-
-def _question_lines(q: Question) -> list[str]:
-    target = f"{printable(q.column, limit=100)}: " if q.column else ""
-    lines = [f"  [{printable(q.id, limit=80)}] {target}{printable(q.prompt, limit=1000)}"]
-    if q.context:
-        lines.append(f"      {printable(q.context, limit=1000)}")
-    if q.sample_values:
-        samples = printable(", ".join(q.sample_values[:5]), limit=300)
-        lines.append(f"      {q.affected_rows:,} rows, e.g. {samples}")
-    lines += [f"      - {printable(o.label, limit=300)}" for o in q.options]
-    if q.allow_custom:
-        lines.append("      - (or type your own value)")
-    return lines
 
 
 @dataclass(frozen=True)
@@ -480,22 +348,22 @@ class ExportReport:
     succeeded: int
     failed: int
     results: tuple[WriteResult, ...]
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> ExportReport:
         return cls(
             mode=str(raw.get("mode", "full")),
-            total=_int(raw, "total"),
-            succeeded=_int(raw, "succeeded"),
-            failed=_int(raw, "failed"),
+            total=count(raw, "total"),
+            succeeded=count(raw, "succeeded"),
+            failed=count(raw, "failed"),
             results=tuple(
                 WriteResult(
-                    template_id=_str(r, "template_id"),
-                    path=_str(r, "path"),
-                    status=_int(r, "status"),
+                    template_id=text_or_none(r, "template_id"),
+                    path=text_or_none(r, "path"),
+                    status=count(r, "status"),
                     ok=bool(r.get("ok")),
-                    error=_str(r, "error"),
+                    error=text_or_none(r, "error"),
                     fields_confirmed=tuple(r["fields_confirmed"])
                     if isinstance(r.get("fields_confirmed"), list)
                     else None,
@@ -516,7 +384,7 @@ class ExportRun:
     progress_message: str | None = None
     report: ExportReport | None = None
     error: str | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
     @classmethod
     def from_api(cls, company_id: str, run_id: str, raw: Mapping[str, Any]) -> ExportRun:
@@ -526,10 +394,10 @@ class ExportRun:
         return cls(
             id=run_id,
             company_id=company_id,
-            status=_status(raw),
-            progress_message=_str(raw, "progress_message"),
+            status=status_field(raw),
+            progress_message=text_or_none(raw, "progress_message"),
             report=ExportReport.from_api(report) if isinstance(report, Mapping) else None,
-            error=_str(raw, "error"),
+            error=text_or_none(raw, "error"),
             raw=dict(raw),
         )
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from migkit.errors import MigkitError
-from migkit.models import Source, Template, object_list
+from migkit.fields import object_list
+from migkit.models import Source, Template
 from migkit.printable import printable
 from migkit.resources._context import Context
 

@@ -21,7 +21,8 @@ from migkit.errors import (
     TransportError,
     UnexpectedRedirect,
 )
-from migkit.models import Company, object_list
+from migkit.fields import object_list
+from migkit.models import Company
 from migkit.preflight import check_or_raise, company_problems
 from migkit.printable import printable
 from migkit.resources._context import Context, company_id, looks_like_id

@@ -26,7 +26,8 @@ from migkit.export_files import (
     subtract_rows,
     too_many_rows,
 )
-from migkit.models import Company, ExportRun, id_field
+from migkit.fields import id_field
+from migkit.models import Company, ExportRun
 from migkit.polling import MissedPolls, ProgressHook, wait_for
 from migkit.resources._context import Context, company_id, looks_like_id, run_id
 from migkit.resources.catalog import Templates
@@ -89,12 +90,11 @@ class ExportStream:
                         raise too_many_rows("export.csv", counter.rows, self.total_records)
                 yield chunk
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            why = (
-                deadline.reason if deadline is not None and deadline.expired else type(exc).__name__
-            )
+            late = deadline.reason if deadline is not None and deadline.expired else None
+            what = late or f"cut off ({type(exc).__name__})"
             raise TransportError(
-                f"the export download was cut off after {self.bytes_read:,} bytes"
-                f" ({why}); download it again"
+                f"the export download stopped after {self.bytes_read:,} bytes: {what}; "
+                "download it again"
             ) from None
 
     @property

@@ -27,7 +27,8 @@ from migkit.errors import (
     UnexpectedRedirect,
     UsageError,
 )
-from migkit.models import Company, Option, Run, Upload, id_field, object_list
+from migkit.fields import id_field, object_list
+from migkit.models import Company, Option, Run, Upload
 from migkit.polling import MissedPolls, ProgressHook, wait_for, wait_many
 from migkit.preflight import check_or_raise, key_problems, rows_payload
 from migkit.progress import default_progress
