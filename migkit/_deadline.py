@@ -25,6 +25,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import io
 import socket
 import threading
@@ -155,7 +156,8 @@ class _TimedSocket:
                 raise DeadlinePassed(deadline.reason) from None
             raise
         finally:
-            self._sock.settimeout(self._base)
+            with contextlib.suppress(OSError):  # closed meanwhile: nothing left to restore
+                self._sock.settimeout(self._base)
         deadline.moved(len(result) if isinstance(result, bytes) else int(result or 0))
         return result
 
@@ -193,28 +195,27 @@ def _next_deadline() -> Deadline | None:
     return plan.start() if plan is not None else None
 
 
-class _TimedHTTPConnection(HTTPConnection):
+class _TimedConnection:
+    """What a urllib3 connection gains: a wrapped socket, and a deadline per request."""
+
     deadline: Deadline | None = None
+    sock: Any
 
     def connect(self) -> None:
-        super().connect()
+        super().connect()  # type: ignore[misc]
         self.sock = _TimedSocket(self.sock, self)
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         self.deadline = _next_deadline()
-        super().request(*args, **kwargs)
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class _TimedHTTPSConnection(HTTPSConnection):
-    deadline: Deadline | None = None
+class _TimedHTTPConnection(_TimedConnection, HTTPConnection):
+    pass
 
-    def connect(self) -> None:
-        super().connect()
-        self.sock = _TimedSocket(self.sock, self)
 
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        self.deadline = _next_deadline()
-        super().request(*args, **kwargs)
+class _TimedHTTPSConnection(_TimedConnection, HTTPSConnection):
+    pass
 
 
 class _TimedHTTPPool(HTTPConnectionPool):

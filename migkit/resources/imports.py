@@ -49,6 +49,11 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _by_id(answers: Mapping[str, str | Option]) -> list[dict[str, str]]:
+    # Answers as the API takes them: one {id, value} per question, an option by its label.
+    return [{"id": q, "value": v.label if isinstance(v, Option) else v} for q, v in answers.items()]
+
+
 def _key(raw: Mapping[str, Any]) -> str | None:
     value = raw.get("idempotency_key")
     return value if isinstance(value, str) else None
@@ -352,12 +357,7 @@ class Imports:
             body = {"reject": True}
         else:
             assert answers is not None
-            body = {
-                "answers": [
-                    {"id": qid, "value": v.label if isinstance(v, Option) else v}
-                    for qid, v in answers.items()
-                ]
-            }
+            body = {"answers": _by_id(answers)}
         return self._reply(run, company, "decisions", body)
 
     def answer(
@@ -382,12 +382,7 @@ class Imports:
         elif not answers:
             raise UsageError("answers= is empty; give {question id: answer} or an instruction")
         else:
-            body = {
-                "answers": [
-                    {"id": qid, "value": v.label if isinstance(v, Option) else v}
-                    for qid, v in answers.items()
-                ]
-            }
+            body = {"answers": _by_id(answers)}
         return self._reply(run, company, "messages", body)
 
     def _reply(
