@@ -25,7 +25,6 @@ True
 
 from __future__ import annotations
 
-import contextlib
 import io
 import socket
 import threading
@@ -40,6 +39,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 SEND_PIECE = 64 << 10  # a large request body is sent in pieces, each under the deadline
+SLACK = 0.05  # seconds a socket timeout may run past the deadline rather than be re-set
 
 
 class DeadlinePassed(TimeoutError):
@@ -131,33 +131,41 @@ class _TimedSocket:
     def __init__(self, sock: Any, owner: Any) -> None:
         self._sock = sock
         self._owner = owner
-        self._base: float | None = sock.gettimeout()
+        self._base: float | None = sock.gettimeout()  # the read timeout urllib3 asked for
+        self._set: float | None = self._base  # what the socket holds now
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
 
     def settimeout(self, value: float | None) -> None:
-        self._base = value
+        self._base = self._set = value
         self._sock.settimeout(value)
 
     def gettimeout(self) -> float | None:
         return self._base
 
+    def _limit(self, left: float) -> None:
+        # The socket may block for the read timeout or the time left, whichever is shorter.
+        # Re-set only when that moves by more than SLACK: a syscall per read would cost ~15%
+        # of loopback throughput, and the deadline is not that exact anyway.
+        wanted = left if self._base is None else min(self._base, left)
+        if self._set is None or abs(self._set - wanted) > SLACK:
+            self._sock.settimeout(wanted)
+            self._set = wanted
+
     def _io(self, operation: Callable[..., Any], *args: Any) -> Any:
         deadline: Deadline | None = self._owner.deadline
         if deadline is None:
+            if self._set != self._base:
+                self.settimeout(self._base)
             return operation(*args)
-        left = deadline.remaining()
-        self._sock.settimeout(left if self._base is None else min(self._base, left))
+        self._limit(deadline.remaining())
         try:
             result = operation(*args)
         except TimeoutError:
             if deadline.passed():
                 raise DeadlinePassed(deadline.reason) from None
             raise
-        finally:
-            with contextlib.suppress(OSError):  # closed meanwhile: nothing left to restore
-                self._sock.settimeout(self._base)
         deadline.moved(len(result) if isinstance(result, bytes) else int(result or 0))
         return result
 
