@@ -91,11 +91,12 @@ class ExportStream:
                 yield chunk
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             late = deadline.reason if deadline is not None and deadline.expired else None
-            what = late or f"cut off ({type(exc).__name__})"
-            raise TransportError(
-                f"the export download stopped after {self.bytes_read:,} bytes: {what}; "
-                "download it again"
-            ) from None
+            what = (
+                f"stopped after {self.bytes_read:,} bytes: {late}"
+                if late
+                else f"was cut off after {self.bytes_read:,} bytes ({type(exc).__name__})"
+            )
+            raise TransportError(f"the export download {what}; download it again") from None
 
     @property
     def _counts_rows(self) -> bool:
