@@ -19,7 +19,7 @@ from migkit.cli.common import (
     read_one,
     table,
 )
-from migkit.models import counted
+from migkit.printable import counted
 
 EXAMPLES = {
     "validate": "example: migkit validate contacts.csv --template Contacts "
@@ -95,7 +95,9 @@ def run_validate(args: argparse.Namespace) -> int:
         if not columns:  # a template name: every link column pointing at it
             target = _pick(templates, name, where)
             columns = [
-                c for c in template.columns if c.rule == "link" and c.link_template == target.id
+                c
+                for c in template.columns
+                if c.rule == "link" and any(link.template == target.id for link in c.links)
             ]
         if not columns:
             raise Exit(2, f"--link {item!r}: no column of {template.name} links to {name}")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from migkit.rules import check, flagged_positions
+from migkit.rules import Link, check, flagged_positions, link_values
 from migkit.sandbox import attention
 from migkit.sandbox.reader import FileProblem, Part, read_upload, rows_to_part
 from migkit.sandbox.sheets import Sheet, company_sheets, link_order, route, template_frame
@@ -72,15 +72,21 @@ def _link_targets(
     store: Store, sheet: Sheet, sheets: list[Sheet], frames: dict[str, pd.DataFrame], run_id: str
 ) -> dict[str, list[Any]]:
     by_template = {s.template.id: s for s in sheets}
+
+    def values_of(link: Link) -> list[Any] | None:
+        target = by_template.get(link.template)
+        if target is None:
+            return None  # no sheet for the linked template in this company: not checked
+        values = _column_values(store, target, link.column, run_id)
+        if target.id in frames:
+            values.extend(frames[target.id][link.column].tolist())
+        return values
+
     links: dict[str, list[Any]] = {}
     for column in sheet.template.columns:
-        target = by_template.get(column.link_template)
-        if column.rule != "link" or target is None or column.link_column is None:
-            continue  # no sheet for the linked template in this company: not checked
-        values = _column_values(store, target, column.link_column, run_id)
-        if target.id in frames:
-            values.extend(frames[target.id][column.link_column].tolist())
-        links[column.name] = values
+        allowed = link_values(column, values_of)  # every linkRule entry, as migkit.validate
+        if allowed is not None:
+            links[column.name] = allowed
     return links
 
 
