@@ -68,7 +68,13 @@ class Link:
 
 
 def _article(noun: str) -> str:
-    return "an" if noun[:1].lower() in "aeiou" else "a"
+    # English picks the article by sound: "a Users Email", "an Hour Log", "an Accounts Name".
+    word = noun.lower()
+    if word.startswith(("uni", "use", "usu", "uti", "ure", "eu", "one", "once")):
+        return "a"
+    if word.startswith(("hour", "honest", "honor", "honour", "heir")):
+        return "an"
+    return "an" if word[:1] in ("a", "e", "i", "o", "u") else "a"
 
 
 def _links(raw: Any) -> tuple[Link, ...]:
