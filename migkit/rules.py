@@ -59,12 +59,21 @@ class Link:
     def target(self) -> str:
         """The linked column for people: ``Accounts Name``, never the template's id.
 
-        >>> Link("2b32e811", "Name", "Accounts").target, Link("2b32e811", "Name").target
+        >>> uuid = "2b32e811-8f1e-4c3a-9d2b-0a1b2c3d4e5f"
+        >>> Link(uuid, "Name", "Accounts").target, Link(uuid, "Name").target
         ('Accounts Name', 'Name of the linked template')
+        >>> Link("Accounts", "Name").target  # a local catalog names templates
+        'Accounts Name'
         """
-        if self.template_name:
-            return f"{self.template_name} {self.column}"
+        name = self.template_name or (None if _looks_like_id(self.template) else self.template)
+        if name:
+            return f"{name} {self.column}"
         return f"{self.column} of the linked template"
+
+
+def _looks_like_id(template: str) -> bool:
+    # The API names a linked template by its UUID; a local catalog by its name.
+    return len(template) == 36 and template.count("-") == 4
 
 
 def _article(noun: str) -> str:
