@@ -104,10 +104,11 @@ def test_empty_and_header_only_files() -> None:
     assert header_only.empty and header_only.columns.tolist() == ["Email", "Name"]
 
 
-def test_repeated_headers_are_kept_as_written() -> None:
+def test_repeated_headers_are_kept_distinguishable_and_reported() -> None:
     frame = read_bytes(b"Email,Email,Name\na,b,c\n")
-    assert frame.columns.tolist() == ["Email", "Email", "Name"]
+    assert frame.columns.tolist() == ["Email", "Email (2)", "Name"]
     assert frame.iloc[0].tolist() == ["a", "b", "c"]
+    assert frame.attrs["migkit"]["repeated_headers"] == {"Email (2)": "Email"}
 
 
 def test_a_malformed_file_says_what_to_do() -> None:
@@ -177,7 +178,7 @@ def test_json_lines_and_arrays_keep_numbers_as_written(tmp_path: Path) -> None:
     array.write_text('[{"Id": "007"}]', "utf-8")
     assert migkit.read(array)["Id"].tolist() == ["007"]
     (tmp_path / "bad.json").write_text("[1, 2]", "utf-8")
-    with pytest.raises(migkit.ReadError, match="JSON objects"):
+    with pytest.raises(migkit.ReadError, match="holds a list of plain values"):
         migkit.read(tmp_path / "bad.json")
 
 
