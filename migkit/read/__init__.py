@@ -24,19 +24,11 @@ from typing import IO, Any
 import pandas as pd
 
 from migkit.errors import MigkitWarning
-from migkit.read.delimited import (
-    SNIFF_CHARS,
-    DelimitedRows,
-    Layout,
-    line_finder,
-    locate,
-    sniff_delimiter,
-    text_csv,
-    utf8_source,
-)
+from migkit.read.delimited import DelimitedRows, sniff_delimiter, text_csv
 from migkit.read.encoding import Encoding, decode, detect_encoding
 from migkit.read.json_rows import rows_of
 from migkit.read.limits import DEFAULT_LIMITS, ReadError, ReadLimits
+from migkit.read.streamed import open_delimited
 from migkit.read.table import distinct_names, repeated, text_table
 from migkit.read.workbook import workbook_rows
 
@@ -78,14 +70,6 @@ def format_of(label: str) -> str:
 def _info(frame: pd.DataFrame, **info: Any) -> pd.DataFrame:
     frame.attrs["migkit"] = {**info, **frame.attrs.get("migkit", {})}
     return frame
-
-
-def text_layout(
-    text: str, name: str, fmt: str, delimiter: str | None, limits: ReadLimits, complete: bool
-) -> Layout:
-    """Delimiter and header position of delimited ``text`` (the start of the file's text)."""
-    sep = delimiter or sniff_delimiter(text[:SNIFF_CHARS], "\t" if fmt == "tsv" else ",")
-    return locate(text, sep, name, limits, complete=complete)
 
 
 def tell_what_was_mended(rows: DelimitedRows, name: str) -> None:
@@ -132,28 +116,10 @@ def _read_delimited(
     delimiter: str | None,
     limits: ReadLimits,
 ) -> pd.DataFrame:
-    if encoding is not None:
-        utf8 = encoding.replace("_", "-").lower() in ("utf-8", "utf8")
-        found = Encoding(encoding, False, utf8)
-    else:
-        found = detect_encoding(data, name)
-    text = decode(data, found, name)
-    sample_size = limits.max_header_bytes + SNIFF_CHARS
-    layout = text_layout(text[:sample_size], name, fmt, delimiter, limits, len(text) <= sample_size)
-    body = text.encode("utf-8")[layout.offset :]
-    rows = DelimitedRows(
-        utf8_source(body),
-        layout,
-        name,
-        limits,
-        block_bytes=limits.max_row_bytes,
-        line_of=line_finder(
-            lambda: io.StringIO(body.decode("utf-8"), newline=""),
-            layout.delimiter,
-            layout.lines_above,
-        ),
+    rows, found = open_delimited(
+        lambda: io.BytesIO(data), name, fmt, encoding=encoding, delimiter=delimiter, limits=limits
     )
-    frame = rows.frame() if layout.width else pd.DataFrame()
+    frame = rows.frame() if rows.layout.width else pd.DataFrame()
     tell_what_was_mended(rows, name)
     return _info(frame, **text_info(rows, found, name, fmt))
 
