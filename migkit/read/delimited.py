@@ -2,7 +2,7 @@
 a file read whole (:func:`migkit.read`) and one streamed (:func:`migkit.validate_file`).
 
 Where the header is: blank lines above it are skipped, and so are banner lines (a title, a
-comment) that have fewer fields than the table and hardly any text in them. The header and the
+comment, a note) that fill less than half the table's width, as in workbooks. The header and the
 body are then parsed by one pyarrow parser, so quoting means the same in both. Rows shorter
 than the header (spreadsheet tools drop trailing empty cells) are read with nulls and counted;
 rows longer than the header are refused naming their line, unless the extra cells are empty.
@@ -130,8 +130,10 @@ def locate(sample: str, delimiter: str, name: str, limits: ReadLimits, *, comple
 
 
 def _banner(fields: list[str], width: int) -> bool:
+    # As in workbooks: a line filling less than half the table's width (a title, a comment, a
+    # note) is not the header; so is a line without a single delimiter above a wider table.
     filled = sum(1 for cell in fields if cell.strip())
-    return len(fields) < width and (len(fields) == 1 or filled < math.ceil(width / 2))
+    return (len(fields) == 1 < width) or filled < math.ceil(width / 2)
 
 
 @dataclass

@@ -111,8 +111,7 @@ def _first_non_utf8(chunks: Iterator[bytes]) -> _Bad | None:
             return _describe(chunk, start, offset, lines, newline, utf8_line, chunks)
         if lines == 0 and b"\n" not in chunk and b"\r" in chunk:
             newline = b"\r"  # a CR-only file
-        if utf8_line is None and (found := _UTF8_TEXT.search(chunk)):
-            utf8_line = _where(chunk, found.start(), lines, newline)
+        utf8_line = utf8_line or _utf8_line(chunk, lines, newline)
         lines += chunk.count(newline)
         offset += len(chunk)
     try:
@@ -132,6 +131,25 @@ def _line_at(chunk: bytes, position: int, newline: bytes) -> bytes:
     return chunk[start : end if end >= 0 else len(chunk)][:80]
 
 
+def _utf8_line(
+    chunk: bytes, lines: int, newline: bytes, start: int = 0, end: int | None = None
+) -> tuple[int, bytes] | None:
+    """The first line of ``chunk[start:end]`` holding UTF-8 letters that decodes as UTF-8 as a
+    whole (a cp1252 or Big5 line can hold such bytes by chance; it does not decode)."""
+    stop = len(chunk) if end is None else end
+    while found := _UTF8_TEXT.search(chunk, start, stop):
+        first = chunk.rfind(newline, 0, found.start()) + 1
+        last = chunk.find(newline, found.start())
+        last = len(chunk) if last < 0 else last
+        try:
+            chunk[first:last].decode("utf-8")
+        except UnicodeDecodeError:
+            start = last + 1
+            continue
+        return _where(chunk, found.start(), lines, newline)
+    return None
+
+
 def _describe(
     chunk: bytes,
     start: int,
@@ -145,42 +163,42 @@ def _describe(
         newline = b"\r"
     line = lines + chunk.count(newline, 0, start) + 1
     undefined = any(b in chunk for b in CP1252_UNDEFINED)
-    found = _UTF8_TEXT.search(chunk, 0, start) or _UTF8_TEXT.search(chunk, start + 1)
-    if utf8_line is None and found:
-        utf8_line = _where(chunk, found.start(), lines, newline)
+    line_start = chunk.rfind(newline, 0, start) + 1
+    utf8_line = utf8_line or _utf8_line(chunk, lines, newline, 0, line_start)
+    utf8_line = utf8_line or _utf8_line(chunk, lines, newline, start + 1)
+    seen = lines + chunk.count(newline)
     for more in rest:  # the rest of the file decides cp1252 vs latin-1, and whether it mixes
         undefined = undefined or any(b in more for b in CP1252_UNDEFINED)
-        if utf8_line is None and _UTF8_TEXT.search(more):
-            utf8_line = (0, b"")
+        utf8_line = utf8_line or _utf8_line(more, seen, newline)
+        seen += more.count(newline)
     text = _line_at(chunk, start, newline)
     return _Bad(offset + start, chunk[start], line, text, utf8_line, undefined)
 
 
 def _single_byte(first: bytes, bad: _Bad, name: str) -> Encoding:
-    if bad.utf8_line is not None or first.startswith(codecs.BOM_UTF8):
-        where = bad.utf8_line[0] if bad.utf8_line else 0
-        example = bad.utf8_line[1].decode("utf-8", "replace") if bad.utf8_line else ""
-        utf8 = f"line {where} is UTF-8 ({example!r})" if where else "other lines are UTF-8"
-        if first.startswith(codecs.BOM_UTF8) and not bad.utf8_line:
-            utf8 = "it starts with a UTF-8 byte-order mark"
-        raise ReadError(
-            f"{name} mixes text encodings: line {bad.line} is not UTF-8 (byte "
-            f"0x{bad.byte:02x} in {bad.line_text.decode('latin-1')!r}), while {utf8}: it was "
-            f"probably pasted together from files saved differently. Open it, fix line "
-            f"{bad.line} (or re-export the rows that came from the other file) and save it as "
-            "CSV UTF-8, or pass encoding=... if you know it"
-        )
     codec = "latin-1" if bad.undefined_in_cp1252 else "cp1252"
     sample = first[:SNIFF_BYTES]
-    text = sample.decode(codec)
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n")
+    controls = sum(1 for ch in sample.decode(codec) if ord(ch) < 32 and ch not in "\t\r\n")
     high = sum(1 for byte in sample if byte >= 0x80)
     if controls or (sample and high > 0.3 * len(sample)):
-        guess = "binary data" if controls else "a multi-byte encoding (e.g. Shift-JIS, GBK)"
+        guess = "binary data" if controls else "a multi-byte encoding (e.g. Shift-JIS, Big5)"
         raise ReadError(
             f"{name} is not text migkit can decode: byte 0x{bad.byte:02x} at offset "
             f"{bad.offset} is not UTF-8, and the rest looks like {guess}. Save it as CSV UTF-8, "
             "or pass encoding=... if you know it"
+        )
+    bom = first.startswith(codecs.BOM_UTF8)
+    if bad.utf8_line is not None or bom:
+        utf8 = "it starts with a UTF-8 byte-order mark"
+        if bad.utf8_line is not None:
+            example = bad.utf8_line[1].decode("utf-8", "replace")
+            utf8 = f"line {bad.utf8_line[0]} is UTF-8 ({example!r})"
+        raise ReadError(
+            f"{name} mixes text encodings: line {bad.line} is not UTF-8 (byte "
+            f"0x{bad.byte:02x} in {bad.line_text.decode(codec)!r}), while {utf8}: it was "
+            f"probably pasted together from files saved differently. Open it, fix line "
+            f"{bad.line} (or re-export the rows that came from the other file) and save it as "
+            "CSV UTF-8, or pass encoding=... if you know it"
         )
     return Encoding(codec, False, False)
 

@@ -38,12 +38,13 @@ ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 SCAN_CHUNK = 4 << 20
 SPARSE_FROM = 1_000_000  # spans up to this many cells are never too empty
-# A cell that has content (not self-closing), with its reference first, as every writer we know
-# puts it; anything else (a namespace prefix, no reference) takes the exact, slower scan.
-_FAST_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+# A cell that may have content (not self-closing: <c r="XFD5" s="1"/> is formatting only), with
+# its reference first as every writer we know puts it; anything else (a namespace prefix, no
+# reference) takes the exact, slower scan.
+_FAST_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>/]*>')
 _TAG = re.compile(rb"<(/?)(?:[\w.-]+:)?(row|c)(?=[\s/>])([^>]*)>")
 _REF = re.compile(rb'\sr\s*=\s*["\']([A-Z]{0,3})([0-9]{0,7})["\']')
-_CELL_OPEN = re.compile(rb"<c[\s>]")
+_CELL_OPEN = re.compile(rb"<c(?:\s[^>/]*)?>")  # not self-closing: an empty cell is no cell
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,9 @@ def measure_workbook(data: bytes, name: str, limits: ReadLimits) -> dict[str, Sh
         raise ReadError(f"{name} is empty (0 bytes of workbook); export the sheet again")
     head = data[:512].lstrip().lower()
     kind = "an HTML page" if head.startswith((b"<!doctype html", b"<html", b"<table")) else None
-    kind = kind or ("text" if b"\x00" not in data[:4096] else "not a workbook")
+    kind = kind or (
+        "text" if b"\x00" not in data[:4096] else "binary data of an old or unknown kind"
+    )
     raise ReadError(
         f"{name} is {kind}, not an Excel workbook, whatever its name says; "
         + ("rename it to .csv if it is delimited text, or " if kind == "text" else "")
