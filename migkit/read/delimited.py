@@ -109,6 +109,12 @@ def locate(sample: str, delimiter: str, name: str, limits: ReadLimits, *, comple
         if len(records) >= SAMPLE_RECORDS:
             break
     filled = [r for r in records if any(cell.strip() for cell in r[0])]
+    if not filled and (sample.strip(" \t\r\n" + delimiter) or not complete):
+        raise ReadError(  # a header the csv module refuses (a field over 128 KiB) or cut
+            f"{name}: its header record is longer than {limits.max_header_bytes:,} bytes or "
+            "cannot be parsed (it should be one line of column names). Check the file is "
+            "delimited text with a header, or pass limits=ReadLimits(max_header_bytes=...)"
+        )
     if not filled:
         return Layout(delimiter, len(sample.encode("utf-8")), 0, (), 0)
     counts = Counter(len(r[0]) for r in filled)

@@ -213,14 +213,17 @@ def decode(data: bytes, encoding: Encoding, name: str) -> str:
         raise ReadError(f"{name}: {encoding.name!r} is not an encoding Python knows") from None
 
 
-def decode_error(exc: UnicodeDecodeError, codec: str, name: str, size: int) -> ReadError:
-    """The :class:`ReadError` for bytes that ``codec`` cannot decode."""
-    if codec.startswith("utf-16") and exc.end >= size and size % 2:
+def decode_error(
+    exc: UnicodeDecodeError, codec: str, name: str, size: int, before: int = 0
+) -> ReadError:
+    """The :class:`ReadError` for bytes that ``codec`` cannot decode (``before``: bytes of the
+    file before the piece that failed; ``size``: bytes read so far)."""
+    if codec.replace("_", "-").lower().startswith("utf-16") and size % 2:
         return ReadError(
             f"{name} is UTF-16 but has an odd number of bytes ({size:,}): it was cut off in "
             "the middle of a character. Export it again (as CSV UTF-8 if you can)"
         )
     return ReadError(
-        f"{name} cannot be decoded as {codec} at offset {exc.start} ({exc.reason}); save it "
-        "as CSV UTF-8, or pass encoding=... if you know it"
+        f"{name} cannot be decoded as {codec} at offset {before + exc.start} ({exc.reason}); "
+        "save it as CSV UTF-8, or pass encoding=... if you know it"
     )

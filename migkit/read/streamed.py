@@ -43,17 +43,17 @@ def _text(opener: Opener, found: Encoding, name: str) -> Iterator[str]:
         decoder = codecs.getincrementaldecoder(found.name)()
     except LookupError:
         raise ReadError(f"{name}: {found.name!r} is not an encoding Python knows") from None
-    size, first = 0, True
+    size, before, first = 0, 0, True
     try:
         for chunk in _chunks(opener):
-            size += len(chunk)
+            before, size = size, size + len(chunk)
             text = decoder.decode(chunk)
             if first and text:
                 text, first = text.removeprefix("\ufeff"), False
             yield text
         yield decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
-        raise decode_error(exc, found.name, name, size) from None
+        raise decode_error(exc, found.name, name, size, before) from None
 
 
 class Utf8Stream(io.RawIOBase):

@@ -84,7 +84,8 @@ def workbook_rows(
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except python_calamine.PasswordError:
         raise _encrypted(name) from None
-    except Exception as exc:  # calamine raises many types for damaged files
+    except BaseException as exc:  # many types for damaged files, and Rust panics
+        _reraise_interrupts(exc)
         raise ReadError(f"{name} is not a readable workbook ({_short(exc)}); {_ADVICE}") from None
     titles = list(book.sheet_names)
     chosen = _pick(titles, sheet, name)
@@ -98,12 +99,20 @@ def workbook_rows(
         try:
             grid = book.get_sheet_by_name(title)
             rows = grid.to_python(skip_empty_area=True)
-        except Exception as exc:
+        except BaseException as exc:
+            _reraise_interrupts(exc)
             raise ReadError(
                 f"{name}: sheet {title!r} cannot be read ({_short(exc)}); {_ADVICE}"
             ) from None
         out[title] = SheetRows(rows=rows, first_row=int(grid.start[0]) if rows else 0)
     return out
+
+
+def _reraise_interrupts(exc: BaseException) -> None:
+    # calamine's Rust panics arrive as pyo3's PanicException, a BaseException: a damaged file,
+    # not a reason to stop the caller. Interrupts and exits still are.
+    if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
+        raise exc
 
 
 _ADVICE = "open it in Excel and save it again as .xlsx, or export the sheet as CSV UTF-8"
