@@ -157,7 +157,7 @@ def write_people_csv(frame: pd.DataFrame, path: str | Path, *, guard: bool = Tru
         for position in range(out.shape[1]):
             column = out.iloc[:, position]
             if not pd.api.types.is_numeric_dtype(column.dtype):
-                out.isetitem(position, column.map(_guarded_value, na_action="ignore"))
+                out.isetitem(position, column.map(_guarded_value, na_action="ignore").array)
     try:
         with atomic_path(target) as temporary:
             # CRLF, so a cell holding a bare CR is quoted too (pandas quotes only for "\n").

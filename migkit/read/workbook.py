@@ -104,7 +104,8 @@ def workbook_rows(
             raise ReadError(
                 f"{name}: sheet {title!r} cannot be read ({_short(exc)}); {_ADVICE}"
             ) from None
-        out[title] = SheetRows(rows=rows, first_row=int(grid.start[0]) if rows else 0)
+        start = grid.start
+        out[title] = SheetRows(rows=rows, first_row=int(start[0]) if rows and start else 0)
     return out
 
 
@@ -118,7 +119,7 @@ def _reraise_interrupts(exc: BaseException) -> None:
 _ADVICE = "open it in Excel and save it again as .xlsx, or export the sheet as CSV UTF-8"
 
 
-def _short(exc: Exception) -> str:
+def _short(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
