@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import migkit
 from migkit.rules import Template
-from tests.helpers import SAMPLES
+from tests.helpers import SAMPLES, new_company
 
 CATALOG = json.loads((SAMPLES / "templates.json").read_text("utf-8"))
 CONTACTS = Template.from_api(next(t for t in CATALOG["templates"] if t["name"] == "Contacts"))
@@ -137,3 +137,20 @@ def test_property_validate_file_is_validate_of_read(
             migkit.validate_file(path, CONTACTS, **options)  # type: ignore[arg-type]
         return
     assert_same(whole, streamed)  # type: ignore[arg-type]
+
+
+ACCOUNTS_WITH_GAPS = (
+    b"Company Name,Website,tier\nAcme,acme.com,Gold\n,,\n"
+    b"Globex,globex.com\n,,\nInitech,i.com,Silver\n"
+)
+
+
+def test_the_sandbox_imports_the_rows_read_counts(client: migkit.Client, tmp_path: Path) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_bytes(ACCOUNTS_WITH_GAPS)
+    with pytest.warns(migkit.MigkitWarning, match="fewer cells than the header"):
+        frame = migkit.read(path)
+    assert len(frame) == 3 and frame.attrs["migkit"]["empty_rows"] == 2
+    company = new_company(client, "Accounts")
+    run = client.imports.create(company, files=[path]).wait(raise_on_failure=False)
+    assert run.report is not None and run.report.inserted == len(frame)

@@ -50,7 +50,7 @@ def _decode(data: bytes, name: str) -> str:
     return text.removeprefix("\ufeff")
 
 
-def _table(name: str, records: list[list[Any]]) -> Part:
+def _table(name: str, records: list[list[Any]], *, skip_empty: bool = True) -> Part:
     if not records or all(_cell(v) is None for v in records[0]):
         raise FileProblem(f"{name} is empty: it has no header row")
     headers = distinct_names([(_cell(v) or "").strip() for v in records[0]])
@@ -63,8 +63,8 @@ def _table(name: str, records: list[list[Any]]) -> Part:
                 f"{name} line {number} has {len(cells)} fields but the header has {width}; "
                 "quote cells that contain the delimiter"
             )
-        if all(c is None for c in cells):
-            continue  # a blank line, a row of empty cells, a worksheet's empty row: not rows
+        if not record or (skip_empty and all(c is None for c in cells)):
+            continue  # in a file, a blank line or a row of empty cells is not a row
         body.append((cells + [None] * width)[:width])
     frame = pd.DataFrame(body, columns=range(width), dtype=object)
     return Part(name=name, headers=headers, frame=frame)
@@ -118,11 +118,12 @@ def read_json(data: bytes, name: str) -> list[Part]:
             items = [json.loads(line) for line in text.splitlines() if line.strip()]
         except json.JSONDecodeError as exc:
             raise FileProblem(f"{name} is not JSON or JSON lines ({exc})") from None
-    return [rows_to_part(items, name)]
+    return [rows_to_part(items, name, skip_empty=True)]
 
 
-def rows_to_part(items: list[Any], name: str) -> Part:
-    """Row objects (inline ``rows`` or JSON files) as one table; keys in first-seen order."""
+def rows_to_part(items: list[Any], name: str, *, skip_empty: bool = False) -> Part:
+    """Row objects (inline ``rows`` or JSON files) as one table; keys in first-seen order.
+    Inline rows are each a row, even an empty one; ``skip_empty`` drops them (files)."""
     keys: dict[str, None] = {}
     for number, item in enumerate(items):
         if not isinstance(item, dict):
@@ -134,7 +135,7 @@ def rows_to_part(items: list[Any], name: str) -> Part:
         records.append([item.get(k) for k in headers])
     if not headers:
         raise FileProblem(f"{name} has no columns")
-    return _table(name, records)
+    return _table(name, records, skip_empty=skip_empty)
 
 
 def read_upload(path: Path, name: str, content_type: str) -> list[Part]:
