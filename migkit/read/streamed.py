@@ -61,7 +61,8 @@ class Utf8Stream(io.RawIOBase):
     break (pyarrow needs one after the last record)."""
 
     def __init__(self, pieces: Iterator[str], offset: int) -> None:
-        self._pieces, self._skip, self._buffer, self._last = pieces, offset, b"", b"\n"
+        self._pieces, self._skip = pieces, offset
+        self._buffer, self._last = bytearray(), b"\n"
 
     def readable(self) -> bool:
         return True
@@ -71,16 +72,18 @@ class Utf8Stream(io.RawIOBase):
             piece = next(self._pieces, None)
             if piece is None:
                 if self._last not in (b"\n", b"\r"):
-                    self._buffer, self._last = self._buffer + b"\n", b"\n"
+                    self._buffer += b"\n"
+                    self._last = b"\n"
                 break
             data = piece.encode("utf-8")
             if self._skip:
                 data, self._skip = data[self._skip :], max(0, self._skip - len(data))
             if data:
-                self._buffer, self._last = self._buffer + data, data[-1:]
+                self._buffer += data
+                self._last = data[-1:]
         count = min(len(target), len(self._buffer))
         target[:count] = self._buffer[:count]
-        self._buffer = self._buffer[count:]
+        del self._buffer[:count]
         return count
 
 
