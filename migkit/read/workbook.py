@@ -41,10 +41,9 @@ SPARSE_FROM = 1_000_000  # spans up to this many cells are never too empty
 # A cell that may have content (not self-closing: <c r="XFD5" s="1"/> is formatting only), with
 # its reference first as every writer we know puts it; anything else (a namespace prefix, no
 # reference) takes the exact, slower scan.
-_FAST_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>/]*>')
+_FAST_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>/]*(/?)>')
 _TAG = re.compile(rb"<(/?)(?:[\w.-]+:)?(row|c)(?=[\s/>])([^>]*)>")
 _REF = re.compile(rb'\sr\s*=\s*["\']([A-Z]{0,3})([0-9]{0,7})["\']')
-_CELL_OPEN = re.compile(rb"<c(?:\s[^>/]*)?>")  # not self-closing: an empty cell is no cell
 
 
 @dataclass(frozen=True)
@@ -283,8 +282,9 @@ class _CellScan:
         self.columns = (min(self.columns[0], column), max(self.columns[1], column))
 
     def feed(self, chunk: bytes) -> None:
-        fast = _FAST_CELL.findall(chunk)
-        if len(fast) == len(_CELL_OPEN.findall(chunk)) and b":c " not in chunk:
+        tags = _FAST_CELL.findall(chunk)
+        if len(tags) == chunk.count(b"<c ") + chunk.count(b"<c>") and b":c " not in chunk:
+            fast = [(c, r) for c, r, closed in tags if not closed]  # <c .../> is no cell
             if fast:  # every cell carries its reference: bulk min/max, no per-cell state
                 numbers = [int(r) for _, r in fast]
                 letters = {c for c, _ in fast}
