@@ -56,7 +56,8 @@ def text_table(
     of the top rows filled at least half as wide as the table; ``attrs["migkit"]`` gives its
     row (``first_row`` is where ``records`` start in the sheet), the renamed repeats and the
     count of all-empty rows dropped. ``index`` labels the rows after the header."""
-    cells = [[cell_text(v) for v in row] for row in records]
+    # most cells are text already: only the others go through cell_text
+    cells = [[(v or None) if type(v) is str else cell_text(v) for v in row] for row in records]
     while cells and not any(c is not None for c in cells[-1]):
         cells.pop()  # trailing empty rows are the sheet's padding, not rows
     if not cells:
