@@ -348,3 +348,15 @@ def test_other_json_shapes_are_refused_by_name(text: str, named: str) -> None:
         migkit.ReadError, match=re.escape(named) + ".*migkit reads a list of objects"
     ):
         read_bytes(text.encode(), name="data.json")
+
+
+def test_a_re_encoded_upload_keeps_a_cell_holding_a_bare_carriage_return(
+    client: migkit.Client, tmp_path: Path
+) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_bytes('Name;Domain\n"Acme\rWest";acme.com\nGlobex;globex.com\n'.encode("cp1252"))
+    company = new_company(client, "Accounts")
+    with pytest.warns(migkit.MigkitWarning, match="sent as a clean UTF-8 CSV"):
+        run = client.imports.create(company, files=[path]).wait()
+    assert run.report is not None and run.report.inserted == 2
+    assert client.exports.frame(company, "Accounts")["Name"].tolist() == ["Acme\rWest", "Globex"]
