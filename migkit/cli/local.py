@@ -71,6 +71,12 @@ def add_validate(sub: Any) -> None:
     )
     p.add_argument("--errors", metavar="CSV", help="write every problem (one row per cell) here")
     p.add_argument(
+        "--errors-raw",
+        action="store_true",
+        help="write --errors values exactly as found; by default a value a spreadsheet would "
+        "run as a formula (=, +, -, @ ...) gets a leading ' so opening the CSV is safe",
+    )
+    p.add_argument(
         "--templates-file",
         help="read templates from this JSON file (GET /templates' body) instead of the API",
     )
@@ -105,7 +111,9 @@ def run_validate(args: argparse.Namespace) -> int:
         links.update({c.name: linked for c in columns})
     report = validate(frame, template, links=links or None)
     if args.errors:
-        report.errors.to_csv(args.errors, index=False)
+        from migkit.safe_write import write_people_csv
+
+        write_people_csv(report.errors, args.errors, guard=not args.errors_raw)
     flagged = report.predicted_flagged_rows
     data = {
         "file": args.file,

@@ -69,7 +69,8 @@ def acceptable_text(data: bytes, name: str, content_type: str) -> tuple[bytes, s
     if encoding.utf8 and delimiter == expected:
         return data, name, content_type
     frame = read(io.BytesIO(data), name=name, delimiter=delimiter)
-    clean = frame.to_csv(index=False).encode("utf-8")
+    # CRLF: pandas quotes a cell holding a bare CR only when CR is part of the line ending
+    clean = frame.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
     changes = []
     if not encoding.utf8:
         changes.append(f"re-encoded from {encoding.name} to UTF-8")
