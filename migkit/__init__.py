@@ -15,7 +15,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from migkit._http import RequestBudget, RetryPolicy
+from migkit._http import RequestBudget, ResponseLimits, RetryPolicy
 from migkit.client import Client
 from migkit.errors import (
     APIError,
@@ -30,13 +30,16 @@ from migkit.errors import (
     MigkitWarning,
     NotFound,
     RateLimited,
+    ResponseTooLarge,
     RunFailed,
     ServerError,
     TransportError,
+    UnexpectedRedirect,
+    UnexpectedResponse,
     UsageError,
     WaitTimeout,
 )
-from migkit.export_files import ExportIncomplete
+from migkit.export_files import ExportIncomplete, ExportTooLarge
 from migkit.models import (
     Company,
     ExportReport,
@@ -65,6 +68,7 @@ __all__ = [
     "ExportIncomplete",
     "ExportReport",
     "ExportRun",
+    "ExportTooLarge",
     "ExternalIdConflict",
     "IdempotencyConflict",
     "ImportInProgress",
@@ -79,6 +83,8 @@ __all__ = [
     "ReconcileReport",
     "Report",
     "RequestBudget",
+    "ResponseLimits",
+    "ResponseTooLarge",
     "RetryPolicy",
     "Run",
     "RunFailed",
@@ -86,6 +92,8 @@ __all__ = [
     "Source",
     "Template",
     "TransportError",
+    "UnexpectedRedirect",
+    "UnexpectedResponse",
     "Upload",
     "UsageError",
     "ValidationFailed",

@@ -1,156 +1,62 @@
-"""The HTTP layer: one session, the auth header, retries as data, and the request budget.
+"""The HTTP layer: one session, the auth header, retries as data, the request budget, and
+the bounds on every answer.
 
-Retry policy lives here and nowhere else. Two pools share one budget:
+Retry policy lives in :mod:`migkit._retry` and nowhere else. Two pools share one budget:
 
 - *safe* requests (GETs, POSTs that carry an idempotency key, signed-upload PUTs to a fresh URL)
   are retried on connection errors, dropped responses, 429 and 5xx;
 - *unsafe* requests (a POST without a key, e.g. creating a company) are retried only when the
   server cannot have acted: connection refused, and 429.
 
-Backoff starts near one second and doubles with jitter up to a cap; the docs give no
-``Retry-After``. A client-side limiter keeps each (key, route) under the documented budget, so
-a fleet of migrations in one process does not meet 429 at all.
+A client-side limiter keeps each (key, route) under the documented budget, so a fleet of
+migrations in one process does not meet 429 at all.
+
+What a server sends back is bounded (:class:`~migkit._answers.ResponseLimits`): each attempt has
+a deadline from request to last byte (:mod:`migkit._deadline`), an answer's size is capped while
+it is read, and a redirect is never followed: it would take the API key (or a signed upload's
+bytes) wherever ``Location`` points, so it is an :class:`~migkit.errors.UnexpectedRedirect`.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import random
+import json
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Self
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+import urllib3.exceptions
 
 from migkit import __version__
-from migkit._retry_notices import RetryNotice, announce_retry, no_answer
-from migkit.errors import APIError, ConfigurationError, TransportError, error_for
+from migkit._answers import ERROR_BODY_BYTES, Answer, ResponseLimits, decode_json, excerpt
+from migkit._deadline import Plan, TimedAdapter, planned
+from migkit._retry import RETRY_STATUSES, RetryPolicy
+from migkit.errors import (
+    APIError,
+    ConfigurationError,
+    ResponseTooLarge,
+    TransportError,
+    UnexpectedRedirect,
+    UnexpectedResponse,
+    error_for,
+)
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "RETRY_STATUSES",
+    "RequestBudget",
+    "ResponseLimits",
+    "RetryPolicy",
+    "Transport",
+    "check_base_url",
+]
 
 DEFAULT_BASE_URL = "https://app.vern.so/api/v1"
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How many times and how patiently to retry.
-
-    ``attempts`` counts retries after the first for errors (5xx, dropped connections);
-    429s draw on their own, larger allowance, ``rate_limited_attempts``, so a burst of them
-    does not use up the retries a flaky connection needs.
-
-    >>> RetryPolicy().delays()[:3]
-    [1.0, 2.0, 4.0]
-    """
-
-    attempts: int = 8
-    backoff_start: float = 1.0
-    backoff_cap: float = 30.0
-    jitter: float = 0.5
-    rate_limited_attempts: int = 30  # 429s: the server did nothing, so waiting is always safe
-
-    def delays(self) -> list[float]:
-        """The backoff before each retry, without jitter."""
-        return [min(self.backoff_cap, self.backoff_start * 2**n) for n in range(self.attempts)]
-
-    def urllib3_retry(self, *, safe: bool) -> Retry:
-        """The urllib3 ``Retry`` for the safe or the unsafe pool."""
-        return _Backoff(
-            rate_limited=self.rate_limited_attempts,
-            total=self.attempts,
-            connect=self.attempts,
-            read=self.attempts if safe else 0,
-            status=self.attempts,
-            other=0,
-            allowed_methods=None,  # every method; safety is chosen by the pool
-            status_forcelist=RETRY_STATUSES if safe else frozenset({429}),
-            backoff_factor=self.backoff_start,
-            backoff_max=self.backoff_cap,
-            backoff_jitter=self.jitter,
-            raise_on_status=False,
-            respect_retry_after_header=True,
-        )
-
-
-class _Backoff(Retry):
-    """urllib3 ``Retry`` whose first retry already waits (urllib3's waits 0), and whose 429s
-    count against their own allowance instead of ``total``/``status``."""
-
-    def __init__(self, *args: Any, rate_limited: int = 30, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.rate_limited = rate_limited
-
-    def new(self, **kw: Any) -> Self:
-        rate_limited = kw.pop("rate_limited", self.rate_limited)
-        retry = super().new(**kw)
-        retry.rate_limited = rate_limited
-        return retry
-
-    def increment(
-        self,
-        method: str | None = None,
-        url: str | None = None,
-        response: Any = None,
-        error: Exception | None = None,
-        _pool: Any = None,
-        _stacktrace: Any = None,
-    ) -> Self:
-        if response is not None and response.status == 429 and self.rate_limited > 0:
-            spare = self.new(
-                total=None if self.total is None else int(self.total) + 1,
-                status=None if self.status is None else self.status + 1,
-            )
-            retry = Retry.increment(spare, method, url, response, error, _pool, _stacktrace)
-            retry.rate_limited = self.rate_limited - 1
-            return retry
-        return super().increment(method, url, response, error, _pool, _stacktrace)
-
-    def sleep(self, response: Any = None) -> None:
-        # urllib3's own order (Retry-After first, else the backoff), with the wait announced
-        # to whoever watches this thread's requests (a progress display) before it starts.
-        delay = None
-        if response is not None and self.respect_retry_after_header:
-            delay = self.get_retry_after(response)
-        if not delay:
-            delay = self.get_backoff_time()
-        announce_retry(self._notice(delay))
-        if delay > 0:
-            time.sleep(delay)
-
-    def _notice(self, delay: float) -> RetryNotice:
-        last = self.history[-1] if self.history else None
-        if last is not None and last.status is not None:
-            reason = f"HTTP {last.status}"
-        elif last is not None and last.error is not None:
-            reason = no_answer(last.error)
-        else:
-            reason = "no answer"
-        done = len(self.history)
-        left = self.total if isinstance(self.total, int) else 0
-        return RetryNotice(
-            method=(last.method if last else None) or "request",
-            path=urlsplit((last.url if last else None) or "").path,
-            reason=reason,
-            retry=done,
-            retries=done + max(left, 0),
-            delay=float(delay),
-        )
-
-    def get_backoff_time(self) -> float:
-        errors = 0
-        for attempt in reversed(self.history):
-            if attempt.redirect_location is not None:
-                break
-            errors += 1
-        if errors == 0:
-            return 0.0
-        delay = self.backoff_factor * 2 ** (errors - 1) + random.random() * self.backoff_jitter
-        return float(min(self.backoff_max, delay))
+READ_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
 
 
 class RequestBudget:
@@ -211,7 +117,7 @@ class RequestBudget:
             return sum(1 for t in hits if t > cutoff)
 
 
-def check_base_url(base_url: str) -> str:
+def check_base_url(base_url: str, what: str = "base_url") -> str:
     """The base URL without a trailing slash; plain ``http://`` only for loopback hosts.
 
     >>> check_base_url("http://127.0.0.1:8787/api/v1/")
@@ -220,12 +126,13 @@ def check_base_url(base_url: str) -> str:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
-            f"base_url {base_url!r} is not an http(s) URL; use e.g. {DEFAULT_BASE_URL}"
+            f"{what} {_redact(base_url)!r} is not an http(s) URL; use e.g. {DEFAULT_BASE_URL}"
         )
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ConfigurationError(
-            f"base_url {base_url!r} uses plain http to a non-loopback host, which would send the "
-            "API key unencrypted; use https (plain http is allowed for the local sandbox only)"
+            f"{what} {_redact(base_url)!r} uses plain http to a non-loopback host, which would "
+            "send the API key or the data unencrypted; use https (plain http is allowed for the "
+            "local sandbox only)"
         )
     return base_url.rstrip("/")
 
@@ -240,16 +147,23 @@ def _is_loopback(host: str) -> bool:
 
 
 def _redact(url: str) -> str:
-    """A URL safe for messages: no query string (signed URLs carry tokens there)."""
-    parts = urlsplit(url)
+    """A URL safe for messages: no user info or query string (signed URLs carry tokens
+    there), and control characters escaped."""
+    from migkit.printable import printable
+
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc.rpartition("@")[2]
+    except ValueError:
+        return printable(url.split("?", 1)[0], limit=300)
     path = parts.path
     if "/upload/" in path:  # the sandbox's signed URLs carry the token in the path
         path = path.rsplit("/", 1)[0] + "/<token>"
-    return f"{parts.scheme}://{parts.netloc}{path}"
+    return printable(f"{parts.scheme}://{netloc}{path}", limit=300)
 
 
 class Transport:
-    """Sends API requests: auth header, timeouts, retries, budget and error mapping.
+    """Sends API requests: auth header, timeouts, retries, budget, bounds and error mapping.
 
     The API key is kept in the session headers only; it never appears in ``repr``, messages,
     or signed-upload requests.
@@ -263,11 +177,13 @@ class Transport:
         timeout: float | tuple[float, float],
         retry: RetryPolicy,
         budget: RequestBudget | None,
+        limits: ResponseLimits | None = None,
     ) -> None:
         self.base_url = check_base_url(base_url)
         self.timeout = timeout
         self.retry = retry
         self.budget = budget
+        self.limits = limits or ResponseLimits()
         agent = f"migkit/{__version__}"
         self._safe = self._session(retry.urllib3_retry(safe=True), agent, api_key)
         self._unsafe = self._session(retry.urllib3_retry(safe=False), agent, api_key)
@@ -277,9 +193,9 @@ class Transport:
         self.requests_sent = 0
 
     @staticmethod
-    def _session(retry: Retry, agent: str, api_key: str | None) -> requests.Session:
+    def _session(retry: Any, agent: str, api_key: str | None) -> requests.Session:
         session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=16)
+        adapter = TimedAdapter(max_retries=retry, pool_maxsize=16)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.headers["User-Agent"] = agent
@@ -289,6 +205,11 @@ class Transport:
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r}, api_key=<hidden>)"
+
+    @property
+    def _secret(self) -> str | None:
+        key = self._safe.headers.get("x-api-key")
+        return key if isinstance(key, str) else None
 
     def url(self, path: str) -> str:
         """An absolute URL for an API path (relative ``poll_url``s included)."""
@@ -310,18 +231,41 @@ class Transport:
         params: Mapping[str, Any] | None = None,
         stream: bool = False,
     ) -> requests.Response:
-        """Send one API request; returns a 2xx response or raises a :class:`MigkitError`."""
+        """Send one API request; returns a 2xx response whose body is not read yet (read it
+        or close it), or raises a :class:`~migkit.errors.MigkitError`.
+
+        Each attempt has its deadline; with ``stream`` the body after the headers follows the
+        progress rule of ``ResponseLimits.stall_seconds`` instead.
+        """
         if self.budget is not None:
             self.budget.acquire(route)
         session = self._safe if safe else self._unsafe
         url = self.url(path)
-        try:
-            response = session.request(
-                method, url, json=json, params=params, timeout=self.timeout, stream=stream
+        plan = Plan(self.limits.deadline_for(self.timeout))
+        with planned(plan):
+            response = self._send(
+                session, method, url, safe, plan, json=json, params=params, timeout=self.timeout
             )
-        except requests.RequestException as exc:
+        shown = route.removeprefix(f"{method} ")
+        self._check_status(response, method, shown, url)
+        if stream and plan.last is not None:
+            plan.last.streaming(self.limits.stall_seconds, self.limits.stall_bytes)
+        return response
+
+    def _send(
+        self,
+        session: requests.Session,
+        method: str,
+        url: str,
+        safe: bool,
+        plan: Plan,
+        **options: Any,
+    ) -> requests.Response:
+        try:
+            return session.request(method, url, stream=True, allow_redirects=False, **options)
+        except READ_ERRORS as exc:
             raise TransportError(
-                f"{method} {_redact(url)} got no answer ({type(exc).__name__}); "
+                f"{method} {_redact(url)} got no answer ({self._cause(exc, plan)}); "
                 + (
                     "migkit retried it. "
                     if safe
@@ -331,31 +275,123 @@ class Transport:
             ) from None
         finally:
             self.requests_sent += 1
+
+    @staticmethod
+    def _cause(exc: BaseException, plan: Plan) -> str:
+        if plan.last is not None and plan.last.expired:
+            return plan.last.reason
+        return type(exc).__name__
+
+    def _check_status(self, response: requests.Response, method: str, path: str, url: str) -> None:
+        if 300 <= response.status_code < 400:
+            location = response.headers.get("Location", "")
+            response.close()
+            raise UnexpectedRedirect(
+                method, path, response.status_code, _redact(urljoin(url, location))
+            )
         if response.status_code >= 400:
-            raise self._error(response, method, route)
-        return response
+            raise self._error(response, method, path)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        route: str,
+        safe: bool,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Answer:
+        """Send one API request and decode its JSON answer (``{}`` when empty), read up to
+        ``ResponseLimits.json_bytes`` within the attempt's deadline."""
+        response = self.request(method, path, route=route, safe=safe, json=json, params=params)
+        shown = route.removeprefix(f"{method} ")
+        data = self.read_body(response, self.limits.json_bytes, method, shown)
+        seen = excerpt(data, self._secret)
+        body = decode_json(data, method, shown, response.status_code, seen)
+        return Answer(method, shown, response.status_code, body, seen)
+
+    def read_body(
+        self, response: requests.Response, cap: int, method: str, path: str, *, strict: bool = True
+    ) -> bytes:
+        """The (decoded) body, at most ``cap`` bytes. Past the cap: ``ResponseTooLarge`` when
+        ``strict``, else the first ``cap`` bytes. A body cut off, stalled or past the deadline
+        raises :class:`~migkit.errors.TransportError`."""
+        status = response.status_code
+        declared = response.headers.get("Content-Length", "")
+        if strict and declared.isdigit() and int(declared) > cap:
+            response.close()
+            raise ResponseTooLarge(
+                method,
+                path,
+                status,
+                f"a body of {int(declared):,} bytes (Content-Length), "
+                f"more than the {cap:,} accepted (ResponseLimits.json_bytes)",
+            )
+        deadline = getattr(getattr(response.raw, "connection", None), "deadline", None)
+        parts: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_content(64 << 10):
+                parts.append(chunk)
+                size += len(chunk)
+                if size > cap:
+                    break
+        except requests.exceptions.ContentDecodingError:
+            raise UnexpectedResponse(
+                method, path, status, "a body whose Content-Encoding cannot be decoded"
+            ) from None
+        except READ_ERRORS:
+            late = deadline.reason if deadline is not None and deadline.expired else None
+            what = late or "the answer was cut off"
+            raise TransportError(
+                f"{method} {path}: {what} ({size:,} bytes of the body read); try again, and "
+                "check the network or the server if it persists"
+            ) from None
+        finally:
+            response.close()
+        if size > cap:
+            if strict:
+                raise ResponseTooLarge(
+                    method,
+                    path,
+                    status,
+                    f"a body of more than {cap:,} bytes (ResponseLimits.json_bytes)",
+                )
+            return b"".join(parts)[:cap]
+        return b"".join(parts)
 
     def put_signed(self, upload_url: str, data: bytes, content_type: str) -> None:
         """PUT bytes to a signed upload URL (no API key); raises on any failure."""
-        try:
-            response = self._signed.put(
-                upload_url, data=data, timeout=self.timeout, headers={"Content-Type": content_type}
+        check_base_url(upload_url, what="the signed upload URL")
+        plan = Plan(
+            self.limits.deadline_for(self.timeout),
+            stall=(self.limits.stall_seconds, self.limits.stall_bytes),
+        )
+        with planned(plan):
+            response = self._send(
+                self._signed,
+                "PUT",
+                upload_url,
+                False,
+                plan,
+                data=data,
+                timeout=self.timeout,
+                headers={"Content-Type": content_type},
             )
-        except requests.RequestException as exc:
-            raise TransportError(
-                f"PUT {_redact(upload_url)} got no answer ({type(exc).__name__})"
-            ) from None
-        if response.status_code >= 400:
-            raise self._error(response, "PUT", "signed upload URL")
-
-    @staticmethod
-    def _error(response: requests.Response, method: str, route: str) -> APIError:
-        try:
-            body = response.json()
-        except ValueError:
-            body = {"error": response.text[:300]} if response.text else None
+        self._check_status(response, "PUT", _redact(upload_url), upload_url)
         response.close()
-        path = route.removeprefix(f"{method} ")
+
+    def _error(self, response: requests.Response, method: str, path: str) -> APIError:
+        try:
+            data = self.read_body(response, ERROR_BODY_BYTES, method, path, strict=False)
+        except (TransportError, UnexpectedResponse):
+            data = b""
+        try:
+            body: Any = json.loads(data) if data.strip() else None
+        except (ValueError, RecursionError):
+            text = excerpt(data, self._secret)
+            body = {"error": text} if text else None
         return error_for(response.status_code, body, method=method, path=path)
 
     def close(self) -> None:

@@ -16,8 +16,9 @@ from typing import Any
 import pandas as pd
 
 from migkit.client import Client
-from migkit.models import Run, counted
+from migkit.models import Run
 from migkit.polling import PollSchedule
+from migkit.printable import counted
 from migkit.progress import RunState, progress_enabled
 from migkit.progress.state import outcome
 from migkit.read import read

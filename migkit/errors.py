@@ -14,6 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from migkit.printable import printable
+
+MESSAGE_LIMIT = 500  # characters of a server's text kept in an exception message
+
 
 class MigkitError(Exception):
     """Base class of every error migkit raises."""
@@ -40,6 +44,68 @@ class TransportError(MigkitError):
     """
 
 
+class UnexpectedRedirect(TransportError):
+    """The server answered a redirect (3xx), which migkit never follows.
+
+    The Vern API documents no redirects. Following one would send the API key (or a
+    signed upload's data) wherever the ``Location`` points, and turn a POST into a GET whose
+    answer is not the run it seems to be. ``location`` is the target (without its query
+    string), ``status`` the 3xx code.
+    """
+
+    def __init__(self, method: str, path: str, status: int, location: str) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.location = location
+        super().__init__(
+            f"{method} {printable(path)} answered {status} with a redirect to "
+            f"{printable(location, limit=300)}; migkit follows no redirects, so the API key "
+            "and the request stay where they were sent. If the API moved, pass the new address "
+            "as base_url (or VERN_BASE_URL); otherwise check that base_url points at the API "
+            "itself, not a login page or proxy."
+        )
+
+
+class UnexpectedResponse(MigkitError):
+    """The server answered, but not with what the API documents: HTML where JSON belongs,
+    JSON cut off, a body of the wrong shape or without an id it must carry.
+
+    Nothing from such an answer is returned or recorded in the ledger. ``method``, ``path`` and
+    ``status`` name the request; ``excerpt`` is the start of the body (the API key redacted,
+    control characters escaped).
+    """
+
+    def __init__(
+        self, method: str, path: str, status: int, problem: str, excerpt: str = ""
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.problem = problem
+        self.excerpt = excerpt
+        shown = f' (it begins "{excerpt}")' if excerpt else ""
+        super().__init__(
+            f"{method} {printable(path)} answered {status} with {problem}{shown}. {self.hint}"
+        )
+
+    hint = (
+        "This is not an answer the Vern API gives: check that base_url points at the API (a "
+        "proxy or login page answers HTML), then retry; if it persists, report it with this "
+        "message."
+    )
+
+
+class ResponseTooLarge(UnexpectedResponse):
+    """An answer was larger than migkit accepts (see ``migkit.ResponseLimits``); reading
+    stopped at the cap, so memory stays bounded."""
+
+    hint = (
+        "Reading stopped there. If the answer is genuine, raise the cap with "
+        "Client(limits=migkit.ResponseLimits(...)) (see docs/limits.md)."
+    )
+
+
 class APIError(MigkitError):
     """The API answered with an error status.
 
@@ -63,8 +129,9 @@ class APIError(MigkitError):
         self.body = body
         self.method = method
         self.path = path
-        where = f" on {method} {path}" if method else ""
-        super().__init__(f"{status}{where}: {server_message}. {self.hint}")
+        where = f" on {method} {printable(path)}" if method else ""
+        said = printable(server_message, limit=MESSAGE_LIMIT)
+        super().__init__(f"{status}{where}: {said}. {self.hint}")
 
 
 class BadRequest(APIError):
@@ -114,7 +181,8 @@ class ImportInProgress(Conflict):
     ) -> None:
         self.run_id = run_id
         self.hint = (
-            f"Wait for run {run_id} (client.imports.wait(...)) or decide/cancel it first."
+            f"Wait for run {printable(run_id, limit=80)} (client.imports.wait(...)) or "
+            "decide/cancel it first."
             if run_id
             else "Wait for the active import (client.imports.active(company)) first."
         )
@@ -145,8 +213,9 @@ class RunFailed(MigkitError):
     def __init__(self, run_id: str, error: str | None) -> None:
         self.run_id = run_id
         self.error = error
+        reason = printable(error, limit=MESSAGE_LIMIT) if error else "no reason given"
         super().__init__(
-            f"Run {run_id} failed: {error or 'no reason given'}. No rows were inserted; fix the "
+            f"Run {printable(run_id, limit=80)} failed: {reason}. No rows were inserted; fix the "
             "file (see the reason) and import again with a new idempotency key."
         )
 
@@ -161,9 +230,11 @@ class WaitTimeout(MigkitError):
         self.run_id = run_id
         self.status = status
         self.waited = waited
+        shown = printable(run_id, limit=80)
         super().__init__(
-            f"Run {run_id} is still {status} after {waited:.0f}s; it keeps going on the server. "
-            f"Call client.imports.wait({run_id!r}) again to re-attach; do not import it again."
+            f"Run {shown} is still {printable(status, limit=80)} after {waited:.0f}s; it keeps "
+            f"going on the server. Call client.imports.wait({shown!r}) again to re-attach; do "
+            "not import it again."
         )
 
 

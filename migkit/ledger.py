@@ -3,7 +3,9 @@ done twice after a crash, a lost response or a kernel restart.
 
 A small SQLite file records each company created and each import submitted, *before* the
 request (``pending``) and after it (the ids and last status). Accounts are told apart by a
-fingerprint of the API key (a truncated SHA-256); the key itself is never stored.
+fingerprint of the API key (a truncated SHA-256); the key itself is never stored. Inline rows
+are stored as sent (customers' emails and names), so the file is readable by its owner only
+(0600), and a folder migkit creates for it too (0700).
 
 >>> import tempfile, pathlib
 >>> ledger = Ledger(pathlib.Path(tempfile.mkdtemp()) / "ledger.db")
@@ -26,6 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from migkit.statuses import TERMINAL
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS companies (
     account TEXT NOT NULL, base_url TEXT NOT NULL, external_id TEXT NOT NULL,
@@ -37,7 +41,7 @@ CREATE TABLE IF NOT EXISTS imports (
     run_id TEXT, status TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
     PRIMARY KEY (account, base_url, company_id, idempotency_key));
 """
-UNFINISHED = ("pending", "queued", "running", "needs_attention")
+FINISHED = tuple(sorted(TERMINAL))
 
 
 def default_path() -> Path:
@@ -90,7 +94,7 @@ class Ledger:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _private_file(self.path)
         self._lock = threading.Lock()
         with self._connect() as db:
             db.executescript(SCHEMA)
@@ -219,13 +223,37 @@ class Ledger:
         return _entry(rows[0]) if rows else None
 
     def unfinished(self, account: str, base_url: str) -> list[ImportEntry]:
-        """Imports not known to have ended, oldest first."""
+        """Imports not known to have ended (waiting, or in a status migkit does not know),
+        oldest first."""
         rows = self._run(
-            "SELECT * FROM imports WHERE account = ? AND base_url = ? AND status IN"
-            " (?, ?, ?, ?) ORDER BY created_at",
-            (account, base_url, *UNFINISHED),
+            "SELECT * FROM imports WHERE account = ? AND base_url = ? AND status NOT IN"
+            f" ({', '.join('?' * len(FINISHED))}) ORDER BY created_at",
+            (account, base_url, *FINISHED),
         )
         return [_entry(r) for r in rows]
+
+
+def _private_file(path: Path) -> None:
+    # Folders migkit creates are 0700 and the file 0600 from its first byte (created here,
+    # before SQLite opens it; SQLite gives its journal the file's mode). A ledger an older
+    # version left readable by others is tightened. The umask cannot loosen either.
+    missing = []
+    folder = path.parent
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        created.mkdir(mode=0o700, exist_ok=True)
+        _chmod(created, 0o700)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(descriptor)
+    if os.name != "nt" and path.stat().st_mode & 0o077:
+        _chmod(path, 0o600)
+
+
+def _chmod(path: Path, mode: int) -> None:
+    if os.name != "nt":  # Windows keeps access in ACLs; chmod only sets read-only there
+        path.chmod(mode)
 
 
 def _entry(row: sqlite3.Row) -> ImportEntry:

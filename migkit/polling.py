@@ -13,16 +13,26 @@ from __future__ import annotations
 
 import random
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from migkit._retry_notices import retry_listener
-from migkit.errors import RateLimited, ServerError, TransportError, WaitTimeout
+from migkit.errors import (
+    MigkitWarning,
+    RateLimited,
+    ServerError,
+    TransportError,
+    UnexpectedRedirect,
+    WaitTimeout,
+)
+from migkit.printable import printable
 
 
 class Pollable(Protocol):
-    """What a polled thing looks like: an id, a status and whether it is done."""
+    """What a polled thing looks like: an id, a status, whether it is done, whether it waits
+    for a person, and whether migkit knows its status at all."""
 
     @property
     def id(self) -> str: ...
@@ -32,6 +42,12 @@ class Pollable(Protocol):
 
     @property
     def done(self) -> bool: ...
+
+    @property
+    def waiting(self) -> bool: ...
+
+    @property
+    def known(self) -> bool: ...
 
 
 R = TypeVar("R", bound=Pollable)
@@ -109,6 +125,8 @@ class MissedPolls(Generic[R]):
     def __call__(self, run: R) -> R:
         try:
             fresh = self._get(run)
+        except UnexpectedRedirect:
+            raise  # an answer, and the next poll gets the same one
         except (ServerError, RateLimited, TransportError) as exc:
             misses = self._misses.get(run.id, 0) + 1
             self._misses[run.id] = misses
@@ -146,8 +164,22 @@ class Following(Generic[R]):
 
 
 def settled(run: Pollable, stop_on_attention: bool = True) -> bool:
-    """True when polling should stop: terminal, or waiting for a decision."""
-    return run.done or (stop_on_attention and run.status == "needs_attention")
+    """True when polling should stop: terminal, waiting for a person (``needs_attention`` or
+    ``blocked``), or in a status migkit does not know (with a :class:`MigkitWarning`: polling
+    it could go on forever)."""
+    if run.done or (stop_on_attention and run.waiting):
+        return True
+    if not run.known:
+        warnings.warn(
+            f"run {printable(run.id, limit=80)} is in status "
+            f"{printable(run.status, limit=80)!r}, which this version of migkit does not know; "
+            "it stopped waiting and returned the run as it is (see run.raw). Poll it again "
+            "with client.imports.get(run), or upgrade migkit.",
+            MigkitWarning,
+            stacklevel=4,
+        )
+        return True
+    return False
 
 
 def wait_for(

@@ -19,6 +19,7 @@ import migkit.sandbox
 from migkit.sandbox import Sandbox
 from tests.helpers import SAMPLES, Api
 from tests.helpers_gen2 import Gen2
+from tests.hostile import HostileServer
 
 
 @pytest.fixture(scope="session")
@@ -114,3 +115,45 @@ def make_client(sandbox: Sandbox, tmp_path: Path) -> Iterator[Callable[..., migk
 def client(make_client: Callable[..., migkit.Client]) -> migkit.Client:
     """A client of the session sandbox's first account with a ledger in ``tmp_path``."""
     return make_client()
+
+
+# -- a scripted hostile server on loopback -------------------------------------------------------
+HOSTILE_KEY = "sk_test_hostile_0123456789abcdef"
+FAST_RETRY = migkit.RetryPolicy(attempts=1, backoff_start=0.01, backoff_cap=0.05, jitter=0)
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileServer]:
+    """A :class:`~tests.hostile.HostileServer` for this test (script it with ``.on``)."""
+    with HostileServer() as server:
+        yield server
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[HostileServer]:
+    """A second server on another port: where a redirect points (it must see nothing)."""
+    with HostileServer() as server:
+        yield server
+
+
+@pytest.fixture
+def hostile_client(
+    hostile: HostileServer, tmp_path: Path
+) -> Iterator[Callable[..., migkit.Client]]:
+    """Build ``migkit.Client``s of the hostile server: one fast retry, tiny polls, no
+    client-side limit, a ledger in ``tmp_path``; any Client option can be passed."""
+    made: list[migkit.Client] = []
+
+    def make(**options: Any) -> migkit.Client:
+        options.setdefault("retry", FAST_RETRY)
+        options.setdefault("poll", TINY_POLL)
+        options.setdefault("progress", False)
+        options.setdefault("rate_limit", None)
+        options.setdefault("ledger", tmp_path / "ledger.db")
+        client = migkit.Client(HOSTILE_KEY, hostile.base_url, **options)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()

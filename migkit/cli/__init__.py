@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from migkit.cli import local, remote, serve
 from migkit.cli.common import EXIT_CODES, USAGE, Exit, code_for
+from migkit.printable import printable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
     except Exit as exc:
-        print(f"migkit {args.command}: {exc}", file=sys.stderr)
+        print(f"migkit {args.command}: {printable(exc, keep_newlines=True)}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
         print(f"migkit {args.command}: interrupted", file=sys.stderr)
@@ -61,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = code_for(exc)
         if code == 1 and not hasattr(exc, "run_id"):
             raise  # a bug, not an outcome: keep the traceback
-        print(f"migkit {args.command}: {exc}", file=sys.stderr)
+        # Messages quote servers and files; whatever escaped escaping there is escaped here.
+        print(f"migkit {args.command}: {printable(exc, keep_newlines=True)}", file=sys.stderr)
         return code
     return code
 

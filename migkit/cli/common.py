@@ -21,6 +21,7 @@ from migkit.errors import (
     UsageError,
     WaitTimeout,
 )
+from migkit.printable import json_printable, printable
 
 OK, FAILED, USAGE, API = 0, 1, 2, 3
 EXIT_CODES = (
@@ -135,12 +136,13 @@ class Output:
     as_json: bool
 
     def emit(self, data: Mapping[str, Any], text: Callable[[], str]) -> None:
-        """Print ``data`` as JSON, or ``text()`` for people."""
+        """Print ``data`` as JSON, or ``text()`` for people; either way, control characters
+        from a server or a file cannot act on the terminal (escaped, in JSON as ``\\uXXXX``)."""
         if self.as_json:
-            json.dump(plain(data), sys.stdout, indent=2, ensure_ascii=False, default=str)
-            sys.stdout.write("\n")
+            document = json.dumps(plain(data), indent=2, ensure_ascii=False, default=str)
+            sys.stdout.write(json_printable(document) + "\n")
         else:
-            sys.stdout.write(text().rstrip("\n") + "\n")
+            sys.stdout.write(printable(text().rstrip("\n"), keep_newlines=True) + "\n")
         sys.stdout.flush()
 
 
@@ -148,7 +150,10 @@ def table(frame: pd.DataFrame, limit: int = 20) -> str:
     """A frame as aligned text, at most ``limit`` rows (and how many more)."""
     if frame.empty:
         return "(none)"
-    shown = frame.head(limit).to_string()
+    head = frame.head(limit)
+    cells = head.map(lambda v: printable(v, limit=200) if isinstance(v, str) else v)
+    cells.columns = [printable(c, limit=100) for c in head.columns]
+    shown = cells.to_string()
     more = len(frame) - limit
     return shown + (f"\n… {more:,} more" if more > 0 else "")
 

@@ -19,7 +19,7 @@ from migkit.cli.common import (
     read_one,
     table,
 )
-from migkit.models import counted
+from migkit.printable import counted
 
 EXAMPLES = {
     "validate": "example: migkit validate contacts.csv --template Contacts "
@@ -71,6 +71,12 @@ def add_validate(sub: Any) -> None:
     )
     p.add_argument("--errors", metavar="CSV", help="write every problem (one row per cell) here")
     p.add_argument(
+        "--errors-raw",
+        action="store_true",
+        help="write --errors values exactly as found; by default a value a spreadsheet would "
+        "run as a formula (=, +, -, @ ...) gets a leading ' so opening the CSV is safe",
+    )
+    p.add_argument(
         "--templates-file",
         help="read templates from this JSON file (GET /templates' body) instead of the API",
     )
@@ -95,7 +101,9 @@ def run_validate(args: argparse.Namespace) -> int:
         if not columns:  # a template name: every link column pointing at it
             target = _pick(templates, name, where)
             columns = [
-                c for c in template.columns if c.rule == "link" and c.link_template == target.id
+                c
+                for c in template.columns
+                if c.rule == "link" and any(link.template == target.id for link in c.links)
             ]
         if not columns:
             raise Exit(2, f"--link {item!r}: no column of {template.name} links to {name}")
@@ -103,7 +111,9 @@ def run_validate(args: argparse.Namespace) -> int:
         links.update({c.name: linked for c in columns})
     report = validate(frame, template, links=links or None)
     if args.errors:
-        report.errors.to_csv(args.errors, index=False)
+        from migkit.safe_write import write_people_csv
+
+        write_people_csv(report.errors, args.errors, guard=not args.errors_raw)
     flagged = report.predicted_flagged_rows
     data = {
         "file": args.file,

@@ -20,7 +20,7 @@ from migkit.cli.common import (
     read_one,
     table,
 )
-from migkit.models import counted
+from migkit.printable import counted, printable
 
 EXAMPLES = {
     "templates": "example: migkit templates --json",
@@ -91,11 +91,13 @@ def _run_data(run: Any) -> dict[str, Any]:
         }
     if run.needs_attention is not None:
         data["needs_attention"] = run.raw.get("needs_attention")
+    if run.questions:
+        data["questions"] = run.raw.get("questions")
     return data
 
 
 def _run_exit(run: Any, max_flagged: int | None) -> int:
-    if run.status == "failed" or run.waiting:
+    if run.status == "failed" or run.waiting or not run.known:
         return FAILED
     if max_flagged is not None and run.report is not None and run.report.flagged_rows > max_flagged:
         return FAILED
@@ -104,8 +106,10 @@ def _run_exit(run: Any, max_flagged: int | None) -> int:
 
 def _show_run(args: argparse.Namespace, run: Any) -> int:
     hint = ""
-    if run.waiting:
+    if run.status == "needs_attention":
         hint = f"\nanswer with: migkit decide {run.id} --accept | --reject | --answer ID=VALUE"
+    elif run.waiting:
+        hint = f"\nanswer in Python with client.imports.answer({run.id!r}, answers=...)"
     Output(args.json).emit(_run_data(run), lambda: str(run) + hint)
     return _run_exit(run, getattr(args, "max_flagged", None))
 
@@ -122,7 +126,7 @@ def run_templates(args: argparse.Namespace) -> int:
     def text() -> str:
         lines = []
         for t in templates:
-            lines.append(f"{t.name} ({t.id})")
+            lines.append(f"{printable(t.name)} ({printable(t.id)})")
             for c in t.columns:
                 rule = (
                     f"matches {c.pattern}"
@@ -136,7 +140,7 @@ def run_templates(args: argparse.Namespace) -> int:
                 flags = " ".join(
                     f for f, on in (("required", c.required), ("unique", c.unique)) if on
                 )
-                lines.append(f"  {c.name:<20} {flags:<16} {rule}")
+                lines.append(f"  {printable(c.name):<20} {flags:<16} {printable(rule)}")
         return "\n".join(lines)
 
     Output(args.json).emit(data, text)

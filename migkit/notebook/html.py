@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from migkit.models import counted
+from migkit.printable import counted
 
 if TYPE_CHECKING:
     from migkit.models import Company, Report, Run

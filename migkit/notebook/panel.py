@@ -30,10 +30,10 @@ import ipywidgets as widgets
 from IPython.display import display, update_display
 
 from migkit._retry_notices import RetryNotice
-from migkit.models import counted
 from migkit.notebook.cells import click_signal, current_cell, mark_shown
 from migkit.notebook.html import BAD, MUTED, WARN, badge, questions_html, report_html, span
 from migkit.polling import PollEvent
+from migkit.printable import counted
 from migkit.progress.state import RunState, duration
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

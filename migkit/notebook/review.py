@@ -28,10 +28,11 @@ import ipywidgets as widgets
 
 from migkit._retry_notices import retry_listener
 from migkit.errors import Conflict
-from migkit.models import Question, Run, counted
+from migkit.models import Question, Run
 from migkit.notebook.html import BAD, GOOD, MUTED, WARN, questions_html, span
 from migkit.notebook.panel import Published, RunPanel
 from migkit.polling import PollEvent
+from migkit.printable import counted
 from migkit.progress.state import outcome
 
 SKIP = "Skip for now (send no answer)"

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migkit._retry_notices import RetryNotice
-from migkit.models import counted
 from migkit.polling import PollEvent
+from migkit.printable import counted, printable
 
 # The stages an import run goes through, as the API's progress messages name them (the docs
 # give "Cleaning your data" as an example; the sandbox contract lists them all). A message
@@ -74,9 +74,11 @@ def outcome(run: Any) -> str:
     attention = getattr(run, "needs_attention", None)
     if status == "needs_attention" and attention is not None:
         text += f"; {counted(len(attention.questions), 'question')} to answer"
+    if status == "blocked" and getattr(run, "questions", None):
+        text += f"; {counted(len(run.questions), 'question')} to answer"
     if getattr(run, "error", None):
-        text += f": {run.error}"
-    return text
+        text += f": {printable(run.error, limit=1000)}"
+    return printable(text, limit=2000)
 
 
 @dataclass
@@ -125,15 +127,19 @@ class RunState:
             # it ran again): keep how it paused.
             self.history.append(outcome(self.run))
             self.ended, self.error = False, None
-        self.run, self.status = run, str(run.status)
-        self.label = self.label or getattr(run, "label", None)
-        self.message = getattr(run, "progress_message", None)
+        # The server's words are shown escaped (a status, message or error may carry ANSI
+        # escapes or newlines); ordinary text is unchanged, so stage lookups still match.
+        self.run, self.status = run, printable(str(run.status), limit=80)
+        label = self.label or getattr(run, "label", None)
+        self.label = printable(label, limit=200) if label else None
+        message = getattr(run, "progress_message", None)
+        self.message = printable(message, limit=500) if message else None
         self.elapsed, self.polls, self.next_poll_in = event.elapsed, event.polls, event.next_poll_in
         self.problem = event.problem
         if event.error is None:
             self.retry = None  # the poll got an answer
         else:
-            self.error = str(event.error)
+            self.error = printable(str(event.error), limit=1000)
         self.step = self._step()
         self.ended = event.next_poll_in is None
         return (self.status, self.ended, self.problem, self.error) != before

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from migkit._answers import Answer
 from migkit._http import Transport
 from migkit.ledger import Ledger
 from migkit.polling import PollSchedule
@@ -25,14 +26,13 @@ class Context:
     def base_url(self) -> str:
         return self.transport.base_url
 
-    def get(self, path: str, route: str, params: Mapping[str, Any] | None = None) -> Any:
-        """GET JSON (safe to retry)."""
-        return self.transport.request("GET", path, route=route, safe=True, params=params).json()
+    def get(self, path: str, route: str, params: Mapping[str, Any] | None = None) -> Answer:
+        """GET a JSON answer (safe to retry); build results with ``.parse(...)``."""
+        return self.transport.call("GET", path, route=route, safe=True, params=params)
 
-    def send(self, method: str, path: str, route: str, body: Any, *, safe: bool) -> Any:
+    def send(self, method: str, path: str, route: str, body: Any, *, safe: bool) -> Answer:
         """A write with a JSON body; ``safe`` when repeating it cannot do anything twice."""
-        response = self.transport.request(method, path, route=route, safe=safe, json=body)
-        return response.json() if response.content else {}
+        return self.transport.call(method, path, route=route, safe=safe, json=body)
 
 
 def looks_like_id(value: str) -> bool:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from migkit.errors import MigkitError
+from migkit.fields import object_list
 from migkit.models import Source, Template
+from migkit.printable import printable
 from migkit.resources._context import Context
 from migkit.rules import name_links
 
@@ -20,7 +22,7 @@ def _pick(kind: str, items: list[tuple[str, str]], name_or_id: str) -> int:
     for index, (item_id, name) in enumerate(items):
         if item_id == name_or_id or name.casefold() == wanted:
             return index
-    names = ", ".join(repr(n) for _, n in items) or "none"
+    names = printable(", ".join(repr(n) for _, n in items) or "none", limit=1000)
     raise UnknownName(f"no {kind} {name_or_id!r} in this account; {kind}s: {names}")
 
 
@@ -36,8 +38,8 @@ class Sources:
         >>> [s.name for s in client.sources.list()]  # doctest: +SKIP
         ['Legacy CRM', 'Spreadsheet']
         """
-        body = self._ctx.get("/sources", "GET /sources")
-        return [Source.from_api(s) for s in body.get("sources") or []]
+        answer = self._ctx.get("/sources", "GET /sources")
+        return answer.parse(lambda body: [Source.from_api(s) for s in object_list(body, "sources")])
 
     def get(self, name_or_id: str) -> Source:
         """One source by name (case-insensitive) or id."""
@@ -57,9 +59,11 @@ class Templates:
         >>> client.templates.list()[0].column_names  # doctest: +SKIP
         ['Name', 'Domain', 'Tier']
         """
-        body = self._ctx.get("/templates", "GET /templates")
+        answer = self._ctx.get("/templates", "GET /templates")
         # Link columns name their linked template (the API gives only its id) for messages.
-        return name_links([Template.from_api(t) for t in body.get("templates") or []])
+        return answer.parse(
+            lambda body: name_links([Template.from_api(t) for t in object_list(body, "templates")])
+        )
 
     def get(self, name_or_id: str) -> Template:
         """One template by name (case-insensitive) or id."""

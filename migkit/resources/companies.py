@@ -13,9 +13,18 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from migkit.errors import APIError, ExternalIdConflict, NotFound, ServerError, TransportError
+from migkit.errors import (
+    APIError,
+    ExternalIdConflict,
+    NotFound,
+    ServerError,
+    TransportError,
+    UnexpectedRedirect,
+)
+from migkit.fields import object_list
 from migkit.models import Company
 from migkit.preflight import check_or_raise, company_problems
+from migkit.printable import printable
 from migkit.resources._context import Context, company_id, looks_like_id
 from migkit.resources.catalog import Sources, Templates
 
@@ -79,6 +88,8 @@ class Companies:
         for attempt in range(ctx.transport.retry.attempts + 1):  # looked up before each retry
             try:
                 created = ctx.send("POST", "/companies", "POST /companies", body, safe=False)
+            except UnexpectedRedirect:
+                raise
             except (TransportError, ServerError) as exc:
                 last = exc  # did it happen? look before trying again
                 found = self._lookup(ext)
@@ -91,7 +102,7 @@ class Companies:
                 if found is not None:
                     return self._remember(ext, self._same(found, name, template_ids))
                 raise
-            return self._remember(ext, Company.from_api(created))
+            return self._remember(ext, created.parse(Company.from_api))
         assert last is not None
         raise last
 
@@ -103,8 +114,9 @@ class Companies:
             return company
         raise ExternalIdConflict(
             409,
-            f"external_id {company.external_id!r} already names company {company.name!r} "
-            f"({company.id}) with other settings than this create asks for",
+            f"external_id {printable(company.external_id, limit=300)!r} already names company "
+            f"{printable(company.name, limit=200)!r} ({printable(company.id, limit=80)}) with "
+            "other settings than this create asks for",
             method="POST",
             path="/companies",
         )
@@ -118,19 +130,20 @@ class Companies:
 
     def _lookup(self, external_id: str) -> Company | None:
         try:
-            body = self._ctx.get("/companies", "GET /companies", {"external_id": external_id})
+            answer = self._ctx.get("/companies", "GET /companies", {"external_id": external_id})
+        except UnexpectedRedirect:
+            raise
         except (NotFound, TransportError):
             return None
         except APIError as exc:
             if exc.status in (404, 405, 501):  # no lookup on this server
                 return None
             raise
-        found = [
-            c
-            for c in body.get("companies") or []
-            if (c.get("company") or {}).get("external_id") == external_id
-        ]
-        return Company.from_api(found[0]) if found else None
+        companies = answer.parse(
+            lambda body: [Company.from_api(c) for c in object_list(body, "companies")]
+        )
+        found = [c for c in companies if c.external_id == external_id]
+        return found[0] if found else None
 
     def get(self, company: Company | str) -> Company:
         """A company by id (sandbox extension; falls back to the ledger's copy).
@@ -139,7 +152,7 @@ class Companies:
         """
         cid = company_id(company)
         try:
-            return Company.from_api(self._ctx.get(f"/companies/{cid}", "GET /companies/{id}"))
+            answer = self._ctx.get(f"/companies/{cid}", "GET /companies/{id}")
         except APIError as exc:
             ledger = self._ctx.ledger
             entry = (
@@ -150,6 +163,7 @@ class Companies:
             if entry is not None and entry.body is not None:
                 return Company.from_api(entry.body)
             raise
+        return answer.parse(Company.from_api)
 
     def find(self, external_id: str) -> Company | None:
         """The company with this ``external_id``: from the ledger, else the sandbox lookup.

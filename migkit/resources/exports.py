@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tempfile
 import uuid
-import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -12,10 +11,22 @@ from typing import Any
 
 import pandas as pd
 import requests
+import urllib3.exceptions
 from tqdm.auto import tqdm
 
-from migkit.errors import RunFailed, TransportError, UsageError
-from migkit.export_files import ExportIncomplete, describe, read_export_csv, subtract_rows
+from migkit._answers import ResponseLimits
+from migkit.errors import ResponseTooLarge, RunFailed, TransportError, UsageError
+from migkit.export_files import (
+    ExportIncomplete,
+    ExportTooLarge,
+    RecordCounter,
+    describe,
+    read_export_csv,
+    read_export_zip,
+    subtract_rows,
+    too_many_rows,
+)
+from migkit.fields import id_field
 from migkit.models import Company, ExportRun
 from migkit.polling import MissedPolls, ProgressHook, wait_for
 from migkit.resources._context import Context, company_id, looks_like_id, run_id
@@ -35,25 +46,62 @@ class ExportStream:
     ...     stream.save("contacts_export.csv")
     """
 
-    def __init__(self, response: requests.Response) -> None:
+    def __init__(
+        self, response: requests.Response, *, max_bytes: int = ResponseLimits().download_bytes
+    ) -> None:
         self._response = response
         header = response.headers.get("X-Total-Records")
         self.total_records: int | None = int(header) if header and header.isdigit() else None
         self.content_type = response.headers.get("Content-Type", "")
         self.bytes_read = 0
+        self.max_bytes = max_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            response.close()
+            raise self._too_large(f"{int(declared):,} bytes (Content-Length)")
+
+    def _too_large(self, size: str) -> ResponseTooLarge:
+        return ResponseTooLarge(
+            "GET",
+            "/companies/{id}/export.csv",
+            self._response.status_code,
+            f"an export of {size}, more than the {self.max_bytes:,} bytes accepted "
+            "(ResponseLimits.download_bytes)",
+        )
 
     def iter_bytes(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-        """The body in chunks, as it arrives. A body cut off in transit (the connection drops,
-        HTTP framing ends early) raises :class:`~migkit.errors.TransportError`."""
+        """The body in chunks, as it arrives, bounded while it streams: past
+        ``ResponseLimits.download_bytes`` it raises :class:`~migkit.errors.ResponseTooLarge`;
+        a CSV holding more rows than ``X-Total-Records`` raises
+        :class:`~migkit.export_files.ExportIncomplete` at once. A body cut off in transit (the
+        connection drops, HTTP framing ends early) or stalled raises
+        :class:`~migkit.errors.TransportError`."""
+        counter = RecordCounter() if self._counts_rows else None
+        connection = getattr(self._response.raw, "connection", None)
+        deadline = getattr(connection, "deadline", None)
         try:
             for chunk in self._response.iter_content(chunk_size):
                 self.bytes_read += len(chunk)
+                if self.bytes_read > self.max_bytes:
+                    raise self._too_large(f"more than {self.max_bytes:,} bytes")
+                if counter is not None and self.total_records is not None:
+                    counter.feed(chunk)
+                    if counter.rows > self.total_records:
+                        raise too_many_rows("export.csv", counter.rows, self.total_records)
                 yield chunk
-        except (requests.exceptions.ChunkedEncodingError, requests.ConnectionError) as exc:
-            raise TransportError(
-                f"the export download was cut off after {self.bytes_read:,} bytes"
-                f" ({type(exc).__name__}); download it again"
-            ) from None
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            late = deadline.reason if deadline is not None and deadline.expired else None
+            what = (
+                f"stopped after {self.bytes_read:,} bytes: {late}"
+                if late
+                else f"was cut off after {self.bytes_read:,} bytes ({type(exc).__name__})"
+            )
+            raise TransportError(f"the export download {what}; download it again") from None
+
+    @property
+    def _counts_rows(self) -> bool:
+        # A ZIP's rows are counted while its members inflate (read_export_zip), not here.
+        return self.total_records is not None and "zip" not in self.content_type.lower()
 
     def save(self, path: str | Path, *, progress: bool = False) -> Path:
         """Write the body to ``path``; returns it. ``progress`` shows a byte counter (after
@@ -122,7 +170,7 @@ class Exports:
             params=params,
             stream=True,
         )
-        return ExportStream(response)
+        return ExportStream(response, max_bytes=self._ctx.transport.limits.download_bytes)
 
     def frame(self, company: Company | str, sheet: str, *, filter: str = "valid") -> pd.DataFrame:
         """One sheet's export as a DataFrame: every cell as text in pandas ``str`` columns
@@ -190,6 +238,8 @@ class Exports:
                     try:
                         stream.save(path, progress=self._ctx.progress)
                         return read(path, stream.total_records)
+                    except ExportTooLarge:
+                        raise  # the same export again would be as large
                     except (ExportIncomplete, TransportError):
                         if attempt == DOWNLOAD_ATTEMPTS:
                             raise
@@ -199,32 +249,14 @@ class Exports:
     def _read_sheet(path: Path, total: int | None) -> pd.DataFrame:
         return read_export_csv(path, expected_rows=total)
 
-    @staticmethod
-    def _read_zip(path: Path, total: int | None) -> dict[str, pd.DataFrame]:
-        try:
-            archive = zipfile.ZipFile(path)
-        except zipfile.BadZipFile:
-            raise ExportIncomplete(
-                "the workbook export is not a readable ZIP: it was cut off; download it again"
-            ) from None
-        sheets: dict[str, pd.DataFrame] = {}
-        with archive:
-            for member in archive.namelist():
-                name = member.removesuffix(".csv")
-                with archive.open(member) as raw, tempfile.SpooledTemporaryFile(64 << 20) as spool:
-                    while chunk := raw.read(4 << 20):  # pyarrow wants a seekable file
-                        spool.write(chunk)
-                    spool.seek(0)
-                    sheets[name] = read_export_csv(spool, name=member)
-        rows = sum(len(f) for f in sheets.values())
-        if total is not None and rows != total:
-            raise ExportIncomplete(
-                f"the workbook export holds {rows:,} rows but the server announced {total:,}"
-                " (X-Total-Records); download it again",
-                rows=rows,
-                expected=total,
-            )
-        return sheets
+    def _read_zip(self, path: Path, total: int | None) -> dict[str, pd.DataFrame]:
+        limits = self._ctx.transport.limits
+        return read_export_zip(
+            path,
+            expected_rows=total,
+            max_bytes=limits.download_bytes,
+            max_ratio=limits.zip_ratio,
+        )
 
     def to_destination(
         self,
@@ -258,12 +290,7 @@ class Exports:
         answer = self._ctx.send(
             "POST", f"/companies/{cid}/exports", "POST /companies/{id}/exports", body, safe=True
         )
-        run = ExportRun(
-            id=str(answer["run_id"]),
-            company_id=cid,
-            status=str(answer.get("status", "queued")),
-            raw=dict(answer),
-        )
+        run = answer.parse(lambda raw: ExportRun.from_api(cid, id_field(raw, "run_id"), raw))
         return self.wait(run, timeout=timeout, on_progress=on_progress) if wait else run
 
     def get(self, run: ExportRun | str, company: Company | str | None = None) -> ExportRun:
@@ -272,10 +299,10 @@ class Exports:
         if cid is None:
             raise UsageError("an export run given by id needs company=... too")
         rid = run_id(run)
-        body = self._ctx.get(
+        answer = self._ctx.get(
             f"/companies/{cid}/exports/{rid}", "GET /companies/{id}/exports/{run_id}"
         )
-        return ExportRun.from_api(cid, rid, body)
+        return answer.parse(lambda raw: ExportRun.from_api(cid, rid, raw))
 
     def wait(
         self,

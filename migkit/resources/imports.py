@@ -24,8 +24,10 @@ from migkit.errors import (
     RunFailed,
     ServerError,
     TransportError,
+    UnexpectedRedirect,
     UsageError,
 )
+from migkit.fields import id_field, object_list
 from migkit.models import Company, Option, Run, Upload
 from migkit.polling import MissedPolls, ProgressHook, wait_for, wait_many
 from migkit.preflight import check_or_raise, key_problems, rows_payload
@@ -66,6 +68,16 @@ def run_label(
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _by_id(answers: Mapping[str, str | Option]) -> list[dict[str, str]]:
+    # Answers as the API takes them: one {id, value} per question, an option by its label.
+    return [{"id": q, "value": v.label if isinstance(v, Option) else v} for q, v in answers.items()]
+
+
+def _key(raw: Mapping[str, Any]) -> str | None:
+    value = raw.get("idempotency_key")
+    return value if isinstance(value, str) else None
 
 
 class Imports:
@@ -201,14 +213,9 @@ class Imports:
             {**body, "idempotency_key": key},
             safe=True,
         )
-        run = Run(
-            id=str(answer["run_id"]),
-            company_id=cid,
-            status=str(answer.get("status", "queued")),
-            idempotency_key=key,
-            raw=dict(answer),
-            _imports=self,
-        )
+        # Checked before the ledger sees it: a created run has an id and a status.
+        run = answer.parse(lambda raw: Run.from_api(cid, id_field(raw, "run_id"), raw, key))
+        run = self._bind(run)
         if self._ctx.ledger:
             self._ctx.ledger.set_run(
                 self._ctx.account, self._ctx.base_url, cid, key, run.id, run.status
@@ -230,9 +237,9 @@ class Imports:
         """
         cid = self._company_of(run, company)
         rid = run_id(run)
-        body = self._ctx.get(f"/companies/{cid}/imports/{rid}", RUN_ROUTE)
+        answer = self._ctx.get(f"/companies/{cid}/imports/{rid}", RUN_ROUTE)
         key = run.idempotency_key if isinstance(run, Run) else None
-        fresh = self._bind(Run.from_api(cid, rid, body, key), run)
+        fresh = self._bind(answer.parse(lambda raw: Run.from_api(cid, rid, raw, key)), run)
         if self._ctx.ledger:
             self._ctx.ledger.set_status(self._ctx.account, self._ctx.base_url, rid, fresh.status)
         return fresh
@@ -266,22 +273,21 @@ class Imports:
         cid = company_id(company)
         params = {"status": "active"} if active else None
         try:
-            body = self._ctx.get(f"/companies/{cid}/imports", "GET /companies/{id}/imports", params)
+            answer = self._ctx.get(
+                f"/companies/{cid}/imports", "GET /companies/{id}/imports", params
+            )
         except APIError as exc:
             if quiet and exc.status in (404, 405, 501):
                 return []
             raise
-        return [
-            Run(
-                id=str(r["run_id"]),
-                company_id=cid,
-                status=str(r.get("status")),
-                idempotency_key=r.get("idempotency_key"),
-                raw=dict(r),
-                _imports=self,
-            )
-            for r in body.get("imports") or []
-        ]
+
+        def runs(body: dict[str, Any]) -> builtins.list[Run]:
+            return [
+                self._bind(Run.from_api(cid, id_field(r, "run_id"), r, _key(r)))
+                for r in object_list(body, "imports")
+            ]
+
+        return answer.parse(runs)
 
     def active(self, company: Company | str) -> Run | None:
         """The company's import that is queued, running or waiting, if any (sandbox EXT)."""
@@ -301,10 +307,12 @@ class Imports:
     ) -> Run:
         """Poll until the run ends (or waits for a decision); polls slow down as it ages.
 
-        Returns on ``needs_attention`` unless ``on_attention`` is given, which is called with
-        the run (decide there) and then waiting goes on. A ``failed`` run raises
-        :class:`~migkit.errors.RunFailed` unless ``raise_on_failure=False``. ``timeout``
-        raises :class:`~migkit.errors.WaitTimeout`, which says the run is still going.
+        Returns on ``needs_attention`` or ``blocked`` unless ``on_attention`` is given, which
+        is called with the run (decide or answer there) and then waiting goes on. A status
+        migkit does not know also ends the wait, with a :class:`~migkit.errors.MigkitWarning`.
+        A ``failed`` run raises :class:`~migkit.errors.RunFailed` unless
+        ``raise_on_failure=False``. ``timeout`` raises :class:`~migkit.errors.WaitTimeout`,
+        which says the run is still going.
 
         >>> run = client.imports.wait(run)  # doctest: +SKIP
         >>> run.report.flagged_rows  # doctest: +SKIP
@@ -386,26 +394,54 @@ class Imports:
             body = {"reject": True}
         else:
             assert answers is not None
-            body = {
-                "answers": [
-                    {"id": qid, "value": v.label if isinstance(v, Option) else v}
-                    for qid, v in answers.items()
-                ]
-            }
+            body = {"answers": _by_id(answers)}
+        return self._reply(run, company, "decisions", body)
+
+    def answer(
+        self,
+        run: Run | str,
+        company: Company | str | None = None,
+        *,
+        answers: Mapping[str, str | Option] | str,
+    ) -> Run:
+        """Answer a ``blocked`` run (``POST …/imports/{run_id}/messages``, §3.9): answers by
+        question id (an option's label, an :class:`Option`, or your own text where the
+        question allows it), or one free-form instruction as a string, which a running run
+        also accepts.
+
+        >>> client.imports.answer(run, answers={"q1": "Map them all to 'Open'"})  # doctest: +SKIP
+        >>> client.imports.answer(run, answers="Treat 'Prospect' as 'Open'")  # doctest: +SKIP
+        """
+        if isinstance(answers, str):
+            if not answers.strip():
+                raise UsageError("answers= is an empty instruction; write what the run should do")
+            body: dict[str, Any] = {"answers": answers}
+        elif not answers:
+            raise UsageError("answers= is empty; give {question id: answer} or an instruction")
+        else:
+            body = {"answers": _by_id(answers)}
+        return self._reply(run, company, "messages", body)
+
+    def _reply(
+        self, run: Run | str, company: Company | str | None, kind: str, body: dict[str, Any]
+    ) -> Run:
+        # A decision or an answer is not idempotent on the server, so it is sent once; when its
+        # outcome is unknown, the run says whether it landed: only a reply moves a waiting run.
         cid = self._company_of(run, company)
         rid = run_id(run)
         key = run.idempotency_key if isinstance(run, Run) else None
-        path = f"/companies/{cid}/imports/{rid}/decisions"
-        route = "POST /companies/{id}/imports/{run_id}/decisions"
+        path = f"/companies/{cid}/imports/{rid}/{kind}"
+        route = f"POST /companies/{{id}}/imports/{{run_id}}/{kind}"
         try:
             answer = self._ctx.send("POST", path, route, body, safe=False)
+        except UnexpectedRedirect:
+            raise
         except (ServerError, TransportError):
-            # Did it land? Only a decision (or a cancel) moves a run that is waiting.
             now = self.get(Run(id=rid, company_id=cid, status="", idempotency_key=key))
             if not now.waiting:
                 return now
             answer = self._ctx.send("POST", path, route, body, safe=False)
-        return self._bind(Run.from_api(cid, rid, answer, key), run)
+        return self._bind(answer.parse(lambda raw: Run.from_api(cid, rid, raw, key)), run)
 
     def cancel(self, run: Run | str, company: Company | str | None = None) -> Run:
         """Cancel a queued, running or waiting run (sandbox extension); its rows are removed.
@@ -416,7 +452,7 @@ class Imports:
         cid = self._company_of(run, company)
         rid = run_id(run)
         try:
-            body = self._ctx.send(
+            answer = self._ctx.send(
                 "PATCH",
                 f"/companies/{cid}/imports/{rid}",
                 "PATCH /companies/{id}/imports/{run_id}",
@@ -428,7 +464,7 @@ class Imports:
             if now.status == "canceled":  # an earlier attempt of ours landed
                 return self._bind(now, run)
             raise
-        return self._bind(Run.from_api(cid, rid, body), run)
+        return self._bind(answer.parse(lambda raw: Run.from_api(cid, rid, raw)), run)
 
     def recover(self) -> builtins.list[Run]:
         """Unfinished imports this machine submitted (after a crash or kernel restart).

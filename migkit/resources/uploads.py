@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from migkit.errors import APIError, MigkitWarning, ServerError, TransportError, UsageError
+from migkit._http import check_base_url
+from migkit.errors import (
+    APIError,
+    ConfigurationError,
+    MigkitWarning,
+    ServerError,
+    TransportError,
+    UnexpectedRedirect,
+    UsageError,
+)
 from migkit.models import Company, Upload
 from migkit.preflight import check_or_raise, upload_problems
 from migkit.read import ReadError, detect_encoding, read, sniff_delimiter
@@ -60,7 +69,8 @@ def acceptable_text(data: bytes, name: str, content_type: str) -> tuple[bytes, s
     if encoding.utf8 and delimiter == expected:
         return data, name, content_type
     frame = read(io.BytesIO(data), name=name, delimiter=delimiter)
-    clean = frame.to_csv(index=False).encode("utf-8")
+    # CRLF: pandas quotes a cell holding a bare CR only when CR is part of the line ending
+    clean = frame.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
     changes = []
     if not encoding.utf8:
         changes.append(f"re-encoded from {encoding.name} to UTF-8")
@@ -74,6 +84,22 @@ def acceptable_text(data: bytes, name: str, content_type: str) -> tuple[bytes, s
         stacklevel=4,
     )
     return clean, target, "text/csv"
+
+
+def _grant(raw: dict[str, object]) -> tuple[str, str]:
+    # The signed URL gets the customer's bytes: https (or plain http to loopback, the local
+    # sandbox), like the API itself; anything else is a broken or hostile answer.
+    url = raw["upload_url"]
+    if not isinstance(url, str):
+        raise TypeError("upload_url is not a string")
+    try:
+        check_base_url(url, what="upload_url")
+    except ConfigurationError as exc:
+        raise ValueError(str(exc)) from None
+    ref = raw["upload_ref"]
+    if not isinstance(ref, str) or not ref.strip():
+        raise ValueError("upload_ref is not a string")
+    return url, ref
 
 
 def _type_of(name: str) -> str:
@@ -114,15 +140,18 @@ class Uploads:
         cid = company_id(company)
         last: Exception | None = None
         for _ in range(self._ctx.transport.retry.attempts + 1):  # a fresh URL each time
-            grant = self._ctx.send(
+            answer = self._ctx.send(
                 "POST",
                 f"/companies/{cid}/uploads",
                 "POST /companies/{id}/uploads",
                 {"name": display, "content_type": ctype, "size": len(data)},
                 safe=True,
             )
+            upload_url, upload_ref = answer.parse(_grant)
             try:
-                self._ctx.transport.put_signed(str(grant["upload_url"]), data, ctype)
+                self._ctx.transport.put_signed(upload_url, data, ctype)
+            except UnexpectedRedirect:
+                raise  # the storage answered: it would answer the same to a fresh URL
             except (TransportError, ServerError) as exc:
                 last = exc
                 continue
@@ -133,7 +162,7 @@ class Uploads:
                 continue
             return Upload(
                 name=display,
-                upload_ref=str(grant["upload_ref"]),
+                upload_ref=upload_ref,
                 content_type=ctype,
                 size=len(data),
                 sha256=hashlib.sha256(data).hexdigest(),

@@ -1,10 +1,10 @@
 """Arrow's parse of an uploaded CSV/TSV, taken only where it gives what the csv module would.
 
 The sandbox's reader defines a delimited file by Python's ``csv.reader`` (strict quoting,
-short rows padded, blank lines skipped). That is exact but builds a Python object per cell:
-seconds per million rows. :func:`parse` reads the same file with ``pyarrow.csv`` into
-Arrow-backed text columns instead, and answers ``None`` whenever the two could disagree, so the
-caller falls back to the exact path:
+short rows padded, blank lines and rows of empty cells skipped). That is exact but builds a
+Python object per cell: seconds per million rows. :func:`parse` reads the same file with
+``pyarrow.csv`` into Arrow-backed text columns instead, and answers ``None`` whenever the two
+could disagree, so the caller falls back to the exact path:
 
 - a row with more or fewer fields than the header (Arrow refuses it; the csv path pads or
   names the line),
@@ -22,6 +22,7 @@ True
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 
@@ -81,6 +82,10 @@ def parse(data: bytes, text: str, delimiter: str) -> tuple[list[str], pd.DataFra
         )
     except pa.ArrowInvalid:
         return None
+    # Rows whose cells are all empty are no rows (as the csv path skips them in a file).
+    empty = functools.reduce(pc.and_, (pc.is_null(column) for column in table.columns))
+    if pc.any(empty).as_py():
+        table = table.filter(pc.invert(empty))
     limit = csv.field_size_limit()
     for column in table.columns:
         longest = pc.max(pc.utf8_length(column)).as_py()

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from migkit.columns import as_arrow
-from migkit.rules import check, flagged_positions
+from migkit.rules import Link, check, flagged_positions, link_values
 from migkit.sandbox import attention, rowstore
 from migkit.sandbox.reader import FileProblem, Part, read_upload, rows_to_part
 from migkit.sandbox.sheets import Sheet, company_sheets, link_order, route, template_frame
@@ -68,17 +68,24 @@ def _column_values(store: Store, sheet: Sheet, column: str, run_id: str) -> pa.C
 
 def _link_targets(
     store: Store, sheet: Sheet, sheets: list[Sheet], frames: dict[str, pd.DataFrame], run_id: str
-) -> dict[str, list[str | None]]:
+) -> dict[str, list[Any]]:
     by_template = {s.template.id: s for s in sheets}
-    links: dict[str, list[str | None]] = {}
-    for column in sheet.template.columns:
-        target = by_template.get(column.link_template)
-        if column.rule != "link" or target is None or column.link_column is None:
-            continue  # no sheet for the linked template in this company: not checked
-        values = _column_values(store, target, column.link_column, run_id).chunks
+
+    def values_of(link: Link) -> list[Any] | None:
+        target = by_template.get(link.template)
+        if target is None:
+            return None  # no sheet for the linked template in this company: not checked
+        values = _column_values(store, target, link.column, run_id).chunks
         if target.id in frames:
-            values.append(as_arrow(frames[target.id][column.link_column]).cast(pa.large_string()))
-        links[column.name] = pa.chunked_array(values, pa.large_string()).to_pylist()
+            values.append(as_arrow(frames[target.id][link.column]).cast(pa.large_string()))
+        found: list[Any] = pa.chunked_array(values, pa.large_string()).to_pylist()
+        return found
+
+    links: dict[str, list[Any]] = {}
+    for column in sheet.template.columns:
+        allowed = link_values(column, values_of)  # every linkRule entry, as migkit.validate
+        if allowed is not None:
+            links[column.name] = allowed
     return links
 
 

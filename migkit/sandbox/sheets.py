@@ -57,8 +57,8 @@ def link_order(sheets: list[Sheet]) -> list[Sheet]:
         if sheet in ordered or sheet.id in visiting:
             return
         visiting.add(sheet.id)
-        for column in sheet.template.columns:
-            target = by_template.get(column.link_template)
+        for link in (link for column in sheet.template.columns for link in column.links):
+            target = by_template.get(link.template)
             if target is not None and target is not sheet:
                 visit(target)
         ordered.append(sheet)
