@@ -19,9 +19,10 @@ from typing import Any
 from migkit.sandbox import thread
 from migkit.sandbox.faults import FaultInjector
 from migkit.sandbox.store import Store
+from migkit.sandbox.worker import MAX_RESUMES
 
 log = logging.getLogger("migkit.sandbox")
-MAX_RESTARTS = 3
+MAX_RESTARTS = MAX_RESUMES  # one bound for both generations' runs
 Events = Sequence[tuple[str, dict[str, Any]]]
 
 

@@ -112,29 +112,24 @@ def summary(checked: list[Checked]) -> list[dict[str, Any]]:
     return out
 
 
-def records(
-    checked: list[Checked], run_id: str
-) -> tuple[list[tuple[str, str, str, int]], dict[str, Any]]:
-    """The ``rows`` records an execute inserts (valid rows clean, the others flagged) and the
-    documented report."""
-    rows: list[tuple[str, str, str, int]] = []
+def records(checked: list[Checked], run_id: str) -> tuple[engine.Outcome, dict[str, Any]]:
+    """The rows an execute inserts (each sheet's frame, valid rows clean and the others
+    flagged; for :func:`engine.replace_rows`) and the documented report."""
+    rows: engine.Outcome = []
     per_sheet = []
     flagged = 0
     for item in checked:
-        sheet_rows = engine.row_records(
-            item.sheet, item.frame, item.flagged, run_id, only_clean=False
-        )
-        rows.extend(sheet_rows)
+        rows.append((item.sheet, item.frame, item.flagged))
         flagged += int(item.flagged.sum())
         per_sheet.append(
             {
                 "templateName": item.sheet.template.name,
                 "sheetId": item.sheet.id,
-                "rowCount": len(sheet_rows),
+                "rowCount": len(item.frame),
             }
         )
     report = {
-        "inserted": len(rows),
+        "inserted": sum(len(frame) for _, frame, _ in rows),
         "perSheet": per_sheet,
         "invalidCellCount": flagged,
         "coverage": None,

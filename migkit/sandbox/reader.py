@@ -19,6 +19,7 @@ from migkit.cells import cell_text
 from migkit.read.limits import ReadError
 from migkit.read.table import distinct_names
 from migkit.read.workbook import workbook_rows
+from migkit.sandbox import csv_arrow
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLS = "application/vnd.ms-excel"
@@ -35,7 +36,7 @@ class Part:
 
     name: str
     headers: list[str]
-    frame: pd.DataFrame  # columns are positions 0..n-1, cells str or None
+    frame: pd.DataFrame  # columns are positions 0..n-1, cells str or None (or ``str`` dtype)
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -82,6 +83,10 @@ def read_delimited(data: bytes, name: str, delimiter: str) -> list[Part]:
     text = _decode(data, name)
     if not text.strip():
         raise FileProblem(f"{name} is empty: it has no header row")
+    fast = csv_arrow.parse(data, text, delimiter)  # Arrow, wherever it agrees with csv below
+    if fast is not None:
+        headers = distinct_names([h.strip() for h in fast[0]])
+        return [Part(name=name, headers=headers, frame=fast[1])]
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as exc:

@@ -24,7 +24,7 @@ from migkit.sandbox.http import (
     string_field,
 )
 from migkit.sandbox.reader import CONTENT_TYPES
-from migkit.sandbox.store import dumps, is_uuid, new_id, now_iso
+from migkit.sandbox.store import dumps, is_uuid, new_id, now_iso, private_file
 
 EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 EXTERNAL_ID_MESSAGE = (
@@ -266,7 +266,7 @@ def put_upload(token: str) -> Response:
     partial = path.with_name(f"{path.name}.{secrets.token_hex(6)}.part")
     received = 0
     try:
-        with partial.open("wb") as out:
+        with os.fdopen(private_file(partial), "wb") as out:
             while chunk := request.stream.read(1 << 20):
                 received += len(chunk)
                 out.write(chunk)

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from migkit.sandbox import thread
+from migkit.sandbox import rowstore, thread
 from migkit.sandbox.agent import WAITING
 from migkit.sandbox.connector import CONNECTORS, check_credentials, hashes
 from migkit.sandbox.http import created, fail, json_body, state
@@ -141,7 +141,7 @@ def cancel_run(migration_id: str, run_id: str) -> Response:
             " WHERE id = ?",
             (run_id,),
         )
-        db.execute("DELETE FROM rows WHERE run_id = ?", (run_id,))
+        rowstore.delete_run_rows(db, run_id)
         thread.append(
             db, migration_id, "status", {"message": "Run canceled", "status": "canceled"}, run
         )

@@ -7,12 +7,14 @@ import json
 import socket
 import zlib
 from collections.abc import Iterable, Iterator
+from typing import cast
 
 from flask import Flask, Response, jsonify, request
 
 from migkit.sandbox import exporter, sse
-from migkit.sandbox.http import account_id, fail, state
+from migkit.sandbox.http import account_id, attachment, fail, state
 from migkit.sandbox.migrations import migration_or_404, sheets_of
+from migkit.sandbox.rowstore import RowFilter
 from migkit.sandbox.thread import TYPES_BY_INCLUDE, page
 
 FILTERS = ("valid", "all", "invalid")
@@ -101,14 +103,14 @@ def export_template_csv(migration_id: str, name: str) -> Response:
     )
     if sheet is None:
         fail(404, f"This migration has no sheet for {slug}; it was created without that template")
-    valid_only, flagged_only = filter_ == "valid", filter_ == "invalid"
-    total = exporter.count_rows(store, sheet.id, valid_only, flagged_only=flagged_only)
-    chunks = exporter.csv_chunks(store, sheet, valid_only, flagged_only=flagged_only)
+    row_filter = cast(RowFilter, filter_)
+    total = exporter.export_count(store, [sheet], row_filter)
+    chunks = exporter.csv_chunks(store, sheet, row_filter)
     gzipped = request.accept_encodings["gzip"] > 0
     response = Response(
         _gzip(chunks) if gzipped else chunks, content_type="text/csv; charset=utf-8"
     )
-    response.headers["Content-Disposition"] = f'attachment; filename="{slug}.csv"'
+    response.headers["Content-Disposition"] = attachment(f"{slug}.csv")
     response.headers["X-Total-Records"] = str(total)
     response.headers["Vary"] = "Accept-Encoding"
     if gzipped:

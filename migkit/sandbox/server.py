@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from migkit.sandbox import agent
 from migkit.sandbox.agent_worker import AgentWorker
@@ -17,17 +17,11 @@ from migkit.sandbox.catalog import ensure_account, new_api_key
 from migkit.sandbox.config import SandboxConfig
 from migkit.sandbox.faults import FaultInjector
 from migkit.sandbox.ratelimit import RollingWindowLimiter
+from migkit.sandbox.raw_errors import JsonErrorHandler, JsonErrorsMiddleware
 from migkit.sandbox.state import SandboxState
 from migkit.sandbox.store import Store
 from migkit.sandbox.thread import Hub
 from migkit.sandbox.worker import Worker
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """Request handler that does not print a line per request."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
 
 
 class Sandbox:
@@ -47,7 +41,6 @@ class Sandbox:
             db_path = Path(self._tempdir.name) / "sandbox.db"
         else:
             db_path = Path(config.db).expanduser().resolve()
-            db_path.parent.mkdir(parents=True, exist_ok=True)
         self.db_path = db_path
         self.store = Store(db_path)
         self.api_keys = list(config.api_keys) or [new_api_key()]
@@ -71,9 +64,9 @@ class Sandbox:
         self._server: BaseWSGIServer = make_server(
             config.host,
             config.port,
-            create_app(self._state),
+            JsonErrorsMiddleware(create_app(self._state)),
             threaded=True,
-            request_handler=_QuietHandler,
+            request_handler=JsonErrorHandler,
         )
         host = "127.0.0.1" if config.host in ("0.0.0.0", "") else config.host
         host = f"[{host}]" if ":" in host else host
@@ -96,6 +89,11 @@ class Sandbox:
     def api_key(self) -> str:
         """The first account's API key."""
         return self.api_keys[0]
+
+    @property
+    def faults(self) -> FaultInjector:
+        """The fault injector (its ``fired`` counts the faults that fired)."""
+        return self._state.faults
 
     @property
     def port(self) -> int:

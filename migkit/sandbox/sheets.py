@@ -127,14 +127,20 @@ def mapped_frame(template: Template, part: Part, mapping: dict[str, str]) -> pd.
     """The part's cells under the template's column names, by ``mapping`` (file header ->
     template column); template columns no header maps to are empty (``None``)."""
     position = {h: i for i, h in enumerate(part.headers)}
-    data = {
-        column: part.frame[position[header]]
-        for header, column in mapping.items()
-        if header in position
-    }
-    frame = pd.DataFrame(data, index=part.frame.index, dtype=object)
-    frame = frame.reindex(columns=template.column_names).astype(object)
-    return frame.where(frame.notna(), None)
+    source = {column: position[h] for h, column in mapping.items() if h in position}
+    # Arrow-backed text columns end to end (zero-copy when the part already is): the rules,
+    # the fixes and the row store all work on Arrow arrays; a column the file lacks is null.
+    return pd.DataFrame(
+        {
+            name: (
+                part.frame[source[name]].astype("str")
+                if name in source
+                else pd.Series(None, index=part.frame.index, dtype="str")
+            )
+            for name in template.column_names
+        },
+        index=part.frame.index,
+    )
 
 
 def template_frame(sheet: Sheet, file_name: str, part: Part) -> pd.DataFrame:
