@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from migkit.cells import cell_text
-from migkit.errors import MigkitError
+from migkit.errors import ReadError as ReadError  # defined in migkit.errors, read here too
 
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 1 << 16
@@ -46,10 +46,6 @@ FORMATS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
 }
-
-
-class ReadError(MigkitError, ValueError):
-    """A file migkit cannot read as it is; the message says where and what to do."""
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migkit.columns import as_arrow, blank, is_in, repeated, run_all
+from migkit.errors import UnknownName
 from migkit.regex import fullmatch_arrow
 
 RuleName = Literal["required", "unique", "regex", "allowed", "link"]
@@ -217,11 +218,12 @@ class Template:
         return template_html(self)
 
     def column(self, name: str) -> Column:
-        """The column called ``name``; ``KeyError`` naming the known columns otherwise."""
+        """The column called ``name``; :class:`~migkit.errors.UnknownName` (a ``KeyError``)
+        naming the known columns otherwise."""
         for col in self.columns:
             if col.name == name:
                 return col
-        raise KeyError(f"{self.name} has no column {name!r}; columns: {self.column_names}")
+        raise UnknownName(f"{self.name} has no column {name!r}; columns: {self.column_names}")
 
 
 def name_links(templates: Sequence[Template]) -> list[Template]:
