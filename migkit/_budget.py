@@ -47,14 +47,17 @@ class RequestBudget:
 
     def _wait_for(self, route: str, now: float) -> float:
         # Under the lock: forget the hits that left the window; take a slot if one is free,
-        # else say how long until the oldest hit leaves.
+        # else say how long until the oldest hit leaves. Both use the same sum, hit + span:
+        # tested as ``now - span`` instead, float rounding could keep a hit that the wait
+        # computed as over, and the caller would go without a slot.
+        span = self.window + self.margin
         hits = self._hits.setdefault(route, deque())
-        while hits and hits[0] <= now - self.window - self.margin:
+        while hits and hits[0] + span <= now:
             hits.popleft()
         if len(hits) < self.limit:
             hits.append(now)
             return 0.0
-        return hits[0] + self.window + self.margin - now
+        return hits[0] + span - now
 
     def acquire(self, route: str) -> float:
         """Take a slot for ``route``, sleeping while the window is full; returns seconds waited."""
@@ -74,8 +77,8 @@ class RequestBudget:
         """Requests counted for ``route`` in the current window."""
         with self._lock:
             hits = self._hits.get(route, deque())
-            cutoff = self._clock() - self.window - self.margin
-            return sum(1 for t in hits if t > cutoff)
+            now = self._clock()
+            return sum(1 for t in hits if t + self.window + self.margin > now)
 
     @property
     def per_minute(self) -> int:

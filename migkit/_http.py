@@ -34,7 +34,6 @@ import requests
 import requests.adapters
 import urllib3.exceptions
 
-from migkit import __version__
 from migkit._answers import ERROR_BODY_BYTES, Answer, ResponseLimits, decode_json, excerpt
 from migkit._body import READ_ERRORS, Body, read_capped
 from migkit._budget import RequestBudget, SentCounter
@@ -42,6 +41,7 @@ from migkit._deadline import Plan, TimedAdapter, planned
 from migkit._retry import FATAL, LOST, RETRY_STATUSES, UNSENT, Outcome, RetryPolicy, Used, decide
 from migkit._retry_notices import RetryNotice, announce_retry, no_answer
 from migkit._urls import DEFAULT_BASE_URL, check_base_url, redact
+from migkit._version import __version__
 from migkit.errors import (
     APIError,
     TransportError,
