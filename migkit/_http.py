@@ -114,7 +114,7 @@ class _NoAnswer(Exception):
         else:
             then = "It was not retried, since the server may have acted on it. "
         return TransportError(
-            f"{method} {shown} got no answer ({self.outcome}); {then}Check the network "
+            f"{method} {shown} got no answer ({self.outcome}). {then}Check the network "
             "and that the API (or the sandbox) is running."
         )
 

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from migkit.errors import ExternalIdConflict, TransportError, UnexpectedRedirect
+from migkit.errors import ExternalIdConflict, ServerError, TransportError, UnexpectedRedirect
 from migkit.fields import object_list
 from migkit.models import Company
 from migkit.preflight import check_or_raise, company_problems
@@ -81,7 +81,12 @@ class Companies(Resource):
             return answer.parse(Company.from_api)
 
         def look() -> Company | None:
-            found = self._lookup(ext)
+            # Nothing found, or the lookup failed too: sending the create again is safe, since
+            # the server refuses a second company with this external_id (the 409 above).
+            try:
+                found = self._lookup(ext)
+            except ServerError:
+                return None
             return None if found is None else self._same(found, name, template_ids)
 
         company = self._act_once(post, look)
@@ -105,7 +110,7 @@ class Companies(Resource):
 
     def _lookup(self, external_id: str) -> Company | None:
         """The company with this ``external_id`` (sandbox EXT lookup); ``None`` when there is
-        none, the server lacks the lookup, or no answer came."""
+        none, the server lacks the lookup, or no answer came. A 5xx is raised."""
         try:
             answer = self._if_supported(
                 lambda: self._get("/companies", params={"external_id": external_id})
