@@ -72,6 +72,15 @@ class Link:
         return f"{self.column} of the linked template"
 
 
+def _name(raw: Mapping[str, Any], kind: str) -> str:
+    # A ValueError, not a KeyError: the mapping is a template given by a caller (or a broken
+    # answer, which Answer.parse reports as such), not a lookup that missed.
+    if not isinstance(raw, Mapping) or "name" not in raw:
+        keys = sorted(map(str, raw)) if isinstance(raw, Mapping) else type(raw).__name__
+        raise ValueError(f"a {kind} needs a name (as GET /templates gives); got {keys}")
+    return str(raw["name"])
+
+
 def _looks_like_id(template: str) -> bool:
     # The API names a linked template by its UUID; a local catalog by its name.
     return len(template) == 36 and template.count("-") == 4
@@ -139,7 +148,7 @@ class Column:
         rule = str(raw.get("desiredRule") or "none")
         strict = raw.get("strictRule")
         return cls(
-            name=str(raw["name"]),
+            name=_name(raw, "column"),
             required=bool(raw.get("required", False)),
             unique=bool(raw.get("unique", False)),
             rule=rule,
@@ -195,7 +204,7 @@ class Template:
     def from_api(cls, raw: Mapping[str, Any]) -> Template:
         """Build a template from its ``GET /templates`` JSON."""
         return cls(
-            name=str(raw["name"]),
+            name=_name(raw, "template"),
             columns=tuple(Column.from_api(c) for c in raw.get("columns") or []),
             id=raw.get("id"),
             description=raw.get("description"),

@@ -77,11 +77,12 @@ class RequestLog:
 
 
 def peak_in_window(times: Iterable[float], window: float) -> int:
-    """The most of ``times`` in any window of ``window`` seconds."""
+    """The most of ``times`` in any half-open window ``(t - window, t]`` (the limiters' rule;
+    two times exactly a window apart, up to float rounding, fall in different windows)."""
     ordered = sorted(times)
     peak, start = 0, 0
     for end, at in enumerate(ordered):
-        while ordered[start] <= at - window:
+        while ordered[start] <= at - window + 1e-9:
             start += 1
         peak = max(peak, end - start + 1)
     return peak

@@ -21,6 +21,7 @@ import migkit.sandbox
 from migkit.errors import error_for
 from migkit.sandbox import Sandbox, SandboxConfig
 from tests.helpers import Api, company_with, new_company, unique
+from tests.stub_transport import FakeClock
 
 MakeClient = Callable[..., migkit.Client]
 TINY_RETRY = migkit.RetryPolicy(attempts=1, backoff_start=0.01, backoff_cap=0.02, jitter=0)
@@ -270,19 +271,6 @@ def test_an_api_error_message_names_the_method_once(client: migkit.Client) -> No
 
 
 # -- the client-side request budget ----------------------------------------------------------
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 def test_budget_makes_calls_past_the_limit_wait_for_the_window() -> None:
     clock = FakeClock()
     budget = migkit.RequestBudget(limit=5, window=1.0, margin=0.0, clock=clock, sleep=clock.sleep)

@@ -102,6 +102,12 @@ def test_a_lookup_that_misses_is_unknown_name_a_key_error_and_a_migkit_error(
     assert not str(caught.value).startswith(("'", '"'))  # plain text, not a KeyError repr
 
 
+@pytest.mark.parametrize("template", [{"columns": []}, {"name": "T", "columns": [{"rule": "x"}]}])
+def test_a_template_without_a_name_is_a_usage_error_not_a_key_error(template: object) -> None:
+    with pytest.raises(migkit.UsageError, match="needs a name"):
+        migkit.validate(pd.DataFrame({"A": ["1"]}), template)  # type: ignore[arg-type]
+
+
 def test_no_module_raises_a_bare_key_error() -> None:
     root = Path(migkit.__file__).parent
     for path in [

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import migkit
 from migkit.polling import MissedPolls, PollEvent, PollSchedule, wait_for, wait_many
 from migkit.statuses import IMPORT_STATUSES, TERMINAL, WAITING
+from tests.fleet import peak_in_window
 from tests.stub_transport import FakeClock
 
 SCHEDULE = PollSchedule(first=2.0, growth=0.1, cap=30.0, jitter=0)
@@ -192,18 +193,6 @@ def test_missed_polls_are_no_news_up_to_the_limit() -> None:
 
 
 # -- the request budget ----------------------------------------------------------------------------
-def peak_in_window(times: list[float], window: float) -> int:
-    """The most ``times`` in any half-open window of ``window`` seconds (two times exactly a
-    window apart, up to float rounding, fall in different windows)."""
-    times = sorted(times)
-    peak, start = 0, 0
-    for end, t in enumerate(times):
-        while times[start] <= t - window + 1e-9:
-            start += 1
-        peak = max(peak, end - start + 1)
-    return peak
-
-
 @settings(max_examples=60, deadline=None)
 @given(
     limit=st.integers(1, 8),

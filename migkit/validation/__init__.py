@@ -19,7 +19,7 @@ from typing import Any, cast
 
 import pandas as pd
 
-from migkit.errors import UnknownName
+from migkit.errors import UnknownName, UsageError
 from migkit.headers import match_headers
 from migkit.rules import Column, Link, Template, check, link_values
 from migkit.validation.files import FileValidationReport, validate_file
@@ -29,7 +29,15 @@ __all__ = ["FileValidationReport", "ValidationReport", "validate", "validate_fil
 
 
 def _template(template: Template | Mapping[str, Any]) -> Template:
-    return template if isinstance(template, Template) else Template.from_api(template)
+    if isinstance(template, Template):
+        return template
+    try:
+        return Template.from_api(template)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise UsageError(
+            f"template= is not a template ({exc}); pass client.templates.get(name) or a "
+            "dict shaped like one template of GET /templates"
+        ) from exc
 
 
 def _link_values(template: Template, links: Mapping[str, Any] | None) -> dict[str, Iterable[Any]]:
