@@ -187,7 +187,7 @@ def retry_delay(
     """
     asked = retry_after_seconds(outcome.retry_after, now)
     if asked is not None:
-        return min(asked, policy.backoff_cap)
+        return float(min(asked, policy.backoff_cap))
     return policy.backoff(retry, rng)
 
 

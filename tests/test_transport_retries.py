@@ -204,7 +204,7 @@ def test_no_answer_after_the_retries_is_a_transport_error_chaining_its_cause() -
     transport = stub_transport(stub, retry=POLICY)
     with pytest.raises(migkit.TransportError) as caught:
         transport.call("GET", "/sources", route="/sources", idempotent=True)
-    assert "got no answer (the connection dropped); migkit tried it 4 times" in str(caught.value)
+    assert "got no answer (the connection dropped). migkit tried it 4 times" in str(caught.value)
     assert isinstance(caught.value.__cause__, requests.ConnectionError)
     assert transport.requests_sent == 4
 
