@@ -116,6 +116,9 @@ def decode_json(data: bytes, method: str, path: str, status: int, shown: str) ->
     :class:`~migkit.errors.UnexpectedResponse` saying what came instead."""
     if not data.strip():
         return {}
+    # Neither cause is chained. A JSONDecodeError keeps the whole body in ``.doc``, where a
+    # server that echoes the request would have put the API key (the excerpt is redacted);
+    # a RecursionError's traceback is a thousand frames of the decoder.
     try:
         body = json.loads(data)
     except RecursionError:

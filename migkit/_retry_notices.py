@@ -71,9 +71,12 @@ def announce_retry(notice: RetryNotice) -> None:
 
 
 def no_answer(error: BaseException) -> str:
+    """Why ``error`` brought no answer, in a few words for people."""
     text = f"{type(error).__name__}: {error}".lower()
     if "refused" in text or "newconnectionerror" in text:
         return "connection refused"
     if "timeout" in text or "timed out" in text:
         return "no answer in time"
+    if any(w in text for w in ("aborted", "reset", "remotedisconnected", "closed connection")):
+        return "the connection dropped"
     return f"no answer ({type(error).__name__})"

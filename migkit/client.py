@@ -15,9 +15,9 @@ from types import TracebackType
 
 from migkit._http import DEFAULT_BASE_URL, RequestBudget, ResponseLimits, RetryPolicy, Transport
 from migkit.errors import ConfigurationError
-from migkit.ledger import Ledger, default_path, fingerprint
+from migkit.ledger import Ledger, NullLedger, default_path, fingerprint
 from migkit.polling import PollSchedule
-from migkit.resources._context import Context
+from migkit.resources._base import Context
 from migkit.resources.catalog import Sources, Templates
 from migkit.resources.companies import Companies
 from migkit.resources.exports import Exports
@@ -133,19 +133,20 @@ class Client:
         elif isinstance(ledger, str | Path):
             ledger = Ledger(ledger)
         self.ledger: Ledger | None = ledger
+        account = fingerprint(key)
         self._ctx = Context(
             transport=self._transport,
-            ledger=self.ledger,
-            account=fingerprint(key),
+            ledger=ledger.scoped(account, self._transport.base_url) if ledger else NullLedger(),
+            account=account,
             schedule=poll or PollSchedule(),
             progress=progress,
         )
         self.sources = Sources(self._ctx)
         self.templates = Templates(self._ctx)
-        self.companies = Companies(self._ctx, self.sources, self.templates)
+        self.companies = Companies(self._ctx)
         self.uploads = Uploads(self._ctx)
-        self.imports = Imports(self._ctx, self.uploads, self.companies)
-        self.exports = Exports(self._ctx, self.companies, self.templates)
+        self.imports = Imports(self._ctx, self.uploads)
+        self.exports = Exports(self._ctx)
 
     @property
     def base_url(self) -> str:
@@ -154,7 +155,8 @@ class Client:
 
     @property
     def requests_sent(self) -> int:
-        """HTTP requests this client has sent (retries inside urllib3 not counted)."""
+        """HTTP requests this client has sent, every retry included (each attempt is counted
+        as it goes out, whatever came of it)."""
         return self._transport.requests_sent
 
     def __repr__(self) -> str:

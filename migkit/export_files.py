@@ -39,32 +39,13 @@ import pandas as pd
 import pyarrow as pa
 
 from migkit.columns import as_arrow, pair_copies, row_text
-from migkit.errors import MigkitError
+from migkit.errors import ExportIncomplete as ExportIncomplete  # defined in migkit.errors
+from migkit.errors import ExportTooLarge as ExportTooLarge
 from migkit.printable import printable
 from migkit.read import text_csv
 
 RATIO_FLOOR = 1 << 20  # ZIP members smaller than this are not held to the ratio cap
 MAX_MEMBERS = 10_000  # a workbook export holds one CSV per sheet
-
-
-class ExportIncomplete(MigkitError):
-    """A downloaded export is truncated or malformed; download it again.
-
-    ``rows`` is how many rows were read (when parsing got that far), ``expected`` what the
-    server announced in ``X-Total-Records`` (when it did).
-    """
-
-    def __init__(self, message: str, *, rows: int | None = None, expected: int | None = None):
-        super().__init__(message)
-        self.rows = rows
-        self.expected = expected
-
-
-class ExportTooLarge(ExportIncomplete):
-    """An export is larger than migkit accepts (``ResponseLimits.download_bytes``), or a ZIP
-    member inflates more than ``ResponseLimits.zip_ratio`` times its compressed size; it was
-    not read further. Raise the limit with ``Client(limits=migkit.ResponseLimits(...))`` if the
-    export is genuine."""
 
 
 class RecordCounter:
@@ -168,7 +149,7 @@ def read_export_csv(
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise ExportIncomplete(
             f"{name} is malformed or cut off ({exc}); download it again", expected=expected_rows
-        ) from None
+        ) from exc
     if expected_rows is not None and len(frame) != expected_rows:
         raise ExportIncomplete(
             f"{name} holds {len(frame):,} rows but the server announced {expected_rows:,}"
@@ -197,10 +178,10 @@ def read_export_zip(
     """
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
+    except (zipfile.BadZipFile, OSError) as exc:
         raise ExportIncomplete(
             "the workbook export is not a readable ZIP: it was cut off; download it again"
-        ) from None
+        ) from exc
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
         _check_declared(members, max_bytes, max_ratio)
@@ -261,7 +242,7 @@ def _read_member(
         raise ExportIncomplete(
             f"{printable(name, limit=200)} in the workbook export is damaged "
             f"({printable(exc, limit=200)}); download it again"
-        ) from None
+        ) from exc
 
 
 def subtract_rows(all_rows: pd.DataFrame, valid: pd.DataFrame) -> pd.DataFrame:

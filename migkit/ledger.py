@@ -13,6 +13,14 @@ are stored as sent (customers' emails and names), so the file is readable by its
 >>> ledger.set_run("acct", "https://x", "c1", "key1", "r1", "queued")
 >>> [e.run_id for e in ledger.unfinished("acct", "https://x")]
 ['r1']
+
+A client sees the ledger through :meth:`Ledger.scoped`, bound once to its account and base
+URL; with the ledger turned off it gets a :class:`NullLedger`, which records nothing and knows
+nothing, so no call site asks whether there is a ledger.
+
+>>> mine = ledger.scoped("acct", "https://x")
+>>> [e.run_id for e in mine.unfinished()], NullLedger().unfinished()
+(['r1'], [])
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from migkit.statuses import TERMINAL
 
@@ -101,6 +109,11 @@ class Ledger:
 
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"
+
+    def scoped(self, account: str, base_url: str) -> AccountLedger:
+        """This ledger as one client sees it: ``account`` (the key's fingerprint) at
+        ``base_url``."""
+        return AccountLedger(self, account, base_url)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
@@ -231,6 +244,123 @@ class Ledger:
             (account, base_url, *FINISHED),
         )
         return [_entry(r) for r in rows]
+
+
+class ClientLedger(Protocol):
+    """What the resources of one client ask of the ledger (:class:`AccountLedger`, or
+    :class:`NullLedger` when it is off): the :class:`Ledger`'s calls without the account and
+    base URL, which the scope fixes."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    def record_company(self, external_id: str, name: str) -> None: ...
+
+    def set_company(self, external_id: str, body: dict[str, Any]) -> None: ...
+
+    def company(self, external_id: str) -> CompanyEntry | None: ...
+
+    def company_by_id(self, company_id: str) -> CompanyEntry | None: ...
+
+    def record_import(
+        self, company_id: str, key: str, content_hash: str, request: dict[str, Any]
+    ) -> None: ...
+
+    def set_run(self, company_id: str, key: str, run_id: str, status: str) -> None: ...
+
+    def set_status(self, run_id: str, status: str) -> None: ...
+
+    def import_entry(self, company_id: str, key: str) -> ImportEntry | None: ...
+
+    def run_key(self, run_id: str) -> ImportEntry | None: ...
+
+    def unfinished(self) -> list[ImportEntry]: ...
+
+
+class AccountLedger:
+    """A :class:`Ledger` scoped to one account at one base URL (see :class:`ClientLedger`)."""
+
+    enabled = True
+
+    def __init__(self, ledger: Ledger, account: str, base_url: str) -> None:
+        self.ledger = ledger
+        self._scope = (account, base_url)
+
+    def __repr__(self) -> str:
+        return f"AccountLedger({str(self.ledger.path)!r}, base_url={self._scope[1]!r})"
+
+    def record_company(self, external_id: str, name: str) -> None:
+        self.ledger.record_company(*self._scope, external_id, name)
+
+    def set_company(self, external_id: str, body: dict[str, Any]) -> None:
+        self.ledger.set_company(*self._scope, external_id, body)
+
+    def company(self, external_id: str) -> CompanyEntry | None:
+        return self.ledger.company(*self._scope, external_id)
+
+    def company_by_id(self, company_id: str) -> CompanyEntry | None:
+        return self.ledger.company_by_id(*self._scope, company_id)
+
+    def record_import(
+        self, company_id: str, key: str, content_hash: str, request: dict[str, Any]
+    ) -> None:
+        self.ledger.record_import(*self._scope, company_id, key, content_hash, request)
+
+    def set_run(self, company_id: str, key: str, run_id: str, status: str) -> None:
+        self.ledger.set_run(*self._scope, company_id, key, run_id, status)
+
+    def set_status(self, run_id: str, status: str) -> None:
+        self.ledger.set_status(*self._scope, run_id, status)
+
+    def import_entry(self, company_id: str, key: str) -> ImportEntry | None:
+        return self.ledger.import_entry(*self._scope, company_id, key)
+
+    def run_key(self, run_id: str) -> ImportEntry | None:
+        return self.ledger.run_key(*self._scope, run_id)
+
+    def unfinished(self) -> list[ImportEntry]:
+        return self.ledger.unfinished(*self._scope)
+
+
+class NullLedger:
+    """The ledger turned off (``Client(ledger=None)``): records nothing, knows nothing."""
+
+    enabled = False
+
+    def __repr__(self) -> str:
+        return "NullLedger()"
+
+    def record_company(self, external_id: str, name: str) -> None:
+        return None
+
+    def set_company(self, external_id: str, body: dict[str, Any]) -> None:
+        return None
+
+    def company(self, external_id: str) -> CompanyEntry | None:
+        return None
+
+    def company_by_id(self, company_id: str) -> CompanyEntry | None:
+        return None
+
+    def record_import(
+        self, company_id: str, key: str, content_hash: str, request: dict[str, Any]
+    ) -> None:
+        return None
+
+    def set_run(self, company_id: str, key: str, run_id: str, status: str) -> None:
+        return None
+
+    def set_status(self, run_id: str, status: str) -> None:
+        return None
+
+    def import_entry(self, company_id: str, key: str) -> ImportEntry | None:
+        return None
+
+    def run_key(self, run_id: str) -> ImportEntry | None:
+        return None
+
+    def unfinished(self) -> list[ImportEntry]:
+        return []
 
 
 def _private_file(path: Path) -> None:

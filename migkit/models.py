@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from migkit.errors import UsageError
+from migkit.errors import UnknownName, UsageError
 from migkit.fields import count, id_field, object_list, raw_field, status_field, text_or_none
 from migkit.printable import counted, printable
 from migkit.questions import NeedsAttention, Option, ProposedPatch, Question, question_lines
@@ -110,12 +110,13 @@ class Company:
         return company_html(self)
 
     def sheet(self, name_or_id: str) -> Sheet:
-        """The sheet with this name (case-insensitive) or id."""
+        """The sheet with this name (case-insensitive) or id;
+        :class:`~migkit.errors.UnknownName` (a ``KeyError``) listing the sheets otherwise."""
         for sheet in self.sheets:
             if sheet.id == name_or_id or sheet.name.casefold() == name_or_id.casefold():
                 return sheet
         names = printable(", ".join(s.name for s in self.sheets) or "none", limit=500)
-        raise KeyError(
+        raise UnknownName(
             f"company {printable(self.name, limit=100)!r} has no sheet {name_or_id!r}; "
             f"sheets: {names}"
         )
@@ -203,6 +204,36 @@ class Report:
         return report_html(self)
 
 
+class RunActions(Protocol):
+    """What a :class:`Run` asks of the ``client.imports`` that made it (so ``run.wait()``,
+    ``run.decide(...)`` and the rest work)."""
+
+    def get(self, run: Run) -> Run: ...
+
+    def wait(
+        self,
+        run: Run,
+        *,
+        timeout: float | None = None,
+        on_progress: Any = None,
+        on_attention: Any = None,
+        raise_on_failure: bool = True,
+    ) -> Run: ...
+
+    def decide(
+        self,
+        run: Run,
+        *,
+        accept: bool = False,
+        answers: Mapping[str, str | Option] | None = None,
+        reject: bool = False,
+    ) -> Run: ...
+
+    def answer(self, run: Run, *, answers: Mapping[str, str | Option] | str) -> Run: ...
+
+    def cancel(self, run: Run) -> Run: ...
+
+
 @dataclass(frozen=True)
 class Run:
     """An import run's state as last polled.
@@ -229,7 +260,7 @@ class Run:
     label: str | None = field(default=None, compare=False, repr=False)
     # The ``client.imports`` that made this object, so ``run.wait()`` and ``run.decide()``
     # work; never part of equality or the repr.
-    _imports: Any = field(default=None, compare=False, repr=False)
+    _imports: RunActions | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_api(
@@ -273,7 +304,7 @@ class Run:
         """False for a status this version of migkit does not know."""
         return self.status in IMPORT_STATUSES
 
-    def _owner(self) -> Any:
+    def _owner(self) -> RunActions:
         if self._imports is None:
             raise UsageError(
                 f"run {self.id} is not attached to a client; call client.imports.wait(run) "
@@ -286,11 +317,11 @@ class Run:
 
         >>> run = run.wait()  # doctest: +SKIP
         """
-        return self._owner().wait(self, **options)  # type: ignore[no-any-return]
+        return self._owner().wait(self, **options)
 
     def refresh(self) -> Run:
         """This run's current state (one poll)."""
-        return self._owner().get(self)  # type: ignore[no-any-return]
+        return self._owner().get(self)
 
     def decide(
         self,
@@ -305,9 +336,7 @@ class Run:
 
         >>> run.decide(accept=True).wait()  # doctest: +SKIP
         """
-        return self._owner().decide(  # type: ignore[no-any-return]
-            self, accept=accept, answers=answers, reject=reject
-        )
+        return self._owner().decide(self, accept=accept, answers=answers, reject=reject)
 
     def answer(self, answers: Mapping[str, str | Option] | str) -> Run:
         """Answer this ``blocked`` run: ``{question id: option label or your own text}``, or
@@ -315,11 +344,11 @@ class Run:
 
         >>> run.answer({"q1": "Map them all to 'Open'"}).wait()  # doctest: +SKIP
         """
-        return self._owner().answer(self, answers=answers)  # type: ignore[no-any-return]
+        return self._owner().answer(self, answers=answers)
 
     def cancel(self) -> Run:
         """Cancel this run (sandbox extension); its rows are removed."""
-        return self._owner().cancel(self)  # type: ignore[no-any-return]
+        return self._owner().cancel(self)
 
     def __str__(self) -> str:
         """A readable account: status, message, report, and any questions with their options

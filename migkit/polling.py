@@ -64,8 +64,10 @@ class PollSchedule:
 
     def interval(self, age: float, rng: random.Random | None = None) -> float:
         """Seconds to wait before the next poll of a run this old."""
+        # Proportional to age: a run that has gone on for a while will likely go on a while
+        # longer, so waiting a tenth of its age costs little delay and saves most polls.
         base = min(self.cap, max(self.first, age * self.growth))
-        if self.jitter:
+        if self.jitter:  # runs started together do not stay in step (nor their polls)
             base *= 1 + (rng or random).uniform(-self.jitter, self.jitter)
         return base
 
@@ -123,6 +125,8 @@ class MissedPolls(Generic[R]):
         self.limit = limit
 
     def __call__(self, run: R) -> R:
+        # Only failures that say nothing about the run count as missed: the transport already
+        # retried them, and the run goes on on the server whatever its poll met.
         try:
             fresh = self._get(run)
         except UnexpectedRedirect:
@@ -215,6 +219,8 @@ def wait_for(
                 on_progress(PollEvent(run, polls, elapsed, None))
             return run
         delay = schedule.interval(elapsed)
+        # Give up now rather than sleep past the timeout for a poll whose answer would come
+        # too late to be returned anyway.
         if timeout is not None and elapsed + delay > timeout:
             error = WaitTimeout(run.id, run.status, elapsed)
             if on_progress:
@@ -247,11 +253,14 @@ def wait_many(
     """
     start = clock()
     current = list(runs)
+    # One poll per `spacing` seconds is the budget's rate; first polls are staggered by it so
+    # a fleet started together does not spend a window's budget in its first second.
     spacing = 60.0 / per_minute if per_minute else 0.0
     due = [start + i * spacing for i in range(len(current))]
     polls = [0] * len(current)
     pending = {i for i, run in enumerate(current) if not settled(run, stop_on_attention)}
     while pending:
+        # Earliest due first: one loop, one request at a time, so the fleet never bursts.
         index = min(pending, key=lambda i: due[i])
         wait = due[index] - clock()
         if wait > 0:
@@ -278,6 +287,8 @@ def wait_many(
             pending.discard(index)
             next_in = None
         else:
+            # A run's fair share: with n runs pending, each may be polled once per n slots;
+            # more often and the others would wait on the budget behind it.
             next_in = max(schedule.interval(elapsed), len(pending) * spacing)
             due[index] = clock() + next_in
         if on_progress:

@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migkit.columns import as_arrow, blank, is_in, repeated, run_all
+from migkit.errors import UnknownName
 from migkit.regex import fullmatch_arrow
 
 RuleName = Literal["required", "unique", "regex", "allowed", "link"]
@@ -69,6 +70,15 @@ class Link:
         if name:
             return f"{name} {self.column}"
         return f"{self.column} of the linked template"
+
+
+def _name(raw: Mapping[str, Any], kind: str) -> str:
+    # A ValueError, not a KeyError: the mapping is a template given by a caller (or a broken
+    # answer, which Answer.parse reports as such), not a lookup that missed.
+    if not isinstance(raw, Mapping) or "name" not in raw:
+        keys = sorted(map(str, raw)) if isinstance(raw, Mapping) else type(raw).__name__
+        raise ValueError(f"a {kind} needs a name (as GET /templates gives); got {keys}")
+    return str(raw["name"])
 
 
 def _looks_like_id(template: str) -> bool:
@@ -138,7 +148,7 @@ class Column:
         rule = str(raw.get("desiredRule") or "none")
         strict = raw.get("strictRule")
         return cls(
-            name=str(raw["name"]),
+            name=_name(raw, "column"),
             required=bool(raw.get("required", False)),
             unique=bool(raw.get("unique", False)),
             rule=rule,
@@ -194,7 +204,7 @@ class Template:
     def from_api(cls, raw: Mapping[str, Any]) -> Template:
         """Build a template from its ``GET /templates`` JSON."""
         return cls(
-            name=str(raw["name"]),
+            name=_name(raw, "template"),
             columns=tuple(Column.from_api(c) for c in raw.get("columns") or []),
             id=raw.get("id"),
             description=raw.get("description"),
@@ -217,11 +227,12 @@ class Template:
         return template_html(self)
 
     def column(self, name: str) -> Column:
-        """The column called ``name``; ``KeyError`` naming the known columns otherwise."""
+        """The column called ``name``; :class:`~migkit.errors.UnknownName` (a ``KeyError``)
+        naming the known columns otherwise."""
         for col in self.columns:
             if col.name == name:
                 return col
-        raise KeyError(f"{self.name} has no column {name!r}; columns: {self.column_names}")
+        raise UnknownName(f"{self.name} has no column {name!r}; columns: {self.column_names}")
 
 
 def name_links(templates: Sequence[Template]) -> list[Template]:

@@ -17,10 +17,12 @@ from urllib.parse import urlsplit
 import requests
 
 import migkit.sandbox
+from migkit import statuses
 from migkit.sandbox import Sandbox
 from tests.helpers import Api, records
 
-REST = ("blocked", "awaiting_approval", "completed", "failed", "canceled")
+# Where a Generation-2 run comes to rest (migkit.statuses): waiting for a person, or finished.
+REST = (*sorted(statuses.RUN_WAITING), *sorted(statuses.RUN_TERMINAL))
 CONTENT_TYPES = {
     "csv": "text/csv",
     "tsv": "text/tab-separated-values",

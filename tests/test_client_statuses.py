@@ -51,6 +51,20 @@ def test_the_waiting_statuses_are_one_typed_set() -> None:
     assert WAITING <= IMPORT_STATUSES and not WAITING & TERMINAL
 
 
+def test_each_generations_run_statuses_split_into_active_waiting_and_terminal() -> None:
+    from migkit import statuses as s
+
+    for active, waiting, terminal, every in (
+        (s.ACTIVE, s.WAITING, s.TERMINAL, s.IMPORT_STATUSES),
+        (s.RUN_ACTIVE, s.RUN_WAITING, s.RUN_TERMINAL, s.RUN_STATUSES),
+    ):
+        assert active | waiting | terminal == every
+        assert not active & waiting and not active & terminal and not waiting & terminal
+    assert s.UNFINISHED == s.ACTIVE | s.WAITING
+    assert "awaiting_approval" in s.RUN_TERMINAL  # a generate run ends with a preview
+    assert {"in_progress", "ready"} <= s.MIGRATION_STATUSES
+
+
 def test_wait_stops_at_blocked_with_its_questions_parsed(
     hostile: HostileServer, hostile_client: MakeClient
 ) -> None:

@@ -8,20 +8,20 @@ import math
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from migkit.errors import (
     APIError,
     ConfigurationError,
     MigkitError,
-    RunFailed,
+    RunError,
     TransportError,
     UsageError,
-    WaitTimeout,
 )
 from migkit.printable import json_printable, printable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 OK, FAILED, USAGE, API = 0, 1, 2, 3
 EXIT_CODES = (
@@ -111,6 +111,8 @@ def client(args: argparse.Namespace) -> Any:
 
 def plain(value: Any) -> Any:
     """``value`` as JSON-friendly data (frames become lists of records)."""
+    import pandas as pd  # here, not at the top: `migkit --help` loads no pandas
+
     if isinstance(value, pd.DataFrame):
         return [
             {str(k): plain(v) for k, v in row.items()}
@@ -158,9 +160,16 @@ def table(frame: pd.DataFrame, limit: int = 20) -> str:
     return shown + (f"\n… {more:,} more" if more > 0 else "")
 
 
+def is_outcome(exc: BaseException) -> bool:
+    """True for an error that is an outcome to report in a line (a run that failed or timed
+    out, an API, usage or file error), by its class; anything else is a bug, whose traceback
+    is kept."""
+    return isinstance(exc, MigkitError | ValueError | FileNotFoundError)
+
+
 def code_for(exc: BaseException) -> int:
     """The exit code an error means."""
-    if isinstance(exc, RunFailed | WaitTimeout):
+    if isinstance(exc, RunError):
         return FAILED
     if isinstance(exc, APIError | TransportError):
         return API

@@ -57,7 +57,7 @@ def _add_gate(p: argparse.ArgumentParser, wait_help: str) -> None:
 def _company(api: Any, name: str, create: str | None = None) -> Any:
     """A company by id or external id; ``create`` (a source) makes it when it is not found."""
     from migkit.errors import NotFound
-    from migkit.resources._context import looks_like_id
+    from migkit.resources._base import looks_like_id
 
     if looks_like_id(name):
         try:

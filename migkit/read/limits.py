@@ -14,11 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from migkit.errors import MigkitError
-
-
-class ReadError(MigkitError, ValueError):
-    """A file migkit cannot read as it is; the message says where and what to do."""
+from migkit.errors import ReadError as ReadError  # defined with every error, read here too
 
 
 @dataclass(frozen=True)

@@ -1,152 +1,37 @@
-"""Exports: the streamed ``export.csv`` and export runs that write to a destination."""
+"""Exports: the streamed ``export.csv`` and export runs that write to a destination.
+
+Downloads are read and parsed by the frame layer (:mod:`migkit.export_download`,
+:mod:`migkit.export_files`); this module names the endpoints.
+"""
 
 from __future__ import annotations
 
-import tempfile
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import pandas as pd
-import requests
-import urllib3.exceptions
-from tqdm.auto import tqdm
 
-from migkit._answers import ResponseLimits
-from migkit.errors import ResponseTooLarge, RunFailed, TransportError, UsageError
-from migkit.export_files import (
-    ExportIncomplete,
-    ExportTooLarge,
-    RecordCounter,
-    describe,
-    read_export_csv,
-    read_export_zip,
-    subtract_rows,
-    too_many_rows,
-)
+from migkit.errors import RunFailed, UsageError
+from migkit.export_download import ExportStream as ExportStream
+from migkit.export_download import fetch_export
+from migkit.export_files import describe, read_export_csv, read_export_zip, subtract_rows
 from migkit.fields import id_field
 from migkit.models import Company, ExportRun
 from migkit.polling import MissedPolls, ProgressHook, wait_for
-from migkit.resources._context import Context, company_id, looks_like_id, run_id
-from migkit.resources.catalog import Templates
-from migkit.resources.companies import Companies
+from migkit.resources._base import Resource, company_id, run_id
 
 FILTERS = ("valid", "all")
-DOWNLOAD_ATTEMPTS = 2  # a damaged download is fetched once more before ExportIncomplete
 
 
-class ExportStream:
-    """A streamed ``export.csv`` (or the ZIP of all sheets); read it once, then it closes.
-
-    ``total_records`` is the server's ``X-Total-Records`` when it sends one.
-
-    >>> with client.exports.csv(acme, "Contacts") as stream:  # doctest: +SKIP
-    ...     stream.save("contacts_export.csv")
-    """
-
-    def __init__(
-        self, response: requests.Response, *, max_bytes: int = ResponseLimits().download_bytes
-    ) -> None:
-        self._response = response
-        header = response.headers.get("X-Total-Records")
-        self.total_records: int | None = int(header) if header and header.isdigit() else None
-        self.content_type = response.headers.get("Content-Type", "")
-        self.bytes_read = 0
-        self.max_bytes = max_bytes
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > max_bytes:
-            response.close()
-            raise self._too_large(f"{int(declared):,} bytes (Content-Length)")
-
-    def _too_large(self, size: str) -> ResponseTooLarge:
-        return ResponseTooLarge(
-            "GET",
-            "/companies/{id}/export.csv",
-            self._response.status_code,
-            f"an export of {size}, more than the {self.max_bytes:,} bytes accepted "
-            "(ResponseLimits.download_bytes)",
-        )
-
-    def iter_bytes(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-        """The body in chunks, as it arrives, bounded while it streams: past
-        ``ResponseLimits.download_bytes`` it raises :class:`~migkit.errors.ResponseTooLarge`;
-        a CSV holding more rows than ``X-Total-Records`` raises
-        :class:`~migkit.export_files.ExportIncomplete` at once. A body cut off in transit (the
-        connection drops, HTTP framing ends early) or stalled raises
-        :class:`~migkit.errors.TransportError`."""
-        counter = RecordCounter() if self._counts_rows else None
-        connection = getattr(self._response.raw, "connection", None)
-        deadline = getattr(connection, "deadline", None)
-        try:
-            for chunk in self._response.iter_content(chunk_size):
-                self.bytes_read += len(chunk)
-                if self.bytes_read > self.max_bytes:
-                    raise self._too_large(f"more than {self.max_bytes:,} bytes")
-                if counter is not None and self.total_records is not None:
-                    counter.feed(chunk)
-                    if counter.rows > self.total_records:
-                        raise too_many_rows("export.csv", counter.rows, self.total_records)
-                yield chunk
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            late = deadline.reason if deadline is not None and deadline.expired else None
-            what = (
-                f"stopped after {self.bytes_read:,} bytes: {late}"
-                if late
-                else f"was cut off after {self.bytes_read:,} bytes ({type(exc).__name__})"
-            )
-            raise TransportError(f"the export download {what}; download it again") from None
-
-    @property
-    def _counts_rows(self) -> bool:
-        # A ZIP's rows are counted while its members inflate (read_export_zip), not here.
-        return self.total_records is not None and "zip" not in self.content_type.lower()
-
-    def save(self, path: str | Path, *, progress: bool = False) -> Path:
-        """Write the body to ``path``; returns it. ``progress`` shows a byte counter (after
-        a second, so quick downloads stay quiet)."""
-        target = Path(path)
-        with (
-            target.open("wb") as out,
-            tqdm(
-                unit="B",
-                unit_scale=True,
-                desc="export.csv",
-                # None: off when stderr is not a terminal (no carriage-return floods in logs)
-                disable=None if progress else True,
-                delay=1.0,
-                leave=False,
-            ) as bar,
-        ):
-            for chunk in self.iter_bytes():
-                out.write(chunk)
-                bar.update(len(chunk))
-        return target
-
-    def close(self) -> None:
-        """Release the connection."""
-        self._response.close()
-
-    def __enter__(self) -> ExportStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+def _check_filter(filter: str) -> None:
+    if filter not in (*FILTERS, "flagged"):
+        raise UsageError(f"filter must be 'valid', 'all' or 'flagged', not {filter!r}")
 
 
-class Exports:
+class Exports(Resource):
     """``client.exports``: get validated rows out."""
-
-    def __init__(self, ctx: Context, companies: Companies, templates: Templates) -> None:
-        self._ctx = ctx
-        self._companies = companies
-        self._templates = templates
 
     def csv(
         self, company: Company | str, sheet: str | None = None, *, filter: str = "valid"
@@ -156,21 +41,17 @@ class Exports:
         """
         if filter not in FILTERS:
             raise UsageError(f"filter must be 'valid' or 'all', not {filter!r}")
-        cid = company_id(company)
         params: dict[str, str] = {"filter": filter}
         if sheet is not None:
-            if not isinstance(company, Company) and not looks_like_id(sheet):
-                company = self._companies.get(company)  # a sheet name needs the sheets
-            params["sheet_id"] = company.sheet(sheet).id if isinstance(company, Company) else sheet
-        response = self._ctx.transport.request(
-            "GET",
-            f"/companies/{cid}/export.csv",
-            route="GET /companies/{id}/export.csv",
-            safe=True,
+            params["sheet_id"] = self._sheet_id(company, sheet)
+        body = self._stream(
+            "/companies/{id}/export.csv",
             params=params,
-            stream=True,
+            label="the export download",
+            noun="an export",
+            id=company_id(company),
         )
-        return ExportStream(response, max_bytes=self._ctx.transport.limits.download_bytes)
+        return ExportStream(body)
 
     def frame(self, company: Company | str, sheet: str, *, filter: str = "valid") -> pd.DataFrame:
         """One sheet's export as a DataFrame: every cell as text in pandas ``str`` columns
@@ -180,7 +61,7 @@ class Exports:
         ``filter`` is ``"valid"`` (rows with no invalid cell), ``"all"``, or ``"flagged"``
         (``all`` minus ``valid``, computed here from both exports). The body is streamed to a
         temporary file and parsed by pyarrow; a truncated or malformed download is fetched once
-        more and then raised as :class:`~migkit.export_files.ExportIncomplete`, never returned
+        more and then raised as :class:`~migkit.errors.ExportIncomplete`, never returned
         as a short frame. ``frame.attrs["migkit"]`` records the company, sheet and filter.
 
         >>> contacts = client.exports.frame(acme, "Contacts")  # doctest: +SKIP
@@ -191,9 +72,14 @@ class Exports:
             valid = self.frame(company, sheet, filter="valid")
             flagged = subtract_rows(everything, valid)
             return describe(flagged, {**everything.attrs["migkit"], "filter": "flagged"})
-        self._check_filter(filter)
+        _check_filter(filter)
+        frame = fetch_export(
+            lambda: self.csv(company, sheet, filter=filter),
+            lambda path, total: read_export_csv(path, expected_rows=total),
+            progress=self._ctx.progress,
+        )
         info = {"company": company_id(company), "sheet": sheet, "filter": filter}
-        return describe(self._download(company, sheet, filter, self._read_sheet), info)
+        return describe(frame, info)
 
     def frames(self, company: Company | str, *, filter: str = "valid") -> dict[str, pd.DataFrame]:
         """Every sheet's export (the ZIP ``export.csv``) as ``{sheet name: DataFrame}``, each
@@ -211,43 +97,15 @@ class Exports:
                 )
                 for name, frame in everything.items()
             }
-        self._check_filter(filter)
-        sheets: dict[str, pd.DataFrame] = self._download(company, None, filter, self._read_zip)
+        _check_filter(filter)
+        sheets = fetch_export(
+            lambda: self.csv(company, None, filter=filter),
+            self._read_zip,
+            progress=self._ctx.progress,
+        )
         for name, frame in sheets.items():
             describe(frame, {"company": company_id(company), "sheet": name, "filter": filter})
         return sheets
-
-    @staticmethod
-    def _check_filter(filter: str) -> None:
-        if filter not in (*FILTERS, "flagged"):
-            raise UsageError(f"filter must be 'valid', 'all' or 'flagged', not {filter!r}")
-
-    def _download(
-        self,
-        company: Company | str,
-        sheet: str | None,
-        filter: str,
-        read: Callable[[Path, int | None], Any],
-    ) -> Any:
-        # Stream to a temporary file (the body is never held in memory), then parse it; a
-        # damaged body is downloaded once more before the error is raised.
-        with tempfile.TemporaryDirectory(prefix="migkit-export-") as tmp:
-            path = Path(tmp) / "export"
-            for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-                with self.csv(company, sheet, filter=filter) as stream:
-                    try:
-                        stream.save(path, progress=self._ctx.progress)
-                        return read(path, stream.total_records)
-                    except ExportTooLarge:
-                        raise  # the same export again would be as large
-                    except (ExportIncomplete, TransportError):
-                        if attempt == DOWNLOAD_ATTEMPTS:
-                            raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    @staticmethod
-    def _read_sheet(path: Path, total: int | None) -> pd.DataFrame:
-        return read_export_csv(path, expected_rows=total)
 
     def _read_zip(self, path: Path, total: int | None) -> dict[str, pd.DataFrame]:
         limits = self._ctx.transport.limits
@@ -285,11 +143,8 @@ class Exports:
             "idempotency_key": idempotency_key or f"migkit-{uuid.uuid4()}",
         }
         if templates is not None:
-            ids = [t if looks_like_id(t) else str(self._templates.get(t).id) for t in templates]
-            body["selection"] = {"template_ids": ids}
-        answer = self._ctx.send(
-            "POST", f"/companies/{cid}/exports", "POST /companies/{id}/exports", body, safe=True
-        )
+            body["selection"] = {"template_ids": self._template_ids(templates)}
+        answer = self._send("POST", "/companies/{id}/exports", body, idempotent=True, id=cid)
         run = answer.parse(lambda raw: ExportRun.from_api(cid, id_field(raw, "run_id"), raw))
         return self.wait(run, timeout=timeout, on_progress=on_progress) if wait else run
 
@@ -299,9 +154,7 @@ class Exports:
         if cid is None:
             raise UsageError("an export run given by id needs company=... too")
         rid = run_id(run)
-        answer = self._ctx.get(
-            f"/companies/{cid}/exports/{rid}", "GET /companies/{id}/exports/{run_id}"
-        )
+        answer = self._get("/companies/{id}/exports/{run_id}", id=cid, run_id=rid)
         return answer.parse(lambda raw: ExportRun.from_api(cid, rid, raw))
 
     def wait(

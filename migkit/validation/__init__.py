@@ -19,6 +19,7 @@ from typing import Any, cast
 
 import pandas as pd
 
+from migkit.errors import UnknownName, UsageError
 from migkit.headers import match_headers
 from migkit.rules import Column, Link, Template, check, link_values
 from migkit.validation.files import FileValidationReport, validate_file
@@ -28,7 +29,15 @@ __all__ = ["FileValidationReport", "ValidationReport", "validate", "validate_fil
 
 
 def _template(template: Template | Mapping[str, Any]) -> Template:
-    return template if isinstance(template, Template) else Template.from_api(template)
+    if isinstance(template, Template):
+        return template
+    try:
+        return Template.from_api(template)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise UsageError(
+            f"template= is not a template ({exc}); pass client.templates.get(name) or a "
+            "dict shaped like one template of GET /templates"
+        ) from exc
 
 
 def _link_values(template: Template, links: Mapping[str, Any] | None) -> dict[str, Iterable[Any]]:
@@ -41,7 +50,7 @@ def _link_values(template: Template, links: Mapping[str, Any] | None) -> dict[st
     folded = {n.casefold() for n in known}
     unknown = [k for k in (links or {}) if str(k) not in known and str(k).casefold() not in folded]
     if unknown:
-        raise KeyError(
+        raise UnknownName(
             f"links keys {unknown} name no link column of {template.name}; use the "
             f"link column ({sorted(c.name for c in link_columns)}) or the linked "
             "template"
@@ -74,7 +83,7 @@ def _lookup(links: Mapping[str, Any], column: Column) -> Callable[[Link], Iterab
         match = match_headers([str(c) for c in given.columns], [link.column])
         source = next((h for h, c in match.mapping.items() if c == link.column), None)
         if source is None:
-            raise KeyError(
+            raise UnknownName(
                 f"the frame given for {column.name}'s link has no column "
                 f"{link.column!r}; columns: {list(given.columns)}"
             )
