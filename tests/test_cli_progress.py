@@ -171,3 +171,26 @@ def _args(command: str) -> list[str]:
         "decide": ["decide", "r", "--accept"],
         "export": ["export", "--company", "c", "--sheet", "s", "-o", "-"],
     }[command]
+
+
+def test_migkit_progress_0_also_silences_the_download_counter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import tqdm.auto
+
+    from migkit.progress.transfer import byte_progress
+
+    seen: list[object] = []
+
+    class Recording(tqdm.auto.tqdm):  # type: ignore[misc,name-defined]
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            seen.append(kwargs["disable"])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    with byte_progress("export.csv", enabled=True) as advance:
+        advance(10)
+    monkeypatch.setenv("MIGKIT_PROGRESS", "0")
+    with byte_progress("export.csv", enabled=True) as advance:
+        advance(10)
+    assert seen == [None, True]  # on where a terminal shows it; off once the variable says so

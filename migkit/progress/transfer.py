@@ -14,8 +14,13 @@ from contextlib import contextmanager
 def byte_progress(label: str, *, enabled: bool) -> Iterator[Callable[[int], object]]:
     """A context giving a function to call with each chunk's size; with ``enabled`` a byte
     counter appears after a second (quick transfers stay quiet), and only on a terminal or in
-    a notebook (no carriage-return floods in logs)."""
+    a notebook (no carriage-return floods in logs). ``MIGKIT_PROGRESS=0`` turns it off, as it
+    does every other progress display."""
     from tqdm.auto import tqdm
+
+    from migkit.progress import progress_enabled
+
+    enabled = enabled and progress_enabled()
 
     with tqdm(
         unit="B",
