@@ -266,6 +266,26 @@ def test_diff_exports_names_added_removed_and_changed() -> None:
     assert "old 3 rows" in repr(diff) or "old 3" in repr(diff)
 
 
+def test_a_diff_says_removed_and_added_in_every_rendering() -> None:
+    old = frame(Email=["a@x.io", "b@x.io", "", "e@x.io"], Tier=["Gold", "Silver", "x", "y"])
+    new = frame(Email=["b@x.io", "d@x.io", "e@x.io"], Tier=["Silver", "Gold", "y"])
+    diff = migkit.diff_exports(old, new, key="Email")
+    counts = diff.summary()["count"].to_dict()
+    assert counts["in both"] == 2 and counts["removed"] == 2 and counts["added"] == 1
+    assert counts["removed: empty key"] == 1  # a reason that tells more than "removed"
+    assert diff.removed["reason"].tolist() == ["not in the new", "empty key"]
+    assert set(diff.removed["detail"]) == {""}  # no "pass flagged=" hint: a diff needs none
+    assert not any(k.startswith(("missing", "extra", "matched")) for k in counts)
+    assert not any("unknown" in k or "not in the" in k for k in counts)
+    text = repr(diff)
+    assert "2 in both, 2 removed, 1 added" in text and "missing" not in text
+    html = diff._repr_html_()
+    assert "2 removed" in html and "1 added" in html and "missing" not in html.lower()
+    report = migkit.reconcile(old, new, key="Email")  # source vs export keeps its words
+    assert {"matched", "missing", "extra"} <= set(report.summary().index)
+    assert "missing" in repr(report)
+
+
 def test_reasons_from_flagged_validation_and_an_accepted_patch() -> None:
     template = migkit.Template.from_api(
         {

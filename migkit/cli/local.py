@@ -189,8 +189,8 @@ def run_compare(args: argparse.Namespace) -> int:
         "matched_by": report.matched_by,
         "rows": {first: report.rows[0], second: report.rows[1]},
         "matched": report.matched,
-        "missing" if first == "source" else "removed": report.missing,
-        "extra" if first == "source" else "added": report.extra,
+        report.words[0]: report.missing,
+        report.words[1]: report.extra,
         "changed": report.changed,
         "changed_rows": report.changed_rows,
         "hidden_by_normalization": report.hidden_cells,
@@ -199,12 +199,14 @@ def run_compare(args: argparse.Namespace) -> int:
     }
 
     def text() -> str:
-        lines = [_headline(report), "", _summary(report).to_string()]
-        labels = ("missing", "extra") if first == "source" else ("removed", "added")
-        for label, frame in zip(labels, (report.missing, report.extra), strict=True):
+        lines = [_headline(report), "", report.summary().to_string()]
+        for label, frame in zip(report.words, (report.missing, report.extra), strict=True):
             if len(frame):
-                if _is_diff(report):  # nothing to explain: drop the reason columns
-                    frame = frame.drop(columns=["reason", "detail"], errors="ignore")
+                if report.is_diff:  # a removed or added row needs explaining only by its key
+                    drop = [report.field_name("detail")]
+                    if not report.reasons(frame):
+                        drop.append(report.field_name("reason"))
+                    frame = frame.drop(columns=drop, errors="ignore")
                 lines += ["", f"{label}:", table(frame)]
         if len(report.changed):
             lines += ["", "changed cells:", table(report.changed)]
@@ -215,13 +217,9 @@ def run_compare(args: argparse.Namespace) -> int:
     return OK if report.ok else FAILED
 
 
-def _is_diff(report: Any) -> bool:
-    return tuple(report.names) == ("old", "new")
-
-
 def _headline(report: Any) -> str:
     """The report's one-line account; a diff of two exports says removed and added."""
-    if not _is_diff(report):
+    if not report.is_diff:
         return repr(report)
     return (
         f"diff by {report.matched_by}: old {report.rows[0]:,} rows, new {report.rows[1]:,} "
@@ -229,13 +227,3 @@ def _headline(report: Any) -> str:
         f"{len(report.added):,} added, {len(report.changed):,} changed cells in "
         f"{counted(report.changed_rows, 'row')}"
     )
-
-
-def _summary(report: Any) -> Any:
-    """The report's counts; a diff's say removed/added, without reasons (a row of a diff is
-    removed or added, there is nothing to explain)."""
-    summary = report.summary()
-    if not _is_diff(report):
-        return summary
-    kept = summary[~summary.index.str.startswith(("missing:", "extra:"))]
-    return kept.rename(index={"missing": "removed", "extra": "added"})

@@ -102,19 +102,19 @@ def reconcile_html(report: ReconcileReport, sample: int = 5) -> str:
     then a few changed cells. A diff of two exports (``diff_exports``) says removed and added
     in neutral colours."""
     first, second = report.names
-    diff = report.names == ("old", "new")
+    diff = report.is_diff
     parts = [
         f"<div><b>{escape(first)}</b> {counted(report.rows[0], 'row')} &middot; "
         f"<b>{escape(second)}</b> {counted(report.rows[1], 'row')} &middot; matched by "
         f"{escape(report.matched_by)}</div>",
         _reconcile_counts(report, diff),
     ]
-    if not diff:  # a diff has no reasons: a row is removed or added, that is all
-        for label, frame in (("missing", report.missing), ("extra", report.extra)):
-            if len(frame):
-                counts = frame["reason"].value_counts()
-                text = ", ".join(f"{escape(str(r))}: {n:,}" for r, n in counts.items())
-                parts.append(f"<div>{label.capitalize()} by reason: {text}</div>")
+    # A diff gives only reasons that tell more than "removed" or "added" (an empty key, ...).
+    for label, frame in zip(report.words, (report.missing, report.extra), strict=True):
+        counts = report.reasons(frame)
+        if counts:
+            text = ", ".join(f"{escape(r)}: {n:,}" for r, n in counts.items())
+            parts.append(f"<div>{label.capitalize()} by reason: {text}</div>")
     if len(report.by_column):
         compared = max(report.matched, 1)
         color = GREY_BAR if diff else RED_BAR

@@ -97,7 +97,7 @@ def diff_exports(
     comparison = _compare(
         old, new, key, ("old", "new"), normalize, duplicates, on_index, heal_headers
     )
-    return _report(comparison, Evidence(), Normalize.of(normalize))
+    return _report(comparison, Evidence(), Normalize.of(normalize), unexplained="not in the new")
 
 
 def _compare(
@@ -125,8 +125,10 @@ def _compare(
     )
 
 
-def _report(c: Comparison, evidence: Evidence, how: Normalize) -> ReconcileReport:
-    missing, evidence_notes = missing_table(c, evidence)
+def _report(
+    c: Comparison, evidence: Evidence, how: Normalize, *, unexplained: str | None = None
+) -> ReconcileReport:
+    missing, evidence_notes = missing_table(c, evidence, unexplained=unexplained)
     return ReconcileReport(
         names=c.names,
         key=None if c.on_index else c.keys,

@@ -93,9 +93,13 @@ class Evidence:
         ]
 
 
-def missing_table(c: Comparison, evidence: Evidence) -> tuple[pd.DataFrame, list[str]]:
+def missing_table(
+    c: Comparison, evidence: Evidence, *, unexplained: str | None = None
+) -> tuple[pd.DataFrame, list[str]]:
     """The rows of the first frame with no partner, with ``reason`` and ``detail``, and notes
-    where the evidence disagrees with itself."""
+    where the evidence disagrees with itself. Rows no evidence explains get ``unknown`` and a
+    hint to pass evidence, or ``unexplained`` when given (a diff of two exports: "not in the
+    new", which needs no explaining)."""
     p = c.pairing
     unmatched = np.ones(len(c.left.frame), dtype=bool)
     unmatched[p.left] = False
@@ -124,7 +128,9 @@ def missing_table(c: Comparison, evidence: Evidence) -> tuple[pd.DataFrame, list
     if len(problems):
         detail[:] = problems.reindex(labels).fillna("").to_numpy(dtype=object)
         settle(labels.isin(problems.index), PREDICTED)
-    if not evidence.given:
+    if unexplained is not None:
+        reason[open_] = unexplained
+    elif not evidence.given:
         detail[open_] = NO_EVIDENCE
     out = c.left.frame.iloc[positions].copy()
     out[c.fields["reason"]] = reason

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
+# The reasons a diff still gives: the rest ("unknown", ...) would only say "removed".
+DIFF_REASONS = ("empty key", "duplicate key")
+
 
 @dataclass(frozen=True)
 class ReconcileReport:
@@ -99,6 +102,18 @@ class ReconcileReport:
         return not (len(self.missing) or len(self.extra) or len(self.changed))
 
     @property
+    def is_diff(self) -> bool:
+        """True for a diff of two exports (:func:`migkit.diff_exports`, sides ``old`` and
+        ``new``): rows there are removed or added, not missing or extra."""
+        return self.names == ("old", "new")
+
+    @property
+    def words(self) -> tuple[str, str]:
+        """What rows only in the first and only in the second side are called:
+        ``("missing", "extra")``, or ``("removed", "added")`` for a diff."""
+        return ("removed", "added") if self.is_diff else ("missing", "extra")
+
+    @property
     def added(self) -> pd.DataFrame:
         """Rows only in the second side (``extra``), the natural name for two exports."""
         return self.extra
@@ -110,23 +125,39 @@ class ReconcileReport:
 
     def summary(self) -> pd.DataFrame:
         """Headline counts: rows per side, matched, missing per reason, extra per reason,
-        changed cells and rows, hidden cells."""
+        changed cells and rows, hidden cells. A diff says "in both", "removed" and "added",
+        and gives reasons only where they tell something (an empty or repeated key).
+
+        >>> import migkit, pandas as pd
+        >>> old = pd.DataFrame({"k": ["a", "b"]}); new = pd.DataFrame({"k": ["a", "c"]})
+        >>> migkit.diff_exports(old, new, key="k").summary()["count"].to_dict()
+        {'old rows': 2, 'new rows': 2, 'in both': 1, 'removed': 1, 'added': 1, \
+'changed cells': 0, 'changed rows': 0, 'hidden by normalization': 0}
+        """
         first, second = self.names
         lines: list[tuple[str, int]] = [
             (f"{first} rows", self.rows[0]),
             (f"{second} rows", self.rows[1]),
-            ("matched", self.matched),
+            ("in both" if self.is_diff else "matched", self.matched),
         ]
-        for label, table in (("missing", self.missing), ("extra", self.extra)):
+        for label, table in zip(self.words, (self.missing, self.extra), strict=True):
             lines.append((label, len(table)))
-            for reason, n in table[self.field_name("reason")].value_counts(sort=True).items():
-                lines.append((f"{label}: {reason}", int(n)))
+            for reason, n in self.reasons(table).items():
+                lines.append((f"{label}: {reason}", n))
         lines += [
             ("changed cells", len(self.changed)),
             ("changed rows", self.changed_rows),
             ("hidden by normalization", self.hidden_cells),
         ]
         return pd.DataFrame(lines, columns=["what", "count"]).set_index("what")
+
+    def reasons(self, table: pd.DataFrame) -> dict[str, int]:
+        """Rows per reason in ``missing`` or ``extra``, most first. In a diff, a row is
+        removed or added and that is all, so only reasons that tell more are counted."""
+        counts = table[self.field_name("reason")].value_counts(sort=True)
+        if self.is_diff:
+            counts = counts[counts.index.isin(DIFF_REASONS)]
+        return {str(reason): int(n) for reason, n in counts.items()}
 
     def to_excel(self, path: str | Path) -> Path:
         """Write the report to an ``.xlsx`` workbook (a sheet per table) for people outside
@@ -147,13 +178,14 @@ class ReconcileReport:
             names = [n if str(n) not in taken else f"{n} (index)" for n in names]
             return table.rename_axis(names).reset_index()
 
+        only_first, only_second = (word.capitalize() for word in self.words)
         return write_workbook(
             path,
             [
                 ("Summary", labelled(self.summary(), "what")),
                 ("By column", labelled(self.by_column, "column")),
-                ("Missing", labelled(self.missing, "row")),
-                ("Extra", labelled(self.extra, "row")),
+                (only_first, labelled(self.missing, "row")),
+                (only_second, labelled(self.extra, "row")),
                 ("Changed", self.changed),
                 ("Hidden by normalization", self.hidden),
                 ("Duplicate keys", self.duplicates),
@@ -162,10 +194,12 @@ class ReconcileReport:
 
     def __repr__(self) -> str:
         first, second = self.names
+        only_first, only_second = self.words
+        both = "in both" if self.is_diff else "matched"
         return (
             f"<ReconcileReport by {self.matched_by}: {first} {self.rows[0]:,} rows, "
-            f"{second} {self.rows[1]:,} rows, {self.matched:,} matched, "
-            f"{len(self.missing):,} missing, {len(self.extra):,} extra, "
+            f"{second} {self.rows[1]:,} rows, {self.matched:,} {both}, "
+            f"{len(self.missing):,} {only_first}, {len(self.extra):,} {only_second}, "
             f"{len(self.changed):,} changed cells in {self.changed_rows:,} rows>"
         )
 
