@@ -8,6 +8,7 @@ and without the widget manager.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -189,6 +190,21 @@ def test_fleet_progress_shows_a_line_per_run_and_a_total(client: migkit.Client) 
     plain = bundle(fleet)["text/plain"]
     assert "1 of 3 runs ended" in plain and "run run-1: completed" in plain
     assert not MARKUP.search(plain)
+
+
+def test_the_fleets_clock_ticks_between_polls() -> None:
+    fleet = FleetProgress(2, lambda: 0)
+    fleet(event(migkit.Run(id="run-a", company_id="c", status="running"), 5.0))
+    summaries: list[str] = []
+
+    def sleep(seconds: float) -> None:
+        fleet._started -= seconds  # the time passes for the fleet's clock
+        summaries.append(fleet.summary.value)
+
+    fleet._started = time.monotonic() - 30.0  # the fleet has been waiting 30 s
+    fleet.pause(2.0, sleep)
+    assert len(summaries) == 4  # one update per half second, no poll in between
+    assert "30s" in summaries[0] and "32s" in summaries[-1]  # the time moved on without a poll
 
 
 def test_default_progress_picks_widgets_only_in_a_kernel(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -372,6 +372,15 @@ class FleetProgress(Published, widgets.VBox):  # type: ignore[misc]
         if changed or self.final:
             self.publish()
 
+    def pause(self, seconds: float, sleep: Callable[[float], None]) -> None:
+        """Wait for the next poll while the elapsed time in the summary keeps ticking."""
+        waited = 0.0
+        while waited < seconds:
+            self.summary.value = span(MUTED, self._summary())
+            step = min(TICK, seconds - waited)
+            sleep(step)
+            waited += step
+
     def retrying(self, notice: RetryNotice, run: Any = None) -> None:
         """Show a retry on the run's line."""
         state = self.states.get(run.id) if run is not None else None
