@@ -6,11 +6,12 @@ whole or not at all.
   ``@``, a tab or a carriage return is stored as text with Excel's quote prefix, so it is never
   a formula, not even after someone edits the cell; what the user sees is the original value.
   Control characters Excel cannot hold (``\\x00``-``\\x1f`` but tab and line breaks) are
-  written as visible escapes such as ``\\x01``.
+  written as visible escapes such as ``\\x01``. A cell longer than Excel's 32,767 characters
+  is cut there, and says so at its end (Excel would refuse the whole file).
 - **CSVs for people** (:func:`write_people_csv`): the usual defence, a leading ``'`` before a
   cell that a spreadsheet would run as a formula (numbers such as ``-5`` are left alone);
-  ``guard=False`` writes the values unchanged. Data exports (``migkit export -o``) are data for
-  other programs, not for people, and are written unchanged.
+  ``guard=False`` writes the values unchanged. Data exports (``migkit export -o``,
+  :func:`write_data_csv`) are data for other programs, not for people: written unchanged.
 - **Atomic**: both write to a temporary name in the target's folder and rename it into place,
   so a failure never leaves a partial file (nor replaces a good one).
 
@@ -92,7 +93,11 @@ def _stored(text: str) -> str:
     # escaping any text that already looks like such an escape.
     if "_x" in text:
         text = _OOXML_ESCAPE.sub(r"_x005F_\1", text)
-    return visible(text).replace("\r", "_x000D_")
+    stored = visible(text).replace("\r", "_x000D_")
+    if len(stored) > EXCEL_CELL_CHARS:  # Excel refuses to open a cell longer than this
+        marker = f"… [cut here: {len(text):,} characters in all]"
+        stored = stored[: EXCEL_CELL_CHARS - len(marker)] + marker
+    return stored
 
 
 def _cell(sheet: Any, value: Any) -> Any:
@@ -162,6 +167,24 @@ def write_people_csv(frame: pd.DataFrame, path: str | Path, *, guard: bool = Tru
         with atomic_path(target) as temporary:
             # CRLF, so a cell holding a bare CR is quoted too (pandas quotes only for "\n").
             out.to_csv(temporary, index=False, encoding="utf-8", lineterminator="\r\n")
+    except (OSError, ValueError) as exc:
+        raise WriteError(f"could not write {target}: {exc}") from None
+    return target
+
+
+def write_data_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` to ``path`` as data for other programs (values unchanged, no index),
+    atomically; returns the path. Raises :class:`WriteError`, leaving the old file (if any)
+    and no partial one, when it cannot be written.
+
+    >>> import tempfile
+    >>> write_data_csv(pd.DataFrame({"a": ["=1"]}), Path(tempfile.mkdtemp()) / "x.csv").read_text()
+    'a\\n=1\\n'
+    """
+    target = Path(path)
+    try:
+        with atomic_path(target) as temporary:
+            frame.to_csv(temporary, index=False)
     except (OSError, ValueError) as exc:
         raise WriteError(f"could not write {target}: {exc}") from None
     return target

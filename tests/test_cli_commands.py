@@ -185,3 +185,29 @@ def test_diff_of_identical_exports_exits_0(capsys: pytest.CaptureFixture[str]) -
     assert code == 0 and data["matched"] == 50 and data["added"] == [] and data["removed"] == []
     code, out, _ = cli(capsys, "diff", path, str(SAMPLES / "contacts.csv"), "--key", "Email")
     assert code == 1 and "added:" in out and "removed:" in out
+
+
+def test_export_to_a_file_is_whole_or_not_at_all(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    company = f"cli-{uuid.uuid4().hex[:8]}"
+    code, _ = cli_json(
+        capsys, "import", str(SAMPLES / "accounts_clean.csv"), "--company", company,
+        "--create", "Spreadsheet", "--wait", "--no-progress",
+    )  # fmt: skip
+    assert code == 0
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "accounts.csv").write_text("the previous export\n")
+    real = pd.DataFrame.to_csv
+
+    def disk_full(self: pd.DataFrame, path: Any, *args: Any, **kwargs: Any) -> None:
+        real(self.head(2), path, *args, **kwargs)  # part of the rows reach the disk
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full)
+    code, _, err = cli(capsys, "export", "--company", company, "--sheet", "Accounts",
+                       "-o", "out/accounts.csv")  # fmt: skip
+    assert code != 0 and "could not write out/accounts.csv" in err and "No space left" in err
+    assert (out / "accounts.csv").read_text() == "the previous export\n"
+    assert [p.name for p in out.iterdir()] == ["accounts.csv"]  # no partial file left

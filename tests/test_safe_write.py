@@ -117,3 +117,13 @@ def test_reconcile_excel_from_the_cli_with_control_characters_exits_cleanly(
     assert code == 1 and "Traceback" not in capsys.readouterr().err
     changed = openpyxl.load_workbook(tmp_path / "r.xlsx")["Changed"]
     assert "bad\\x01byte" in {c.value for row in changed.iter_rows() for c in row}
+
+
+def test_a_cell_longer_than_excel_allows_is_cut_and_says_so(tmp_path: Path) -> None:
+    long = "x" * 40_000
+    path = report_with([long, "short"]).to_excel(tmp_path / "r.xlsx")
+    changed = openpyxl.load_workbook(path)["Changed"]
+    values = [c.value for row in changed.iter_rows(min_row=2) for c in row]
+    cut = next(v for v in values if isinstance(v, str) and v.startswith("xxx"))
+    assert len(cut) == 32_767 and cut.endswith("[cut here: 40,000 characters in all]")
+    assert "short" in values

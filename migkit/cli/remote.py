@@ -255,7 +255,9 @@ def run_export(args: argparse.Namespace) -> int:
     if args.output == "-":
         frame.to_csv(sys.stdout, index=False)
         return OK
-    frame.to_csv(args.output, index=False)
+    from migkit.safe_write import write_data_csv
+
+    write_data_csv(frame, args.output)  # whole or not at all: no half-written file
     data = {
         "file": args.output,
         "rows": len(frame),
