@@ -360,3 +360,24 @@ def test_a_re_encoded_upload_keeps_a_cell_holding_a_bare_carriage_return(
         run = client.imports.create(company, files=[path]).wait()
     assert run.report is not None and run.report.inserted == 2
     assert client.exports.frame(company, "Accounts")["Name"].tolist() == ["Acme\rWest", "Globex"]
+
+
+def test_a_quote_that_never_closes_is_an_error_naming_its_line(tmp_path: Path) -> None:
+    catalog = json.loads((SAMPLES / "templates.json").read_text("utf-8"))
+    contacts = migkit.Template.from_api(
+        next(t for t in catalog["templates"] if t["name"] == "Contacts")
+    )
+
+    path = tmp_path / "unclosed.csv"
+    path.write_bytes(b'Email,Notes\r\nann@x.io,fine\r\nbob@x.io,"open quote\r\ncy@x.io,lost\r\n')
+    with pytest.raises(migkit.ReadError, match="opens on line 3: its closing quote is missing"):
+        migkit.read(path)
+    with pytest.raises(migkit.ReadError, match="opens on line 3"):
+        migkit.validate_file(path, contacts)  # streamed too
+
+
+def test_a_literal_quote_inside_a_cell_is_not_an_unclosed_one(tmp_path: Path) -> None:
+    path = tmp_path / "inches.csv"
+    path.write_bytes(b'Size,Item\r\n5" TV,a\r\n"quoted, fine",b\r\n')
+    frame = migkit.read(path)
+    assert frame["Size"].tolist() == ['5" TV', "quoted, fine"] and len(frame) == 2

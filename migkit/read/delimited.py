@@ -170,6 +170,7 @@ class DelimitedRows:
     limits: ReadLimits = DEFAULT_LIMITS
     block_bytes: int = 16 << 20
     line_of: Callable[[int], int | None] = field(default=lambda _: None, repr=False)
+    text_again: Callable[[], Iterator[str]] | None = field(default=None, repr=False)
     counts: Counts = field(default_factory=Counts)
     header: list[str] = field(default_factory=list)
 
@@ -183,9 +184,16 @@ class DelimitedRows:
             text, delimiter or sniff_delimiter(text), name, DEFAULT_LIMITS, complete=True
         )
         body = text.encode("utf-8")[layout.offset :]
-        return cls(utf8_source(body), layout, name, **options)  # type: ignore[arg-type]
+
+        def text_again() -> Iterator[str]:
+            return iter(io.TextIOWrapper(io.BytesIO(body), "utf-8", newline=""))
+
+        return cls(
+            utf8_source(body), layout, name, text_again=text_again, **options  # type: ignore[arg-type]
+        )
 
     def __post_init__(self) -> None:
+        self._quotes = _QuoteCounter(self.source)
         self._ragged: list[_Ragged] = []
         self._emitted = 0  # records placed so far, the header included
         self._tables = self._parse()
@@ -226,7 +234,7 @@ class DelimitedRows:
             return
         try:
             reader = pacsv.open_csv(
-                self.source,
+                self._quotes,
                 read_options=pacsv.ReadOptions(
                     column_names=names, block_size=self.block_bytes, use_threads=False
                 ),
@@ -248,6 +256,30 @@ class DelimitedRows:
             ) from None
         if self._ragged:
             yield self._place(None)
+        self._check_quotes_closed()
+
+    def _check_quotes_closed(self) -> None:
+        # pyarrow takes a quote that never closes as a field running to the end of the file,
+        # swallowing every row after it. Quotes come in pairs in a well-formed file, so an odd
+        # count is a sign; a literal quote inside an unquoted cell (5" TV) is odd too, so the
+        # csv module, strict, then tells the two apart by reading the text once more.
+        if self._quotes.quotes % 2 == 0 or self.text_again is None:
+            return
+        reader = csv.reader(self.text_again(), delimiter=self.layout.delimiter, strict=True)
+        start = 0
+        try:
+            for _ in reader:
+                start = reader.line_num
+        except csv.Error as exc:
+            if "unexpected end of data" not in str(exc):
+                return  # other strictness complaints are pyarrow's business, not a lost row
+            line = self.layout.lines_above + start + 1
+            raise ReadError(
+                f"{self.name} ends inside a quoted cell that opens on line {line:,}: its "
+                "closing quote is missing, so every line after it would be read as part of "
+                "that one cell. Add the missing quote (or remove the stray one) and read it "
+                "again"
+            ) from None
 
     def _keep_ragged(self, row: pacsv.InvalidRow) -> str:
         self._ragged.append(_Ragged(int(row.number or 0), int(row.actual_columns), row.text))
@@ -346,6 +378,27 @@ def _text_columns(names: list[str]) -> pacsv.ConvertOptions:
         null_values=[""],
         quoted_strings_can_be_null=False,
     )
+
+
+class _QuoteCounter(io.RawIOBase):
+    """A read-only stream passing ``source`` through while counting its ``"`` bytes."""
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self._source = source
+        self.quotes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = self._source.read(-1 if size is None else size)
+        self.quotes += data.count(b'"')
+        return data
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def utf8_source(body: bytes) -> IO[bytes]:

@@ -125,5 +125,6 @@ def open_delimited(
         limits,
         block_bytes=block_bytes or limits.max_row_bytes,
         line_of=line_finder(table_lines, layout.delimiter, layout.lines_above),
+        text_again=table_lines,
     )
     return rows, found
