@@ -7,6 +7,7 @@ import io
 import json
 import socket
 import threading
+import time
 import uuid
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -16,7 +17,9 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+import migkit
 from tests.helpers import ACCOUNTS, CONTACTS, DEALS, Api, company_with, csv_bytes, records
+from tests.hostile import Exchange, HostileServer, redirect
 
 RESULT_KEYS = {"template_id", "path", "status", "ok", "error", "fields_confirmed"}
 
@@ -450,3 +453,45 @@ def test_company_never_returns_its_connections(api: Api, destination: Destinatio
     assert fetched.status_code == 200
     assert "tok" not in fetched.text
     assert "connections" not in company and "connections" not in fetched.json()
+
+
+# -- exports to a hostile destination ------------------------------------------------------------
+def _export_to(client: migkit.Client, base_url: str) -> migkit.ExportRun:
+    company = client.companies.create(
+        f"dest-{uuid.uuid4().hex[:8]}",
+        source="Spreadsheet",
+        templates=["Accounts"],
+        connections={"base_url": base_url, "auth": {"bearer": "destination-secret"}},
+    )
+    rows = [{"Name": "Acme", "Domain": "acme.com"}]
+    assert client.imports.wait(client.imports.create(company, rows=rows)).done
+    return client.exports.to_destination(company)
+
+
+def test_a_destination_redirect_is_not_followed_and_its_credentials_stay_home(
+    client: migkit.Client, hostile: HostileServer, elsewhere: HostileServer
+) -> None:
+    for status in (302, 307):
+        hostile.on("POST", "/accounts", redirect(status, f"{elsewhere.base}/steal"), times=1)
+        run = _export_to(client, hostile.base)
+        assert run.report is not None and run.report.failed == 1
+        error = run.report.results[0].error or ""
+        assert f"answered {status} redirecting to {elsewhere.base}/steal" in error
+        assert "not followed" in error
+    assert elsewhere.requests() == []  # neither the record nor the bearer token went there
+
+
+def test_a_destination_answer_is_read_up_to_a_cap(
+    client: migkit.Client, hostile: HostileServer
+) -> None:
+    def endless(exchange: Exchange) -> None:
+        if exchange.head(500):
+            exchange.stream(b"x" * 65536)
+
+    hostile.on("POST", "/accounts", endless)
+    started = time.monotonic()
+    run = _export_to(client, hostile.base)
+    assert run.report is not None and run.report.failed == 1
+    assert run.report.results[0].status == 500
+    assert run.report.results[0].error == "x" * 200  # an excerpt, not gigabytes
+    assert time.monotonic() - started < 60  # the endless body did not hold the run

@@ -9,6 +9,7 @@ empty field as null and ``""`` as the empty string gets back exactly what is sto
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -25,6 +26,7 @@ from migkit.sandbox.sheets import Sheet, company_sheets
 from migkit.sandbox.store import Store
 
 GZIP_LEVEL = 1
+MAX_ANSWER_BYTES = 64 << 10  # what is read of a destination's answer to one record
 ZIP_LEVEL = 1  # deflate's fastest: CSV still shrinks severalfold, several times faster
 
 
@@ -193,8 +195,20 @@ def _write(
     path = "/" + url.split("://", 1)[-1].split("/", 1)[-1] if "://" in url else url
     result: dict[str, Any] = {"template_id": sheet.template.id, "path": path}
     try:
-        response = session.post(url, json=record, headers=headers, auth=basic, timeout=10)
-    except requests.RequestException as exc:
+        # No redirects: the destination's credentials would follow them to another host, and
+        # a 307/308 would re-post the record there. The body is read up to a cap.
+        response = session.post(
+            url,
+            json=record,
+            headers=headers,
+            auth=basic,
+            timeout=10,
+            allow_redirects=False,
+            stream=True,
+        )
+        with response:
+            raw = response.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True) or b""
+    except (requests.RequestException, OSError) as exc:
         return {
             **result,
             "status": 0,
@@ -203,25 +217,31 @@ def _write(
             "fields_confirmed": None,
         }
     confirmed = None
-    try:
-        body = response.json()
-        if isinstance(body, dict):
-            confirmed = [k for k in record if k in body]
-    except ValueError:
-        body = None
-    error = (
-        None
-        if response.ok
-        else (
-            str(body.get("error"))
-            if isinstance(body, dict) and "error" in body
-            else (response.text[:200] or response.reason)
+    body: Any = None
+    if len(raw) <= MAX_ANSWER_BYTES:
+        try:
+            body = json.loads(raw)
+            if isinstance(body, dict):
+                confirmed = [k for k in record if k in body]
+        except ValueError:
+            body = None
+    ok = 200 <= response.status_code < 300
+    if 300 <= response.status_code < 400:
+        error: str | None = (
+            f"destination answered {response.status_code} redirecting to "
+            f"{response.headers.get('Location', '(no Location)')[:200]}; redirects are not "
+            "followed (the credentials would go with them): give the final URL"
         )
-    )
+    elif ok:
+        error = None
+    elif isinstance(body, dict) and "error" in body:
+        error = str(body.get("error"))[:200]
+    else:
+        error = raw[:200].decode("utf-8", "replace") or response.reason
     return {
         **result,
         "status": response.status_code,
-        "ok": response.ok,
+        "ok": ok,
         "error": error,
         "fields_confirmed": confirmed,
     }
