@@ -7,6 +7,8 @@ Retry-After; checks run auth → rate limit → validation, and bad-key requests
 
 from __future__ import annotations
 
+import socket
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -247,3 +249,32 @@ def test_default_rate_limit_allows_100_requests_per_minute() -> None:
             session.get(sb.base_url + "/sources", timeout=30).status_code for _ in range(101)
         ]
     assert statuses == [200] * 100 + [429]
+
+
+def test_a_silent_connection_is_closed_after_the_socket_timeout() -> None:
+    with migkit.sandbox.start(api_key="sk_quiet", step_seconds=0, socket_timeout=0.5) as sb:
+        host, port = sb.base_url.split("//")[1].split("/")[0].split(":")
+        silent = [socket.create_connection((host, int(port)), timeout=10) for _ in range(20)]
+        partial = socket.create_connection((host, int(port)), timeout=10)
+        partial.sendall(b"GET /api/v1/sources HTTP/1.1\r\nHost: x\r\n")  # never finished
+        started = time.monotonic()
+        for conn in [*silent, partial]:
+            with conn:
+                while conn.recv(1024):  # whatever comes, until the server hangs up
+                    pass
+        assert time.monotonic() - started < 8  # closed by the timeout, not by the test
+        answer = requests.get(
+            f"{sb.base_url}/sources", headers={"x-api-key": "sk_quiet"}, timeout=10
+        )
+        assert answer.status_code == 200  # and the server goes on serving
+
+
+@pytest.mark.parametrize("option", ["socket_timeout", "heartbeat_seconds"])
+def test_timeouts_must_be_positive(option: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ValueError, match=f"{option} must be a positive number of seconds"):
+        migkit.sandbox.start(**{option: 0.0})  # type: ignore[arg-type]
+    from migkit.cli import main
+
+    flag = "--" + option.replace("_", "-")
+    assert main(["sandbox", "--port", "0", flag, "-1"]) == 2
+    assert f"{option} must be a positive number" in capsys.readouterr().err

@@ -55,6 +55,18 @@ def add_sandbox(sub: Any) -> None:
         help="fault profile (off, flaky, chaos, slow, runs) or name=rate pairs, "
         "e.g. error_before=0.1,drop_after=0.05,seed=7",
     )
+    p.add_argument(
+        "--heartbeat-seconds",
+        type=float,
+        default=15.0,
+        help="how often an idle Generation-2 thread stream sends a comment (default 15)",
+    )
+    p.add_argument(
+        "--socket-timeout",
+        type=float,
+        default=60.0,
+        help="close a connection silent (or not reading) this many seconds (default 60)",
+    )
     p.set_defaults(run=run_sandbox)
 
 
@@ -71,6 +83,8 @@ def run_sandbox(args: argparse.Namespace) -> int:
             rate_limit=args.rate_limit,
             step_seconds=args.step_seconds,
             faults=args.faults,
+            heartbeat_seconds=args.heartbeat_seconds,
+            socket_timeout=args.socket_timeout,
         )
     except ValueError as exc:
         print(f"migkit sandbox: {exc}", file=sys.stderr)

@@ -32,6 +32,7 @@ def start(
     max_body: int | None = None,
     workers: int = 2,
     heartbeat_seconds: float = 15.0,
+    socket_timeout: float = 60.0,
 ) -> Sandbox:
     """Start a sandbox in background threads and return it (a context manager).
 
@@ -39,6 +40,8 @@ def start(
     ``api_key`` is one key or several (each its own account); without one a key is made.
     ``faults`` is a profile string such as ``"flaky"`` or ``"error_before=0.2,seed=1"``.
     ``heartbeat_seconds`` is how often an idle thread stream (Generation 2) sends a comment.
+    ``socket_timeout`` closes a connection that sends nothing (or reads nothing) for that long,
+    so slow or silent clients cannot hold the server's threads.
 
     >>> import migkit.sandbox
     >>> sb = migkit.sandbox.start(step_seconds=0)
@@ -64,6 +67,7 @@ def start(
         faults=fault_config,
         workers=workers,
         heartbeat_seconds=heartbeat_seconds,
+        socket_timeout=socket_timeout,
         **({"max_body": max_body} if max_body is not None else {}),
     )
     return Sandbox(config).start()

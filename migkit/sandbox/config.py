@@ -26,3 +26,10 @@ class SandboxConfig:
     upload_ttl: float = 3600.0
     workers: int = 2
     heartbeat_seconds: float = 15.0  # Generation 2: idle thread streams send a comment this often
+    socket_timeout: float = 60.0  # a connection silent (or not reading) this long is closed
+
+    def __post_init__(self) -> None:
+        for name in ("heartbeat_seconds", "socket_timeout"):
+            value = getattr(self, name)
+            if not value > 0:  # also refuses NaN
+                raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")

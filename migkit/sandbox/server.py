@@ -66,7 +66,11 @@ class Sandbox:
             config.port,
             JsonErrorsMiddleware(create_app(self._state)),
             threaded=True,
-            request_handler=JsonErrorHandler,
+            # Each connection's socket gets a timeout: a client that opens a connection and
+            # sends nothing (or stops reading an answer) is dropped instead of holding a thread.
+            request_handler=type(
+                "TimedHandler", (JsonErrorHandler,), {"timeout": config.socket_timeout}
+            ),
         )
         host = "127.0.0.1" if config.host in ("0.0.0.0", "") else config.host
         host = f"[{host}]" if ":" in host else host
