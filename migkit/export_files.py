@@ -72,15 +72,18 @@ class RecordCounter:
             self.records += chunk.count(b"\n")
             return
         data = np.frombuffer(chunk, dtype=np.uint8)
-        quotes = np.flatnonzero(data == ord('"'))
+        quotes = (data == ord('"')).view(np.uint8)
         breaks = np.flatnonzero(data == ord("\n"))
-        # Quotes come in pairs in RFC 4180, so a line break is inside a quoted field when an
-        # odd number of quotes precede it (this chunk's, plus the state carried from earlier
-        # ones). The quotes before each break are found by a binary search of their positions,
-        # which touches a few values per break instead of a running sum over every byte.
-        before = np.searchsorted(quotes, breaks) + self._quoted
-        self.records += int(np.count_nonzero((before & 1) == 0))
-        self._quoted = (len(quotes) + self._quoted) & 1
+        if len(breaks):
+            # Quotes come in pairs in RFC 4180, so a line break is inside a quoted field when
+            # an odd number of quotes precede it (this chunk's, plus the state carried from
+            # earlier ones). Quotes are summed per line (up to and including its break; uint8
+            # sums may wrap, which keeps their parity) and the parities accumulated by xor.
+            starts = np.r_[0, breaks[:-1] + 1]
+            per_line = np.add.reduceat(quotes[: breaks[-1] + 1], starts, dtype=np.uint8)
+            inside = np.bitwise_xor.accumulate(per_line & 1) ^ self._quoted
+            self.records += int(np.count_nonzero(inside == 0))
+        self._quoted = (int(np.count_nonzero(quotes)) + self._quoted) & 1
 
     @property
     def rows(self) -> int:
