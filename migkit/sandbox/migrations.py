@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from migkit import statuses
 from migkit.sandbox.exporter import slug
 from migkit.sandbox.http import account_id, fail, state
 from migkit.sandbox.sheets import Sheet, company_sheets
-from migkit.sandbox.store import Store, is_uuid
+from migkit.sandbox.store import Store, is_uuid, marks
 from migkit.sandbox.thread import ACTIVE_RUN_STATUSES
 
 RUN_KINDS = ("generate", "update", "clarify", "execute")
-FINISHED_RUN_STATUSES = ("awaiting_approval", "completed", "failed", "canceled")
+FINISHED_RUN_STATUSES = tuple(sorted(statuses.RUN_TERMINAL))
 
 
 def sheets_of(store: Store, migration_id: str) -> list[Sheet]:
@@ -28,7 +29,8 @@ def status(store: Store, migration: dict[str, Any]) -> str:
     """``awaiting_files``, ``ready``, ``in_progress``, ``awaiting_approval`` or ``completed``."""
     mid = migration["id"]
     active = store.one(
-        "SELECT 1 FROM migration_runs WHERE migration_id = ? AND status IN (?, ?, ?)",
+        "SELECT 1 FROM migration_runs WHERE migration_id = ? AND status IN "
+        + marks(ACTIVE_RUN_STATUSES),
         mid,
         *ACTIVE_RUN_STATUSES,
     )

@@ -22,6 +22,7 @@ from migkit.sandbox.store import (
     TERMINAL_STATUSES,
     canonical_hash,
     dumps,
+    marks,
     new_id,
     now_iso,
 )
@@ -122,7 +123,7 @@ def insert_run(
         if kind == "import":
             active = db.execute(
                 "SELECT id FROM runs WHERE company_id = ? AND kind = 'import' AND status IN"
-                " (?, ?, ?) ORDER BY seq DESC LIMIT 1",
+                f" {marks(ACTIVE_IMPORT_STATUSES)} ORDER BY seq DESC LIMIT 1",
                 (company["id"], *ACTIVE_IMPORT_STATUSES),
             ).fetchone()
             if active is not None:
@@ -197,7 +198,7 @@ def list_imports(company_id: str) -> Response:
         " AND kind = 'import'"
     )
     if status == "active":
-        sql += " AND status IN (?, ?, ?)"
+        sql += f" AND status IN {marks(ACTIVE_IMPORT_STATUSES)}"
     args = (company_id, *ACTIVE_IMPORT_STATUSES) if status == "active" else (company_id,)
     rows = state().store.all(sql + " ORDER BY seq DESC", *args)
     return jsonify(

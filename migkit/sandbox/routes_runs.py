@@ -23,7 +23,7 @@ from migkit.sandbox.migrations import (
     run_body,
     run_or_404,
 )
-from migkit.sandbox.store import dumps, new_id, now_iso
+from migkit.sandbox.store import dumps, marks, new_id, now_iso
 
 NEEDS = {
     "generate": "Upload a file or connect a source before generate",
@@ -115,7 +115,7 @@ def list_runs(migration_id: str) -> Response:
         fail(400, "status must be 'active' (or left out to list every run)")
     sql = "SELECT id, kind, status, created_at FROM migration_runs WHERE migration_id = ?"
     if wanted == "active":
-        sql += " AND status IN (?, ?, ?)"
+        sql += f" AND status IN {marks(thread.ACTIVE_RUN_STATUSES)}"
     args = (migration_id, *thread.ACTIVE_RUN_STATUSES) if wanted else (migration_id,)
     rows = state().store.all(sql + " ORDER BY seq DESC", *args)
     runs = [

@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from migkit import statuses
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -92,8 +94,14 @@ CREATE TABLE IF NOT EXISTS source_connections (
     last_sync_at TEXT, extractor_id TEXT, created_at TEXT NOT NULL, seq INTEGER NOT NULL);
 """
 
-ACTIVE_IMPORT_STATUSES = ("queued", "running", "needs_attention")
-TERMINAL_STATUSES = ("completed", "failed", "canceled")
+# SQL parameters, in a fixed order, from the one definition of the statuses (migkit.statuses)
+ACTIVE_IMPORT_STATUSES = tuple(sorted(statuses.UNFINISHED))  # one of these per company at a time
+TERMINAL_STATUSES = tuple(sorted(statuses.TERMINAL))
+
+
+def marks(values: tuple[str, ...]) -> str:
+    """SQL placeholders for ``IN`` over ``values``: ``(?, ?, ?)`` for three."""
+    return "(" + ", ".join("?" * len(values)) + ")"
 
 
 def now_iso() -> str:

@@ -21,7 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from migkit.sandbox.store import Store, dumps, now_iso
+from migkit import statuses
+from migkit.sandbox.store import Store, dumps, marks, now_iso
 
 USER_TYPES = ("message", "status", "preview", "request_input", "completed", "error")
 TOOL_TYPES = ("tool_call", "tool_result", "task")
@@ -32,7 +33,7 @@ TYPES_BY_INCLUDE: dict[str, frozenset[str]] = {
     "all": frozenset(USER_TYPES + TOOL_TYPES + ALL_TYPES),
 }
 PAGE_SIZE = 200
-ACTIVE_RUN_STATUSES = ("queued", "running", "blocked")
+ACTIVE_RUN_STATUSES = tuple(sorted(statuses.RUN_ACTIVE | statuses.RUN_WAITING))  # SQL order
 
 
 class Hub:
@@ -80,7 +81,7 @@ def active_run(db: sqlite3.Connection, migration_id: str) -> sqlite3.Row | None:
     """The migration's unfinished run (queued, running or blocked), if any."""
     row: sqlite3.Row | None = db.execute(
         "SELECT id, kind, status FROM migration_runs WHERE migration_id = ? AND status IN"
-        " (?, ?, ?) ORDER BY seq DESC LIMIT 1",
+        f" {marks(ACTIVE_RUN_STATUSES)} ORDER BY seq DESC LIMIT 1",
         (migration_id, *ACTIVE_RUN_STATUSES),
     ).fetchone()
     return row
