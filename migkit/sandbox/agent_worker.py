@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from migkit.sandbox import thread
 from migkit.sandbox.faults import FaultInjector
+from migkit.sandbox.run_pool import RunPool
 from migkit.sandbox.store import Store
 from migkit.sandbox.worker import MAX_RESUMES
 
@@ -92,8 +92,10 @@ class Context:
 Process = Callable[[Context], None]
 
 
-class AgentWorker:
+class AgentWorker(RunPool):
     """A small pool of threads that process queued Generation-2 runs with ``process``."""
+
+    name = "agent"
 
     def __init__(
         self,
@@ -104,17 +106,9 @@ class AgentWorker:
         faults: FaultInjector,
         threads: int = 2,
     ) -> None:
-        self.store = store
+        super().__init__(store, step_seconds, faults, threads)
         self.hub = hub
         self.process = process
-        self.step_seconds = step_seconds
-        self.faults = faults
-        self._wake = threading.Condition()
-        self._stop = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._loop, name=f"migkit-sandbox-agent-{i}", daemon=True)
-            for i in range(threads)
-        ]
 
     def start(self) -> None:
         """Release runs claimed by a previous process (counting the restart), then start."""
@@ -140,20 +134,7 @@ class AgentWorker:
             db.execute(
                 "UPDATE migration_runs SET claimed = 0 WHERE status IN ('queued', 'running')"
             )
-        for worker in self._threads:
-            worker.start()
-
-    def stop(self) -> None:
-        """Ask the threads to stop and wait for them."""
-        self._stop.set()
-        self.notify()
-        for worker in self._threads:
-            worker.join(timeout=10)
-
-    def notify(self) -> None:
-        """Wake an idle thread: a run was queued or resumed."""
-        with self._wake:
-            self._wake.notify_all()
+        self._start_threads()
 
     def _claim(self) -> dict[str, Any] | None:
         with self.store.write() as db:
@@ -176,26 +157,15 @@ class AgentWorker:
             )
             return {**dict(row), "status": "running", "fault": fault}
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                run = self._claim()
-            except Exception:  # a locked or closed database must not kill the thread
-                log.exception("sandbox agent could not claim a run")
-                run = None
-            if run is None:
-                with self._wake:
-                    self._wake.wait(timeout=0.5)
-                continue
-            ctx = Context(self.store, self.hub, run, lambda: self._stop.wait(self.step_seconds))
-            try:
-                self.process(ctx)
-            except RunStopped:
-                pass
-            except Exception as exc:
-                log.exception("sandbox agent run %s crashed", run["id"])
-                self._fail(ctx, f"The sandbox hit an internal error: {exc}")
-        self.store.close()
+    def _handle(self, run: dict[str, Any]) -> None:
+        ctx = Context(self.store, self.hub, run, lambda: self._stop.wait(self.step_seconds))
+        try:
+            self.process(ctx)
+        except RunStopped:
+            pass
+        except Exception as exc:
+            log.exception("sandbox agent run %s crashed", run["id"])
+            self._fail(ctx, f"The sandbox hit an internal error: {exc}")
 
     def _fail(self, ctx: Context, error: str) -> None:
         try:

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from typing import Any
 
 from migkit.sandbox import engine, exporter
-from migkit.sandbox.faults import RUN_FAULT_NAMES, FaultInjector
-from migkit.sandbox.store import Store
+from migkit.sandbox.faults import RUN_FAULT_NAMES
+from migkit.sandbox.run_pool import RunPool
 
 log = logging.getLogger("migkit.sandbox")
 MAX_RESUMES = 3  # Generation 2's runs share it (agent_worker.MAX_RESTARTS)
@@ -52,27 +51,13 @@ def internal_error(kind: str, exc: BaseException) -> str:
     )
 
 
-class Worker:
+class Worker(RunPool):
     """A small pool of threads that process queued import and export runs."""
-
-    def __init__(
-        self, store: Store, step_seconds: float, faults: FaultInjector, threads: int = 2
-    ) -> None:
-        self.store = store
-        self.step_seconds = step_seconds
-        self.faults = faults
-        self._wake = threading.Condition()
-        self._stop = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._loop, name=f"migkit-sandbox-worker-{i}", daemon=True)
-            for i in range(threads)
-        ]
 
     def start(self) -> None:
         """Resume runs left ``running`` by a previous process, then start the threads."""
         self.recover()
-        for thread in self._threads:
-            thread.start()
+        self._start_threads()
 
     def recover(self) -> None:
         """Queue again the runs a previous process left ``running`` (it died under them), or
@@ -93,18 +78,6 @@ class Worker:
                 )
             db.execute("UPDATE runs SET status = 'queued' WHERE status = 'running'")
 
-    def stop(self) -> None:
-        """Ask the threads to stop and wait for them."""
-        self._stop.set()
-        self.notify()
-        for thread in self._threads:
-            thread.join(timeout=10)
-
-    def notify(self) -> None:
-        """Wake an idle worker: a run was queued."""
-        with self._wake:
-            self._wake.notify_all()
-
     def _claim(self) -> dict[str, Any] | None:
         with self.store.write() as db:
             row = db.execute(
@@ -122,21 +95,7 @@ class Worker:
             )
             return {**dict(row), "fault": fault}
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                run = self._claim()
-            except Exception:  # a locked or closed database must not kill the thread
-                log.exception("sandbox worker could not claim a run")
-                run = None
-            if run is None:
-                with self._wake:
-                    self._wake.wait(timeout=0.5)
-                continue
-            self._run(run)
-        self.store.close()
-
-    def _run(self, run: dict[str, Any]) -> None:
+    def _handle(self, run: dict[str, Any]) -> None:
         # Nothing a run raises may end the thread: the run fails, the worker keeps serving.
         try:
             self._process(run)
