@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
 import unicodedata
+from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import quote
 
-from flask import Response, g, jsonify
+from flask import Response, g, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from migkit.sandbox.state import SandboxState, current_state
-from migkit.sandbox.store import is_uuid
+from migkit.sandbox.store import is_uuid, private_file
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
 
@@ -176,3 +180,29 @@ def created(payload: dict[str, Any], status: int = 201) -> Response:
     response = jsonify(payload)
     response.status_code = status
     return response
+
+
+def receive_file(final: Path, limit: int, too_big: str) -> tuple[Path, int]:
+    """Stream the request body (a signed upload's ``PUT``) into a private partial file beside
+    ``final``; returns it and its size in bytes. More than ``limit`` bytes: 413 ``too_big``.
+    The caller renames the partial file into place once it has claimed the upload; if the
+    client goes away (or the body is too big) nothing is kept and the URL stays usable."""
+    if request.content_length is not None and request.content_length > limit:
+        fail(413, too_big)
+    request.max_content_length = limit
+    partial = final.with_name(f"{final.name}.{secrets.token_hex(6)}.part")
+    received = 0
+    try:
+        with os.fdopen(private_file(partial), "wb") as out:
+            while chunk := request.stream.read(1 << 20):
+                received += len(chunk)
+                if received > limit:
+                    fail(413, too_big)
+                out.write(chunk)
+    except RequestEntityTooLarge:
+        partial.unlink(missing_ok=True)
+        fail(413, too_big)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return partial, received

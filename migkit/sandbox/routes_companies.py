@@ -19,12 +19,13 @@ from migkit.sandbox.http import (
     created,
     fail,
     json_body,
+    receive_file,
     size_text,
     state,
     string_field,
 )
 from migkit.sandbox.reader import CONTENT_TYPES
-from migkit.sandbox.store import dumps, is_uuid, new_id, now_iso, private_file
+from migkit.sandbox.store import dumps, is_uuid, new_id, now_iso
 
 EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 EXTERNAL_ID_MESSAGE = (
@@ -261,18 +262,9 @@ def put_upload(token: str) -> Response:
             f"Body is {request.content_length or 0} bytes but {upload['size']} were "
             "declared; PUT exactly the declared size",
         )
-    request.max_content_length = upload["size"]
     path = st.store.upload_path(upload["id"])
-    partial = path.with_name(f"{path.name}.{secrets.token_hex(6)}.part")
-    received = 0
-    try:
-        with os.fdopen(private_file(partial), "wb") as out:
-            while chunk := request.stream.read(1 << 20):
-                received += len(chunk)
-                out.write(chunk)
-    except BaseException:  # the client went away mid-upload: keep nothing, the URL stays usable
-        partial.unlink(missing_ok=True)
-        raise
+    too_big = f"Body is larger than the {upload['size']} bytes declared; PUT exactly that size"
+    partial, received = receive_file(path, upload["size"], too_big)
     if received != upload["size"]:
         partial.unlink(missing_ok=True)
         fail(400, f"Received {received} bytes but {upload['size']} were declared")

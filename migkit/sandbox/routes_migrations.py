@@ -9,11 +9,18 @@ import time
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from migkit.sandbox import thread
 from migkit.sandbox.exporter import slug
-from migkit.sandbox.http import account_id, created, fail, json_body, size_text, state
+from migkit.sandbox.http import (
+    account_id,
+    created,
+    fail,
+    json_body,
+    receive_file,
+    size_text,
+    state,
+)
 from migkit.sandbox.migrations import migration_body, migration_or_404
 from migkit.sandbox.reader import CONTENT_TYPES, XLS, XLSX
 from migkit.sandbox.routes_companies import EXTERNAL_ID, EXTERNAL_ID_MESSAGE
@@ -217,30 +224,6 @@ def list_files(migration_id: str) -> Response:
     )
 
 
-def _receive(path: os.PathLike[str], limit: int) -> int:
-    """Stream the request body into ``path`` (owner-only permissions); its size in bytes."""
-    too_big = f"The file is larger than the {size_text(limit)} upload limit; split it"
-    if request.content_length is not None and request.content_length > limit:
-        fail(413, too_big)
-    request.max_content_length = limit
-    received = 0
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while chunk := request.stream.read(1 << 20):
-                received += len(chunk)
-                if received > limit:
-                    fail(413, too_big)
-                out.write(chunk)
-    except RequestEntityTooLarge:
-        os.unlink(path)
-        fail(413, too_big)
-    except BaseException:  # the client went away, or too big: keep nothing, the URL stays usable
-        os.unlink(path)
-        raise
-    return received
-
-
 def put_file(token: str) -> Response:
     st = state()
     row = st.store.one("SELECT * FROM migration_files WHERE token = ?", token)
@@ -257,8 +240,9 @@ def put_file(token: str) -> Response:
             f"{row['content_type']}; PUT with the declared type",
         )
     final = st.store.upload_path(row["id"])
-    partial = final.with_name(f"{final.name}.{secrets.token_hex(6)}.part")
-    size = _receive(partial, st.config.max_upload)
+    limit = st.config.max_upload
+    too_big = f"The file is larger than the {size_text(limit)} upload limit; split it"
+    partial, size = receive_file(final, limit, too_big)
     with thread.writing(st.store, st.hub) as db:
         claimed = db.execute(
             "UPDATE migration_files SET uploaded_at = ?, size = ? WHERE id = ?"
