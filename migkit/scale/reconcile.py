@@ -1,0 +1,380 @@
+"""Reconciliation on an engine: the in-memory algorithm as one Ibis expression per step.
+
+1. Stage both sides (:mod:`migkit.scale.staging`), each row with its position.
+2. Key text per row, normalized exactly as in memory (:mod:`migkit.scale.text`). When a key
+   repeats, each row's occurrence is its rank among the rows of its key by position, so the
+   n-th row of a key pairs with the n-th on the other side (``duplicates="first"``: only the
+   first ones); when no key repeats (checked first), the ranks are all 0 and are skipped.
+3. One full outer join on (key, occurrence) keeps only what the report needs: unpaired rows
+   and pairs with a cell that differs as written (usually few), materialized once.
+4. Missing and extra rows, changed and hidden cells, repeated keys and the counts per column
+   are read from that, with the same reasons and the same order as in memory.
+
+Large tables stay on the engine as :class:`~migkit.scale.tables.LazyTable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from migkit.errors import UsageError
+from migkit.reconcile.comparison import _check_named, _fields
+from migkit.reconcile.compare import _notes
+from migkit.reconcile.labels import align, key_labels
+from migkit.reconcile.normalize import Normalize
+from migkit.reconcile.pairing import Duplicates
+from migkit.reconcile.reasons import Evidence
+from migkit.reconcile.report import ReconcileReport
+from migkit.reconcile.steps import ColumnRules, rules_for
+from migkit.scale import text
+from migkit.scale.engines import POSITION, Engine, union_all
+from migkit.scale.evidence import missing_reasons
+from migkit.scale.progress import Stages
+from migkit.scale.staging import Staged, stage
+from migkit.scale.tables import LazyTable
+
+Label = Hashable
+SMALL_ROWS = 1_000_000  # report tables up to this many rows come back as DataFrames
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything decided before the engine runs: columns, key, rules."""
+
+    names: tuple[str, str]
+    left: Staged
+    right: Staged
+    aligned: Any
+    keys: tuple[Label, ...] | None
+    to_left: dict[Label, Label]
+    rules: dict[Label, ColumnRules]
+    compared: tuple[tuple[Label, Label], ...]
+    duplicates: Duplicates
+    fields: dict[str, str]
+
+
+def run(
+    engine: Engine,
+    left: Any,
+    right: Any,
+    key: Any,
+    *,
+    names: tuple[str, str],
+    how: Normalize,
+    duplicates: Duplicates,
+    heal_headers: bool,
+    evidence: Evidence,
+    small_rows: int = SMALL_ROWS,
+    progress: bool = True,
+) -> ReconcileReport:
+    """:func:`migkit.reconcile` on ``engine`` (see there for the semantics)."""
+    with Stages(engine, progress) as stages:
+        stages.start("staging", None)
+        plan = _plan(engine, left, right, key, names, how, duplicates, heal_headers)
+        stages.start("pairing", plan.left.rows + plan.right.rows)
+        lside, rside = _keyed(engine, plan, 0), _keyed(engine, plan, 1)
+        repeats = _repeats(engine, lside) + _repeats(engine, rside) > 0
+        if repeats:
+            lside, rside = _ranked(lside), _ranked(rside)
+        joined = engine.materialize(_join(engine, plan, lside, rside, repeats))
+        stages.start("comparing", None)
+        unpaired = _unpaired_counts(engine, joined)
+        matched = plan.left.rows - unpaired[0]
+        cells = engine.materialize(_cells(engine, plan, joined))
+        stages.start("writing", None)
+        return _report(
+            engine, plan, joined, cells, lside, rside, repeats, matched, how, evidence, small_rows
+        )
+
+
+def _plan(
+    engine: Engine,
+    left: Any,
+    right: Any,
+    key: Any,
+    names: tuple[str, str],
+    how: Normalize,
+    duplicates: Duplicates,
+    heal: bool,
+) -> Plan:
+    lstaged, rstaged = stage(left, engine, names[0]), stage(right, engine, names[1])
+    lframe, rframe = _empty(lstaged.labels), _empty(rstaged.labels)
+    aligned = align(lframe, rframe, heal=heal)
+    _check_named(how, aligned)
+    shared = {b for _, b in aligned.pairs} | {a for a, _ in aligned.pairs}
+    if isinstance(key, str) and key == "index" and key not in shared:
+        raise UsageError(
+            "an engine pairs rows by columns, not by a frame index: pass key=<column>, or"
+            " engine='pandas' to join on the index"
+        )
+    keys = key_labels(key, aligned, False, (1, 1))
+    to_left = {b: a for a, b in aligned.pairs}
+    rules = {
+        b: rules_for(how, (b, a), (lstaged.kinds[a], rstaged.kinds[b])) for b, a in to_left.items()
+    }
+    compared = tuple((a, b) for a, b in aligned.pairs if keys is not None and b not in keys)
+    return Plan(
+        names, lstaged, rstaged, aligned, keys, to_left, rules, compared, duplicates,
+        _fields(names, keys, lframe, rframe),
+    )
+
+
+def _empty(labels: tuple[Label, ...]) -> pd.DataFrame:
+    return pd.DataFrame(columns=pd.Index(list(labels), dtype=object, tupleize_cols=False))
+
+
+def _keyed(engine: Engine, plan: Plan, side: int) -> Any:
+    """``_pos``, ``k`` (the key text) and the columns the join carries, prefixed l_/r_."""
+    staged = (plan.left, plan.right)[side]
+    own = (lambda b: plan.to_left[b]) if side == 0 else (lambda b: b)
+    if plan.keys is not None:
+        parts = [text.normalized(engine, staged.column(own(k)), plan.rules[k]) for k in plan.keys]
+        k = text.row_key(parts)
+    else:
+        parts = [
+            text.normalized(engine, staged.column(own(b)), plan.rules[b])
+            for _, b in plan.aligned.pairs
+        ]
+        k = text.row_text(parts)
+    prefix = "lr"[side]
+    carried = [staged.names[own(b)] for _, b in plan.compared]
+    if side == 0:
+        carried += [staged.names[plan.to_left[k]] for k in plan.keys or ()]
+    columns = {f"{prefix}_{c}": staged.table[c] for c in dict.fromkeys(carried)}
+    return staged.table.select(
+        **{f"{prefix}_pos": staged.table[POSITION], f"{prefix}_k": k}, **columns
+    )
+
+
+def _repeats(engine: Engine, side: Any) -> int:
+    k = side[[c for c in side.columns if c.endswith("_k")][0]]
+    return int(engine.backend.execute((k.count() - k.nunique()).name("n")))
+
+
+def _ranked(side: Any) -> Any:
+    """Each row's occurrence of its key (0 for the first), by position."""
+    import ibis
+
+    p = side.columns[0][0]
+    k, pos = side[f"{p}_k"], side[f"{p}_pos"]
+    return side.mutate(
+        **{
+            f"{p}_occ": ibis.row_number().over(group_by=k, order_by=pos),
+            f"{p}_n": k.count().over(group_by=k),
+        }
+    )
+
+
+def _join(engine: Engine, plan: Plan, lside: Any, rside: Any, repeats: bool) -> Any:
+    import ibis
+
+    on = [lside.l_k == rside.r_k]
+    if repeats:
+        on.append(lside.l_occ == rside.r_occ)
+        if plan.duplicates == "first":
+            on.append(lside.l_occ == 0)
+    joined = lside.outer_join(rside, on)
+    keep = joined.l_pos.isnull() | joined.r_pos.isnull()
+    for a, b in plan.compared:
+        la = joined[f"l_{plan.left.names[a]}"]
+        rb = joined[f"r_{plan.right.names[b]}"]
+        keep = keep | ~text.same(la, rb)
+    if not plan.compared:
+        keep = keep | ibis.literal(False)
+    return joined.filter(keep)
+
+
+def _unpaired_counts(engine: Engine, joined: Any) -> tuple[int, int]:
+    counts = joined.aggregate(
+        left=(joined.l_pos.notnull() & joined.r_pos.isnull()).sum(),
+        right=(joined.r_pos.notnull() & joined.l_pos.isnull()).sum(),
+    )
+    row = engine.to_pyarrow(counts).to_pylist()[0]
+    return int(row["left"] or 0), int(row["right"] or 0)
+
+
+def _cells(engine: Engine, plan: Plan, joined: Any) -> Any:
+    """Every differing cell of a pair: positions, column number, both values, and whether
+    normalization hid it."""
+    import ibis
+
+    paired = joined.filter(joined.l_pos.notnull() & joined.r_pos.notnull())
+    parts = []
+    for number, (a, b) in enumerate(plan.compared):
+        la, rb = paired[f"l_{plan.left.names[a]}"], paired[f"r_{plan.right.names[b]}"]
+        differ = paired.filter(~text.same(la, rb))
+        la, rb = differ[f"l_{plan.left.names[a]}"], differ[f"r_{plan.right.names[b]}"]
+        if plan.left.kinds[a] == "number" and plan.right.kinds[b] == "number":
+            equal = (text.numbers(engine, la) == text.numbers(engine, rb)).fill_null(False)
+            differ = differ.filter(~equal)
+            la, rb = differ[f"l_{plan.left.names[a]}"], differ[f"r_{plan.right.names[b]}"]
+        rules = plan.rules[b]
+        status: Any = ibis.literal("changed")
+        if rules.active:
+            ln, rn = text.normalized(engine, la, rules), text.normalized(engine, rb, rules)
+            agree = text.same(ln, rn)
+            if rules.tolerance is not None:
+                agree = agree | _close(engine, rules, ln, rn)[0]
+            status = ibis.ifelse(agree, "hidden", "changed")
+        keys = [
+            differ[f"l_{plan.left.names[plan.to_left[k]]}"].name(f"k{i}")
+            for i, k in enumerate(plan.keys or ())
+        ]
+        parts.append(
+            differ.select(
+                differ.l_pos,
+                differ.r_pos,
+                ibis.literal(number).cast("int64").name("col"),
+                la.cast("string").name("first"),
+                rb.cast("string").name("second"),
+                status.name("status"),
+                *keys,
+            )
+        )
+    if not parts:
+        return paired.select(
+            paired.l_pos, paired.r_pos, ibis.literal(0).cast("int64").name("col"),
+            ibis.null("string").name("first"), ibis.null("string").name("second"),
+            ibis.literal("changed").name("status"),
+        ).filter(ibis.literal(False))
+    return union_all(parts)
+
+
+def _close(engine: Engine, rules: ColumnRules, left: Any, right: Any) -> tuple[Any, Any]:
+    """Which pairs a tolerance makes close (``math.isclose``), and the tolerance's name."""
+    import ibis
+
+    tol = rules.tolerance
+    assert tol is not None
+    a, b = text.numbers(engine, left), text.numbers(engine, right)
+    gap = (a - b).abs()
+    false = ibis.literal(False)
+    by_abs = (gap <= tol.abs_tol) if tol.abs_tol is not None else false
+    if tol.rel_tol is not None:
+        bound = ibis.greatest(a.abs(), b.abs()) * tol.rel_tol
+        by_rel = (gap <= bound) & ~bound.isnan()  # engines order NaN last; numpy never
+    else:
+        by_rel = false
+    by_abs, by_rel = by_abs.fill_null(False), by_rel.fill_null(False)
+    close = by_abs | by_rel | (a == b).fill_null(False)
+    first = tol.abs_name if tol.abs_tol is not None else tol.rel_name
+    name = ibis.ifelse(by_abs, tol.abs_name, ibis.ifelse(by_rel, tol.rel_name, first))
+    return close, name
+
+
+def _hidden_by(engine: Engine, rules: ColumnRules, left: Any, right: Any) -> Any:
+    """The first step after which two values agree (:meth:`ColumnRules.hidden_by`)."""
+    import ibis
+
+    cases = []
+    for name, step in text.steps(engine, rules):
+        left, right = step(left), step(right)
+        cases.append((text.same(left, right), name))
+    rest: Any = ibis.literal("")
+    if rules.tolerance is not None:
+        rest = _close(engine, rules, left, right)[1]
+    out = rest
+    for agree, name in reversed(cases):
+        out = ibis.ifelse(agree, name, out)
+    return out
+
+
+def _report(
+    engine: Engine,
+    plan: Plan,
+    joined: Any,
+    cells: Any,
+    lside: Any,
+    rside: Any,
+    repeats: bool,
+    matched: int,
+    how: Normalize,
+    evidence: Evidence,
+    small_rows: int,
+) -> ReconcileReport:
+    from migkit.scale.report_tables import (
+        by_column,
+        cell_table,
+        extra_table,
+        missing_table,
+        repeated_keys,
+    )
+
+    changed = cell_table(engine, plan, cells, "changed", evidence, small_rows)
+    missing, evidence_notes = missing_table(
+        engine, plan, joined, rside, repeats, evidence, small_rows
+    )
+    counts = by_column(engine, plan, cells, matched)
+    repeat_rows = _repeat_rows(engine, lside, rside) if repeats else (0, 0)
+    notes = _notes(_facade(plan, repeat_rows), how)
+    return ReconcileReport(
+        names=plan.names,
+        key=plan.keys,
+        rows=(plan.left.rows, plan.right.rows),
+        matched=matched,
+        missing=missing,
+        extra=extra_table(engine, plan, joined, lside, repeats, small_rows),
+        changed=changed,
+        build_hidden=lambda: cell_table(engine, plan, cells, "hidden", evidence, small_rows),
+        duplicates=repeated_keys(engine, plan, lside, rside, joined) if repeats else _no_dups(),
+        by_column=counts,
+        columns={a: b for a, b in plan.aligned.pairs if a != b},
+        only_in=(plan.aligned.only_left, plan.aligned.only_right),
+        notes=tuple([*plan.left.notes, *plan.right.notes, *notes, *evidence_notes]),
+        on_index=False,
+        duplicates_mode=plan.duplicates,
+        fields=dict(plan.fields),
+    )
+
+
+def _no_dups() -> pd.DataFrame:
+    columns = ["side", "key", "row", "matched"]
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+def _repeat_rows(engine: Engine, lside: Any, rside: Any) -> tuple[int, int]:
+    out = []
+    for side, p in ((lside, "l"), (rside, "r")):
+        mask = (side[f"{p}_occ"] > 0) & side[f"{p}_k"].notnull()
+        out.append(int(engine.backend.execute(mask.sum()) or 0))
+    return out[0], out[1]
+
+
+class _Count:
+    # Stands in for a repeat mask in the notes (they only ask any() and sum()).
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def any(self) -> bool:
+        return self.n > 0
+
+    def sum(self) -> int:
+        return self.n
+
+
+def _facade(plan: Plan, repeat_rows: tuple[int, int]) -> Any:
+    # The fields of a Comparison the notes read, from the plan and the counts.
+    pairing = SimpleNamespace(
+        left_repeat=_Count(repeat_rows[0]), right_repeat=_Count(repeat_rows[1])
+    )
+    return SimpleNamespace(
+        keys=plan.keys, aligned=plan.aligned, pairing=pairing, names=plan.names,
+        duplicates=plan.duplicates, fields=plan.fields, rules=plan.rules,
+    )
+
+
+def frame_of(table: pa.Table) -> pd.DataFrame:
+    """An Arrow result as pandas, text as ``str`` columns."""
+    return table.to_pandas()
+
+
+Post = Callable[[pa.Table], pd.DataFrame]
+__all__ = ["Plan", "run"]
+_unused: Mapping[str, Any] = {"np": np}
