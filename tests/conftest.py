@@ -92,3 +92,34 @@ def make_client(sandbox: Sandbox, tmp_path: Path) -> Iterator[Callable[..., migk
 def client(make_client: Callable[..., migkit.Client]) -> migkit.Client:
     """A client of the session sandbox's first account with a ledger in ``tmp_path``."""
     return make_client()
+
+
+# -- engines (tests/test_scale_*.py) -----------------------------------------------------------
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local Spark session for the whole test session (starting one takes seconds). In CI
+    (``MIGKIT_CI=1``) a missing JRE or pyspark fails instead of skipping."""
+    import os
+    import shutil
+    import sys
+
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        if os.environ.get("MIGKIT_CI"):
+            pytest.fail("Spark tests need a JRE: .ci/run installs default-jre-headless")
+        pytest.skip("no Java runtime for Spark")
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # the workers run this virtualenv's Python
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("migkit-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .config("spark.driver.memory", "1g")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

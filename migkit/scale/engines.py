@@ -150,7 +150,10 @@ class DuckDB(Engine):
 
             call.__name__ = f"{name}_{next(_names)}"
             self._udfs[key] = ibis.udf.scalar.pyarrow(
-                call, name=call.__name__, signature=((dt.string,), dt.dtype(returns))
+                call,
+                name=call.__name__,
+                signature=((dt.string,), dt.dtype(returns)),
+                null_handling="special",  # nulls reach the function; it may return them
             )
         return self._udfs[key]
 
@@ -215,13 +218,9 @@ class Spark(Engine):
         return self.backend.table(name)
 
     def materialize(self, expr: Any) -> Any:
-        # Written out and read back: the plan below it is cut, and nothing stays on the driver.
-        path = self.staging_path("step")
-        self.backend.to_parquet_dir(expr, str(path))
-        frame = self.session.read.parquet(str(path))
-        name = f"migkit_{next(_names)}"
-        frame.createOrReplaceTempView(name)
-        return self.backend.table(name)
+        # Spark's cache (memory, spilling to the executors' disks): the plan below it runs once.
+        self.backend._register_udfs(expr)  # Ibis registers them only when it executes
+        return expr.cache()
 
     def __repr__(self) -> str:
         return f"Spark({self.session!r})"

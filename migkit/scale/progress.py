@@ -46,9 +46,10 @@ class Stages:
         self.stage = stage
         if self._bar is not None:
             what = f" {rows:,} rows" if rows else ""
-            self._bar.set_description_str(f"migkit on {self._engine.name}: {stage}{what}")
-            self._bar.n = 0
-            self._bar.refresh()
+            self._bar.set_description_str(
+                f"migkit on {self._engine.name}: {stage}{what}", refresh=False
+            )
+            self._bar.update(-self._bar.n)
 
     def _poll(self, connection: Any) -> None:
         while not self._stop.wait(POLL_SECONDS):
@@ -57,8 +58,7 @@ class Stages:
             except Exception:  # the connection is busy or closed: try again later
                 continue
             if done >= 0 and self._bar is not None:
-                self._bar.n = min(done, 100.0)
-                self._bar.refresh()
+                self._bar.update(min(done, 100.0) - self._bar.n)  # shown after its delay
 
     def __exit__(
         self,

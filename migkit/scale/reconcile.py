@@ -71,16 +71,20 @@ def run(
     duplicates: Duplicates,
     heal_headers: bool,
     evidence: Evidence,
-    small_rows: int = SMALL_ROWS,
+    small_rows: int | None = None,
     progress: bool = True,
 ) -> ReconcileReport:
-    """:func:`migkit.reconcile` on ``engine`` (see there for the semantics)."""
+    """:func:`migkit.reconcile` on ``engine`` (see there for the semantics). Report tables
+    of more than ``small_rows`` rows (:data:`SMALL_ROWS`) stay on the engine as lazy tables."""
+    small_rows = SMALL_ROWS if small_rows is None else small_rows
     with Stages(engine, progress) as stages:
         stages.start("staging", None)
         plan = _plan(engine, left, right, key, names, how, duplicates, heal_headers)
         stages.start("pairing", plan.left.rows + plan.right.rows)
         lside, rside = _keyed(engine, plan, 0), _keyed(engine, plan, 1)
-        repeats = _repeats(engine, lside) + _repeats(engine, rside) > 0
+        if _reread(engine, plan):  # keys normalized once, not once per query that reads them
+            lside, rside = engine.materialize(lside), engine.materialize(rside)
+        repeats = _repeats(engine, lside, rside) > 0
         if repeats:
             lside, rside = _ranked(lside), _ranked(rside)
         joined = engine.materialize(_join(engine, plan, lside, rside, repeats))
@@ -153,9 +157,21 @@ def _keyed(engine: Engine, plan: Plan, side: int) -> Any:
     )
 
 
-def _repeats(engine: Engine, side: Any) -> int:
-    k = side[[c for c in side.columns if c.endswith("_k")][0]]
-    return int(engine.backend.execute((k.count() - k.nunique()).name("n")))
+def _reread(engine: Engine, plan: Plan) -> bool:
+    # Spark re-runs a plan for every query that reads it; DuckDB is only told to keep the
+    # keyed sides when their keys take more than a column read (a normalization step).
+    if engine.name == "spark":
+        return True
+    keys = plan.keys if plan.keys is not None else [b for _, b in plan.aligned.pairs]
+    return any(plan.rules[k].steps for k in keys)
+
+
+def _repeats(engine: Engine, lside: Any, rside: Any) -> int:
+    """Rows, on both sides, whose key repeats an earlier row's (one query)."""
+    left = lside.aggregate(ln=lside.l_k.count() - lside.l_k.nunique())
+    right = rside.aggregate(rn=rside.r_k.count() - rside.r_k.nunique())
+    row = engine.to_pyarrow(left.cross_join(right)).to_pylist()[0]
+    return int(row["ln"] or 0) + int(row["rn"] or 0)
 
 
 def _ranked(side: Any) -> Any:
@@ -370,11 +386,4 @@ def _facade(plan: Plan, repeat_rows: tuple[int, int]) -> Any:
     )
 
 
-def frame_of(table: pa.Table) -> pd.DataFrame:
-    """An Arrow result as pandas, text as ``str`` columns."""
-    return table.to_pandas()
-
-
-Post = Callable[[pa.Table], pd.DataFrame]
 __all__ = ["Plan", "run"]
-_unused: Mapping[str, Any] = {"np": np}

@@ -27,11 +27,11 @@ Table = pd.DataFrame | LazyTable
 def _deliver(
     engine: Engine, expr: Any, post: Callable[[pa.Table], pd.DataFrame], small_rows: int
 ) -> Table:
-    # Small results come back as DataFrames; large ones stay on the engine.
-    rows = engine.count(expr)
-    if rows <= small_rows:
-        return post(engine.to_pyarrow(expr))
-    return LazyTable(engine, expr, post, rows)
+    # Small results come back as DataFrames (one query); large ones stay on the engine.
+    found = engine.to_pyarrow(expr.limit(small_rows + 1))
+    if found.num_rows <= small_rows:
+        return post(found)
+    return LazyTable(engine, expr, post)
 
 
 def _objects(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
