@@ -72,7 +72,7 @@ def reconcile(
     [['a@x.io', 'Zip', '02139', '2139']]
     """
     evidence = Evidence.of(flagged, validation, patch)  # checked before the slow part
-    if _on_engine(source, export, engine, on_index):
+    if _on_engine(source, export, engine, on_index or _index_key(key, source, export)):
         return _engine_report(
             engine, source, export, key, ("source", "export"), normalize, duplicates,
             heal_headers, evidence,
@@ -107,7 +107,7 @@ def diff_exports(
     >>> d.added["Email"].tolist(), d.removed["Email"].tolist(), d.changed["column"].tolist()
     (['c@x.io'], ['a@x.io'], ['Tier'])
     """
-    if _on_engine(old, new, engine, on_index):
+    if _on_engine(old, new, engine, on_index or _index_key(key, old, new)):
         return _engine_report(
             engine, old, new, key, ("old", "new"), normalize, duplicates, heal_headers, Evidence()
         )
@@ -115,6 +115,14 @@ def diff_exports(
         old, new, key, ("old", "new"), normalize, duplicates, on_index, heal_headers
     )
     return _report(comparison, Evidence(), Normalize.of(normalize))
+
+
+def _index_key(key: Key, left: Any, right: Any) -> bool:
+    """True when ``key="index"`` means the frames' index (no column of that name)."""
+    if not (isinstance(key, str) and key == "index"):
+        return False
+    frames = [f for f in (left, right) if isinstance(f, pd.DataFrame)]
+    return len(frames) == 2 and not all("index" in f.columns for f in frames)
 
 
 def _on_engine(left: Any, right: Any, engine: Any, on_index: bool) -> bool:
@@ -125,8 +133,8 @@ def _on_engine(left: Any, right: Any, engine: Any, on_index: bool) -> bool:
     if engine != "auto":
         if on_index:
             raise UsageError(
-                "on_index=True joins on a frame's index, which only the in-memory path has:"
-                " pass key=<column>, or engine='pandas'"
+                "joining on a frame index (key='index' or on_index=True) is for the in-memory"
+                " path only: pass key=<column>, or engine='pandas'"
             )
         return True
     if not frames:

@@ -170,6 +170,12 @@ class DuckDB(Engine):
         self.connection.register(name, table)
         return self.backend.table(name)
 
+    def batches(self, expr: Any, rows: int) -> Any:
+        # DuckDB streams the result; at most a batch is in Python at a time.
+        self.backend._register_udfs(expr)
+        relation = self.connection.sql(str(self.backend.compile(expr)))
+        return relation.to_arrow_reader(rows)
+
     def __repr__(self) -> str:
         return f"DuckDB(memory_limit={self.memory_limit!r})"
 
@@ -191,6 +197,7 @@ class Spark(Engine):
 
         self.session = session
         self.backend = ibis.pyspark.connect(session)
+        self._kept: list[Any] = []
 
     def udf(self, fn: Callable[[pa.Array], pa.Array], name: str, returns: str) -> Any:
         import ibis
@@ -220,7 +227,18 @@ class Spark(Engine):
     def materialize(self, expr: Any) -> Any:
         # Spark's cache (memory, spilling to the executors' disks): the plan below it runs once.
         self.backend._register_udfs(expr)  # Ibis registers them only when it executes
-        return expr.cache()
+        frame = self.session.sql(str(self.backend.compile(expr))).persist()
+        name = f"migkit_step_{next(_names)}"
+        frame.createOrReplaceTempView(name)
+        self._kept.append(frame)
+        return self.backend.table(name)
+
+    def close(self) -> None:
+        for frame in self._kept:
+            with contextlib.suppress(Exception):
+                frame.unpersist()
+        self._kept.clear()
+        super().close()
 
     def __repr__(self) -> str:
         return f"Spark({self.session!r})"

@@ -41,7 +41,7 @@ from migkit.scale.staging import Staged, stage
 from migkit.scale.tables import LazyTable
 
 Label = Hashable
-SMALL_ROWS = 1_000_000  # report tables up to this many rows come back as DataFrames
+SMALL_ROWS = 250_000  # report tables up to this many rows come back as DataFrames
 
 
 @dataclass(frozen=True)

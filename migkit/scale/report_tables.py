@@ -25,13 +25,23 @@ Table = pd.DataFrame | LazyTable
 
 
 def _deliver(
-    engine: Engine, expr: Any, post: Callable[[pa.Table], pd.DataFrame], small_rows: int
+    engine: Engine,
+    expr: Any,
+    post: Callable[[pa.Table], pd.DataFrame],
+    small_rows: int,
+    counted: dict[Any, str] | None = None,
+    order: str | None = None,
 ) -> Table:
     # Small results come back as DataFrames (one query); large ones stay on the engine.
     found = engine.to_pyarrow(expr.limit(small_rows + 1))
     if found.num_rows <= small_rows:
         return post(found)
-    return LazyTable(engine, expr, post)
+    return LazyTable(engine, expr, post, counted=counted, order=order)
+
+
+def _labels_are_positions(staged: Staged) -> bool:
+    # Counting distinct row labels on the engine counts positions: the same when labels are.
+    return staged.frame is None or staged.frame.index.is_unique
 
 
 def _objects(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -80,7 +90,10 @@ def cell_table(
         data += [plan.left.row_labels(lpos), plan.right.row_labels(rpos), _objects(table["why"])]
         return pd.DataFrame(dict(zip(names, data, strict=True)), columns=names)
 
-    return _deliver(engine, ordered, post, small_rows)
+    counted = {last: "why"}
+    if _labels_are_positions(plan.left):
+        counted[f[f"{first}_row"]] = "l_pos"
+    return _deliver(engine, ordered, post, small_rows, counted, "l_pos")
 
 
 def _patch_hits(evidence: Evidence, column: Any, rows: Any) -> list[Any]:
@@ -125,7 +138,8 @@ def missing_table(
     rows = rows.mutate(m_reason=reason, m_detail=detail)
     out = rows.select(POSITION, *plan.left.names.values(), "m_reason", "m_detail")
     post = _rows_post(plan.left, [("m_reason", plan.fields["reason"])], plan.fields["detail"])
-    return _deliver(engine, out.order_by(POSITION), post, small_rows), notes
+    counted = {plan.fields["reason"]: "m_reason"}
+    return _deliver(engine, out.order_by(POSITION), post, small_rows, counted, POSITION), notes
 
 
 def extra_table(
@@ -146,7 +160,8 @@ def extra_table(
     rows = table.join(flags, table[POSITION] == flags.e_pos)
     out = rows.select(POSITION, *plan.right.names.values(), "e_reason")
     post = _rows_post(plan.right, [("e_reason", plan.fields["reason"])], None)
-    return _deliver(engine, out.order_by(POSITION), post, small_rows)
+    counted = {plan.fields["reason"]: "e_reason"}
+    return _deliver(engine, out.order_by(POSITION), post, small_rows, counted, POSITION)
 
 
 def _rows_post(

@@ -28,10 +28,21 @@ Post = Callable[[pa.Table], pd.DataFrame]
 class LazyTable:
     """A report table on the engine (``expr``), shaped by ``post`` batch by batch."""
 
-    def __init__(self, engine: Any, expr: Any, post: Post, rows: int | None = None) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        expr: Any,
+        post: Post,
+        rows: int | None = None,
+        counted: dict[Any, str] | None = None,
+        order: str | None = None,
+    ) -> None:
         self._engine = engine
         self._expr = expr
         self._post = post
+        # Report columns whose counts the engine can make itself: {report column: its column}
+        self._counted = counted or {}
+        self._order = order  # the column giving the rows' order (ties in counts keep it)
         if rows is not None:
             self.__dict__["rows"] = rows
 
@@ -106,15 +117,29 @@ class LazyColumn:
         self._column = column
 
     def value_counts(self, sort: bool = True) -> pd.Series:
-        """How often each value occurs (streamed)."""
-        counts: pd.Series = pd.Series(dtype="int64")
+        """How often each value occurs (on the engine, or streamed)."""
+        own = self._table._counted.get(self._column)
+        if own is not None:
+            expr = self._table._expr
+            order = self._table._order or own
+            found = self._table._engine.to_pyarrow(
+                expr.group_by(own).aggregate(n=expr.count(), first=expr[order].min())
+            ).sort_by("first")
+            # pandas' order: by count, ties in order of first appearance
+            counts = pd.Series(found["n"].to_pylist(), index=found[own].to_pylist(), dtype="int64")
+            return counts.sort_values(ascending=False, kind="stable") if sort else counts
+        counts = pd.Series(dtype="int64")
         for part in self._table.batches():
             counts = counts.add(part[self._column].value_counts(), fill_value=0)
         counts = counts.astype("int64")
         return counts.sort_values(ascending=False, kind="stable") if sort else counts
 
     def nunique(self) -> int:
-        """How many distinct values (streamed; the distinct values are kept)."""
+        """How many distinct values (on the engine, or streamed keeping the values seen)."""
+        own = self._table._counted.get(self._column)
+        if own is not None:
+            expr = self._table._expr
+            return int(self._table._engine.backend.execute(expr[own].nunique()))
         seen: set[Any] = set()
         for part in self._table.batches():
             seen.update(part[self._column].dropna().unique().tolist())
