@@ -53,8 +53,24 @@ class Engine:
         """A new file name in the staging folder."""
         return self.staging_dir / f"{stem}-{next(_names)}.parquet"
 
-    def udf(self, fn: Callable[[pa.Array], pa.Array], name: str, returns: str) -> Any:
-        """``fn`` (Arrow text in, Arrow out, value by value) as a function of the engine."""
+    def udf(
+        self,
+        fn: Callable[..., pa.Array],
+        name: str,
+        returns: str,
+        *,
+        arity: int = 1,
+        key: Any = None,
+    ) -> Any:
+        """``fn`` (``arity`` Arrow text arrays in, one Arrow array out, value by value) as a
+        function of the engine; registered once per ``(key, name)`` (``key``: what ``fn``
+        was made from, ``fn`` itself by default)."""
+        cache = (fn if key is None else key, name)
+        if cache not in self._udfs:
+            self._udfs[cache] = self._make_udf(fn, f"{name}_{next(_names)}", returns, arity)
+        return self._udfs[cache]
+
+    def _make_udf(self, fn: Callable[..., pa.Array], name: str, returns: str, arity: int) -> Any:
         raise NotImplementedError
 
     def read_parquet(self, path: Path) -> Any:
@@ -138,24 +154,24 @@ class DuckDB(Engine):
         self.connection = con
         self.backend = ibis.duckdb.from_connection(con)
 
-    def udf(self, fn: Callable[[pa.Array], pa.Array], name: str, returns: str) -> Any:
+    def _make_udf(self, fn: Callable[..., pa.Array], name: str, returns: str, arity: int) -> Any:
         import ibis
         import ibis.expr.datatypes as dt
 
-        key = (fn, name)
-        if key not in self._udfs:
+        def one(a: Any) -> Any:
+            return fn(_as_array(a))
 
-            def call(values: Any) -> Any:
-                return fn(_as_array(values))
+        def two(a: Any, b: Any) -> Any:
+            return fn(_as_array(a), _as_array(b))
 
-            call.__name__ = f"{name}_{next(_names)}"
-            self._udfs[key] = ibis.udf.scalar.pyarrow(
-                call,
-                name=call.__name__,
-                signature=((dt.string,), dt.dtype(returns)),
-                null_handling="special",  # nulls reach the function; it may return them
-            )
-        return self._udfs[key]
+        call = one if arity == 1 else two  # Ibis reads the parameters from the signature
+        call.__name__ = name
+        return ibis.udf.scalar.pyarrow(
+            call,
+            name=name,
+            signature=((dt.string,) * arity, dt.dtype(returns)),
+            null_handling="special",  # nulls reach the function; it may return them
+        )
 
     def read_parquet(self, path: Path) -> Any:
         table = self.backend.read_parquet(str(path), file_row_number=True)
@@ -199,22 +215,24 @@ class Spark(Engine):
         self.backend = ibis.pyspark.connect(session)
         self._kept: list[Any] = []
 
-    def udf(self, fn: Callable[[pa.Array], pa.Array], name: str, returns: str) -> Any:
+    def _make_udf(self, fn: Callable[..., pa.Array], name: str, returns: str, arity: int) -> Any:
         import ibis
         import ibis.expr.datatypes as dt
 
-        key = (fn, name)
-        if key not in self._udfs:
+        def arrow(values: pd.Series) -> pa.Array:
+            return pa.array(values, from_pandas=True, type=pa.large_string())
 
-            def call(values: pd.Series) -> pd.Series:
-                out = fn(_as_array(pa.array(values, from_pandas=True, type=pa.large_string())))
-                return pd.Series(out.to_pandas(), index=values.index)
+        def one(a: pd.Series) -> pd.Series:
+            return pd.Series(fn(arrow(a)).to_pandas(), index=a.index)
 
-            call.__name__ = f"{name}_{next(_names)}"
-            self._udfs[key] = ibis.udf.scalar.pandas(
-                call, name=call.__name__, signature=((dt.string,), dt.dtype(returns))
-            )
-        return self._udfs[key]
+        def two(a: pd.Series, b: pd.Series) -> pd.Series:
+            return pd.Series(fn(arrow(a), arrow(b)).to_pandas(), index=a.index)
+
+        call = one if arity == 1 else two  # Ibis reads the parameters from the signature
+        call.__name__ = name
+        return ibis.udf.scalar.pandas(
+            call, name=name, signature=((dt.string,) * arity, dt.dtype(returns))
+        )
 
     def read_parquet(self, path: Path) -> Any:
         frame = self.session.read.parquet(str(path)).select(

@@ -234,11 +234,7 @@ def _cells(engine: Engine, plan: Plan, joined: Any) -> Any:
         rules = plan.rules[b]
         status: Any = ibis.literal("changed")
         if rules.active:
-            ln, rn = text.normalized(engine, la, rules), text.normalized(engine, rb, rules)
-            agree = text.same(ln, rn)
-            if rules.tolerance is not None:
-                agree = agree | _close(engine, rules, ln, rn)[0]
-            status = ibis.ifelse(agree, "hidden", "changed")
+            status = ibis.ifelse(text.hidden(engine, rules, la, rb), "hidden", "changed")
         keys = [
             differ[f"l_{plan.left.names[plan.to_left[k]]}"].name(f"k{i}")
             for i, k in enumerate(plan.keys or ())
@@ -261,45 +257,6 @@ def _cells(engine: Engine, plan: Plan, joined: Any) -> Any:
             ibis.literal("changed").name("status"),
         ).filter(ibis.literal(False))
     return union_all(parts)
-
-
-def _close(engine: Engine, rules: ColumnRules, left: Any, right: Any) -> tuple[Any, Any]:
-    """Which pairs a tolerance makes close (``math.isclose``), and the tolerance's name."""
-    import ibis
-
-    tol = rules.tolerance
-    assert tol is not None
-    a, b = text.numbers(engine, left), text.numbers(engine, right)
-    gap = (a - b).abs()
-    false = ibis.literal(False)
-    by_abs = (gap <= tol.abs_tol) if tol.abs_tol is not None else false
-    if tol.rel_tol is not None:
-        bound = ibis.greatest(a.abs(), b.abs()) * tol.rel_tol
-        by_rel = (gap <= bound) & ~bound.isnan()  # engines order NaN last; numpy never
-    else:
-        by_rel = false
-    by_abs, by_rel = by_abs.fill_null(False), by_rel.fill_null(False)
-    close = by_abs | by_rel | (a == b).fill_null(False)
-    first = tol.abs_name if tol.abs_tol is not None else tol.rel_name
-    name = ibis.ifelse(by_abs, tol.abs_name, ibis.ifelse(by_rel, tol.rel_name, first))
-    return close, name
-
-
-def _hidden_by(engine: Engine, rules: ColumnRules, left: Any, right: Any) -> Any:
-    """The first step after which two values agree (:meth:`ColumnRules.hidden_by`)."""
-    import ibis
-
-    cases = []
-    for name, step in text.steps(engine, rules):
-        left, right = step(left), step(right)
-        cases.append((text.same(left, right), name))
-    rest: Any = ibis.literal("")
-    if rules.tolerance is not None:
-        rest = _close(engine, rules, left, right)[1]
-    out = rest
-    for agree, name in reversed(cases):
-        out = ibis.ifelse(agree, name, out)
-    return out
 
 
 def _report(

@@ -70,9 +70,7 @@ def cell_table(
         parts = []
         for number, (_, b) in enumerate(plan.compared):
             part = rows.filter(rows.col == number)
-            from migkit.scale.reconcile import _hidden_by
-
-            by = _hidden_by(engine, plan.rules[b], part["first"], part["second"])
+            by = text.hidden_by(engine, plan.rules[b], part["first"], part["second"])
             parts.append(part.mutate(why=by))
         rows = union_all(parts) if parts else rows.mutate(why=ibis.literal(""))
     ordered = rows.order_by([rows.l_pos, rows.col])
@@ -242,5 +240,3 @@ def by_column(engine: Engine, plan: Plan, cells: Any, matched: int) -> pd.DataFr
     table["match rate"] = 1.0 - table["changed"] / matched if matched else 1.0
     return table
 
-
-_ = text

@@ -4,14 +4,15 @@ The in-memory path is the reference (:mod:`migkit.reconcile.steps`, :mod:`migkit
 :mod:`migkit.regex`). The engines' own functions differ from it, so nothing here relies on
 them where they differ:
 
-- whitespace is Python's ``str.isspace`` set, written out as one regex class built from
-  Python itself (DuckDB's ``trim`` keeps tabs and newlines, Spark's removes only spaces);
-  regexes use ``\\z`` for the end (Java's ``$`` also matches before a final newline);
-- lower case: ASCII rows through ``translate`` (A-Z to a-z, no locale), every other row
-  through Arrow's ``utf8_lower``, the kernel the in-memory path uses, in a function
-  registered with the engine (DuckDB and Spark disagree with it on ``İ`` and final ``Σ``);
-- dates, numbers and the caller's column functions run the in-memory code itself, batch by
-  batch, as registered functions (:meth:`Engine.udf`).
+- written out for the engine: empty equals null, blank and trim over Python's ``str.isspace``
+  set as one regex class built from Python itself (DuckDB's ``trim`` keeps tabs and
+  newlines, Spark's removes only spaces), with ``\\z`` for the end (Java's ``$`` also
+  matches before a final newline);
+- run as migkit's own Arrow code in a function registered with the engine
+  (:meth:`Engine.udf`), batch by batch: case folding (Arrow's ``utf8_lower``; DuckDB and
+  Spark disagree with it on ``İ`` and final ``Σ``), booleans, dates, the caller's column
+  functions, numbers as text and tolerances. Cells pass through them only where they differ
+  as written (keys in full, when a key is normalized by more than trimming).
 
 >>> WHITESPACE[:12]
 '[\\\\x{9}-\\\\x{d}'
@@ -30,7 +31,7 @@ import pyarrow.compute as pc
 
 from migkit.columns import NULL_PART, SEPARATOR
 from migkit.reconcile import canonical as canonical_text
-from migkit.reconcile.steps import FALSE_WORDS, TRUE_WORDS, ColumnRules, _dates
+from migkit.reconcile.steps import ColumnRules
 
 if TYPE_CHECKING:
     from migkit.scale.engines import Engine
@@ -54,16 +55,9 @@ def _ranges(codes: list[int]) -> str:
 # Exactly the characters str.isspace is true for (Arrow's utf8_is_space uses the same set).
 WHITESPACE = _ranges([c for c in range(sys.maxunicode + 1) if chr(c).isspace()])
 PRINTABLE_ASCII = "^[ -~]*\\z"
-ASCII = "^[\\x{0}-\\x{7f}]*\\z"
-UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-# -- Arrow functions the engines call batch by batch (the in-memory code, unchanged) ----------
-
-
-def lower_arrow(text: pa.Array) -> pa.Array:
-    """Arrow's ``utf8_lower``, as the in-memory ``ignore_case`` step."""
-    return pc.utf8_lower(text)
+# -- migkit's own Arrow code, run by the engines batch by batch ------------------------------
 
 
 def numbers_arrow(text: pa.Array) -> pa.Array:
@@ -73,22 +67,39 @@ def numbers_arrow(text: pa.Array) -> pa.Array:
     return pa.array(values, pa.float64(), mask=np.isnan(values))
 
 
-def dates_step(fmt: str | None) -> Callable[[pa.Array], pa.Array]:
-    """The in-memory ``dates`` step for one column's format."""
+def normalize_arrow(rules: ColumnRules) -> Callable[[pa.Array], pa.Array]:
+    """:meth:`ColumnRules.apply`: every text step, empty as null."""
 
-    def dates_arrow(text: pa.Array) -> pa.Array:
-        return _dates(text, fmt)
+    def normalize(text: pa.Array) -> pa.Array:
+        return rules.apply(text)
 
-    return dates_arrow
+    return normalize
 
 
-def fix_step(rules: ColumnRules) -> Callable[[pa.Array], pa.Array]:
-    """The caller's column function, as the in-memory ``columns`` step applies it."""
+def hidden_arrow(rules: ColumnRules) -> Callable[[pa.Array, pa.Array], pa.Array]:
+    """For cells that differ as written: True where normalization makes them equal (the tail
+    of :func:`migkit.reconcile.cells.compare_column`)."""
 
-    def fix_arrow(text: pa.Array) -> pa.Array:
-        return rules._fixed(text)
+    def hidden(left: pa.Array, right: pa.Array) -> pa.Array:
+        lnorm, rnorm = rules.apply(left), rules.apply(right)
+        agree = canonical_text.same(lnorm, rnorm)
+        if rules.tolerance is not None and not agree.all():
+            still = np.flatnonzero(~agree)
+            pick = pa.array(still)
+            close, _ = rules.tolerance.close(lnorm.take(pick), rnorm.take(pick))
+            agree[still[close]] = True
+        return pa.array(agree, pa.bool_())
 
-    return fix_arrow
+    return hidden
+
+
+def hidden_by_arrow(rules: ColumnRules) -> Callable[[pa.Array, pa.Array], pa.Array]:
+    """:meth:`ColumnRules.hidden_by`: the first step after which two values agree."""
+
+    def hidden_by(left: pa.Array, right: pa.Array) -> pa.Array:
+        return pa.array(rules.hidden_by(left, right), pa.large_string())
+
+    return hidden_by
 
 
 # -- expressions ------------------------------------------------------------------------------
@@ -115,53 +126,26 @@ def trim(x: Any) -> Any:
     return x.re_replace(f"^{WHITESPACE}+", "").re_replace(f"{WHITESPACE}+\\z", "")
 
 
-def lower(engine: Engine, x: Any) -> Any:
-    """Arrow's ``utf8_lower``: ASCII rows in the engine, the rest in Arrow itself."""
-    import ibis
-
-    fold = engine.udf(lower_arrow, "migkit_lower", "string")
-    ascii_only = x.re_search(ASCII).fill_null(True)
-    return ibis.ifelse(ascii_only, x.translate(UPPER, UPPER.lower()), fold(x))
-
-
-def null_if_empty(x: Any) -> Any:
-    """Empty strings as nulls."""
-    return x.nullif("")
-
-
-def booleans(engine: Engine, x: Any) -> Any:
-    """``True``/``False`` for the words the in-memory ``booleans`` step knows."""
-    import ibis
-
-    word = lower(engine, trim(x))
-    out = ibis.ifelse(word.isin(list(TRUE_WORDS)).fill_null(False), ibis.literal("True"), x)
-    return ibis.ifelse(word.isin(list(FALSE_WORDS)).fill_null(False), ibis.literal("False"), out)
-
-
-def steps(engine: Engine, rules: ColumnRules) -> list[tuple[str, Callable[[Any], Any]]]:
-    """The rules' text steps as expression builders, with the names ``hidden`` shows (the
-    same list, in the same order, as :attr:`ColumnRules.steps`)."""
-    out: list[tuple[str, Callable[[Any], Any]]] = []
-    for name, _ in rules.steps:
-        if name == "trim":
-            out.append((name, trim))
-        elif name == "ignore_case":
-            out.append((name, lambda x: lower(engine, x)))
-        elif name == "booleans":
-            out.append((name, lambda x: booleans(engine, x)))
-        elif name.startswith("dates"):
-            fn = engine.udf(dates_step(rules.date_format), "migkit_dates", "string")
-            out.append((name, fn))
-        else:  # the caller's column function
-            out.append((name, engine.udf(fix_step(rules), "migkit_fix", "string")))
-    return out
-
-
 def normalized(engine: Engine, x: Any, rules: ColumnRules) -> Any:
-    """``x`` after every text step, empty as null (:meth:`ColumnRules.apply`)."""
-    for _, step in steps(engine, rules):
-        x = step(x)
-    return null_if_empty(x)
+    """``x`` after every text step, empty as null (:meth:`ColumnRules.apply`). Trimming is
+    written out for the engine; any other step (case, booleans, dates, the caller's
+    functions) runs migkit's own code in a function registered with the engine."""
+    names = [name for name, _ in rules.steps]
+    if all(name == "trim" for name in names):
+        return (trim(x) if names else x).nullif("")
+    return engine.udf(normalize_arrow(rules), "migkit_normalize", "string", key=rules)(x)
+
+
+def hidden(engine: Engine, rules: ColumnRules, left: Any, right: Any) -> Any:
+    """True where normalization (tolerances included) makes two differing cells equal."""
+    fn = engine.udf(hidden_arrow(rules), "migkit_hidden", "boolean", arity=2, key=rules)
+    return fn(left, right).fill_null(False)
+
+
+def hidden_by(engine: Engine, rules: ColumnRules, left: Any, right: Any) -> Any:
+    """Which normalization hid a difference (the name ``report.hidden`` shows)."""
+    fn = engine.udf(hidden_by_arrow(rules), "migkit_hidden_by", "string", arity=2, key=rules)
+    return fn(left, right)
 
 
 def numbers(engine: Engine, x: Any) -> Any:
@@ -198,8 +182,3 @@ def _all_null(parts: list[Any]) -> Any:
     for part in parts[1:]:
         out = out & part.isnull()
     return out
-
-
-def to_pandas_text(values: pa.Array) -> pd.Series:
-    """Arrow text as a pandas ``str`` Series (what the registered functions hand on)."""
-    return pd.Series(values, dtype=pd.StringDtype("pyarrow"))

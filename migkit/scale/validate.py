@@ -41,7 +41,7 @@ def fullmatch(engine: Engine, x: Any, pattern: str) -> Any:
     import ibis
 
     python_pattern(pattern)  # a clear ValueError for an invalid pattern, before any work
-    slow = engine.udf(_matcher(pattern), f"migkit_regex_{abs(hash(pattern))}", "boolean")
+    slow = engine.udf(_matcher(pattern), "migkit_regex", "boolean", key=pattern)
     anchored = re2_pattern(pattern)
     if engine.name != "duckdb" or anchored is None:
         return slow(x).fill_null(False)
