@@ -102,7 +102,8 @@ def test_duckdb_reports_equal_in_memory(
 
 
 @pytest.mark.spark
-@settings(max_examples=2, deadline=None, suppress_health_check=SLOW)
+@pytest.mark.timeout(900)  # local Spark: seconds per query, and one generated example
+@settings(max_examples=1, deadline=None, suppress_health_check=SLOW)
 @given(**CASES)
 @example(NASTY_PAIR[0], NASTY_PAIR[1], "K", 5, "occurrence")
 def test_spark_reports_equal_in_memory(

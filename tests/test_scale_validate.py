@@ -95,5 +95,6 @@ def test_a_parquet_file_validates_on_duckdb_by_default(tmp_path: Path) -> None:
 
 
 @pytest.mark.spark
+@pytest.mark.timeout(600)
 def test_spark_flags_what_the_streaming_path_flags(tmp_path: Path, spark: Any) -> None:
     _same(_write(tmp_path / "f.csv", NASTY), spark)

@@ -47,6 +47,7 @@ class Engine:
             self._owned = tempfile.TemporaryDirectory(prefix="migkit-scale-")
             staging_dir = self._owned.name
         self.staging_dir = Path(staging_dir)
+        self.staging_dir.mkdir(parents=True, exist_ok=True)
         self._udfs: dict[tuple[Any, str], Any] = {}
 
     def staging_path(self, stem: str) -> Path:

@@ -84,17 +84,25 @@ def run(
         lside, rside = _keyed(engine, plan, 0), _keyed(engine, plan, 1)
         if _reread(engine, plan):  # keys normalized once, not once per query that reads them
             lside, rside = engine.materialize(lside), engine.materialize(rside)
-        repeats = _repeats(engine, lside, rside) > 0
-        if repeats:
+        # First as if no key repeated on both sides (the usual case): one join on the key.
+        # If a left row then pairs twice (or a right row does), keys repeat across the sides
+        # and the join is made again on (key, occurrence), the n-th row with the n-th.
+        every = engine.materialize(_join(plan, lside, rside, ranked=False))
+        counts = _counts(engine, every)
+        ranked = counts["left"] != plan.left.rows or counts["right"] != plan.right.rows
+        if ranked:
             lside, rside = _ranked(lside), _ranked(rside)
-        joined = engine.materialize(_join(engine, plan, lside, rside, repeats))
+            every = engine.materialize(_join(plan, lside, rside, ranked=True))
+            counts = _counts(engine, every)
+        joined = every.filter(every.keep)
+        if not ranked:  # keys repeated on one side only: all their rows are unpaired
+            joined, lside, rside = _unshared_repeats(engine, joined)
         stages.start("comparing", None)
-        unpaired = _unpaired_counts(engine, joined)
-        matched = plan.left.rows - unpaired[0]
         cells = engine.materialize(_cells(engine, plan, joined))
         stages.start("writing", None)
         return _report(
-            engine, plan, joined, cells, lside, rside, repeats, matched, how, evidence, small_rows
+            engine, plan, joined, cells, lside, rside, ranked, counts["pairs"], how, evidence,
+            small_rows,
         )
 
 
@@ -135,7 +143,7 @@ def _empty(labels: tuple[Label, ...]) -> pd.DataFrame:
 
 
 def _keyed(engine: Engine, plan: Plan, side: int) -> Any:
-    """``_pos``, ``k`` (the key text) and the columns the join carries, prefixed l_/r_."""
+    """``_pos``, ``k`` (the key text) and every column of one side, prefixed l_/r_."""
     staged = (plan.left, plan.right)[side]
     own = (lambda b: plan.to_left[b]) if side == 0 else (lambda b: b)
     if plan.keys is not None:
@@ -148,10 +156,7 @@ def _keyed(engine: Engine, plan: Plan, side: int) -> Any:
         ]
         k = text.row_text(parts)
     prefix = "lr"[side]
-    carried = [staged.names[own(b)] for _, b in plan.compared]
-    if side == 0:
-        carried += [staged.names[plan.to_left[k]] for k in plan.keys or ()]
-    columns = {f"{prefix}_{c}": staged.table[c] for c in dict.fromkeys(carried)}
+    columns = {f"{prefix}_{c}": staged.table[c] for c in staged.names.values()}
     return staged.table.select(
         **{f"{prefix}_pos": staged.table[POSITION], f"{prefix}_k": k}, **columns
     )
@@ -166,16 +171,8 @@ def _reread(engine: Engine, plan: Plan) -> bool:
     return any(plan.rules[k].steps for k in keys)
 
 
-def _repeats(engine: Engine, lside: Any, rside: Any) -> int:
-    """Rows, on both sides, whose key repeats an earlier row's (one query)."""
-    left = lside.aggregate(ln=lside.l_k.count() - lside.l_k.nunique())
-    right = rside.aggregate(rn=rside.r_k.count() - rside.r_k.nunique())
-    row = engine.to_pyarrow(left.cross_join(right)).to_pylist()[0]
-    return int(row["ln"] or 0) + int(row["rn"] or 0)
-
-
 def _ranked(side: Any) -> Any:
-    """Each row's occurrence of its key (0 for the first), by position."""
+    """Each row's occurrence of its key (0 for the first) by position, and the key's rows."""
     import ibis
 
     p = side.columns[0][0]
@@ -188,11 +185,14 @@ def _ranked(side: Any) -> Any:
     )
 
 
-def _join(engine: Engine, plan: Plan, lside: Any, rside: Any, repeats: bool) -> Any:
+def _join(plan: Plan, lside: Any, rside: Any, *, ranked: bool) -> Any:
+    """The full outer join, every row of it, with ``keep``: unpaired, or a pair with a cell
+    that differs as written. Only kept rows carry their columns (the rest are nulls, which
+    cost next to nothing), so the whole join can be kept and counted."""
     import ibis
 
     on = [lside.l_k == rside.r_k]
-    if repeats:
+    if ranked:
         on.append(lside.l_occ == rside.r_occ)
         if plan.duplicates == "first":
             on.append(lside.l_occ == 0)
@@ -202,18 +202,56 @@ def _join(engine: Engine, plan: Plan, lside: Any, rside: Any, repeats: bool) -> 
         la = joined[f"l_{plan.left.names[a]}"]
         rb = joined[f"r_{plan.right.names[b]}"]
         keep = keep | ~text.same(la, rb)
-    if not plan.compared:
-        keep = keep | ibis.literal(False)
-    return joined.filter(keep)
+    narrow = {"l_pos", "r_pos", "l_k", "r_k", "l_occ", "r_occ", "l_n", "r_n"}
+    wide = {
+        c: ibis.ifelse(keep, joined[c], ibis.null(joined[c].type()))
+        for c in joined.columns
+        if c not in narrow
+    }
+    return joined.select(*[c for c in joined.columns if c in narrow], keep=keep, **wide)
 
 
-def _unpaired_counts(engine: Engine, joined: Any) -> tuple[int, int]:
-    counts = joined.aggregate(
-        left=(joined.l_pos.notnull() & joined.r_pos.isnull()).sum(),
-        right=(joined.r_pos.notnull() & joined.l_pos.isnull()).sum(),
+def _counts(engine: Engine, every: Any) -> dict[str, int]:
+    """Rows of each side in the join (more than the side's rows when a row paired twice),
+    pairs, and unpaired rows."""
+    both = every.l_pos.notnull() & every.r_pos.notnull()
+    counts = every.aggregate(
+        left=every.l_pos.count(), right=every.r_pos.count(), pairs=both.sum()
     )
     row = engine.to_pyarrow(counts).to_pylist()[0]
-    return int(row["left"] or 0), int(row["right"] or 0)
+    return {name: int(value or 0) for name, value in row.items()}
+
+
+def _unshared_repeats(engine: Engine, joined: Any) -> tuple[Any, Any, Any]:
+    """Occurrences and counts of keys that repeat on one side only (all their rows are
+    unpaired, so among the kept rows), and each side's rows for ``report.duplicates``."""
+    import ibis
+
+    sides = []
+    for p, o in (("l", "r"), ("r", "l")):
+        rows = joined.filter(joined[f"{p}_pos"].notnull() & joined[f"{o}_pos"].isnull())
+        k, pos = rows[f"{p}_k"], rows[f"{p}_pos"]
+        sides.append(
+            rows.select(
+                pos,
+                k,
+                ibis.row_number().over(group_by=k, order_by=pos).name(f"{p}_occ"),
+                k.count().over(group_by=k).name(f"{p}_n"),
+            )
+        )
+    lside, rside = engine.materialize(sides[0]), engine.materialize(sides[1])
+    for side, p in ((lside, "l"), (rside, "r")):
+        side_pos = side[f"{p}_pos"]
+        joined = joined.left_join(
+            side.select(side_pos.name(f"{p}_p2"), side[f"{p}_occ"], side[f"{p}_n"]),
+            joined[f"{p}_pos"] == side_pos.name(f"{p}_p2"),
+        )
+    joined = joined.drop("l_p2", "r_p2")
+    joined = joined.mutate(
+        l_occ=joined.l_occ.fill_null(0), r_occ=joined.r_occ.fill_null(0),
+        l_n=joined.l_n.fill_null(1), r_n=joined.r_n.fill_null(1),
+    )
+    return engine.materialize(joined), lside, rside
 
 
 def _cells(engine: Engine, plan: Plan, joined: Any) -> Any:
@@ -266,7 +304,7 @@ def _report(
     cells: Any,
     lside: Any,
     rside: Any,
-    repeats: bool,
+    ranked: bool,
     matched: int,
     how: Normalize,
     evidence: Evidence,
@@ -282,10 +320,10 @@ def _report(
 
     changed = cell_table(engine, plan, cells, "changed", evidence, small_rows)
     missing, evidence_notes = missing_table(
-        engine, plan, joined, rside, repeats, evidence, small_rows
+        engine, plan, joined, rside, ranked, evidence, small_rows
     )
     counts = by_column(engine, plan, cells, matched)
-    repeat_rows = _repeat_rows(engine, lside, rside) if repeats else (0, 0)
+    repeat_rows = _repeat_rows(engine, lside, rside)
     notes = _notes(_facade(plan, repeat_rows), how)
     return ReconcileReport(
         names=plan.names,
@@ -293,10 +331,11 @@ def _report(
         rows=(plan.left.rows, plan.right.rows),
         matched=matched,
         missing=missing,
-        extra=extra_table(engine, plan, joined, lside, repeats, small_rows),
+        extra=extra_table(engine, plan, joined, lside, ranked, small_rows),
         changed=changed,
         build_hidden=lambda: cell_table(engine, plan, cells, "hidden", evidence, small_rows),
-        duplicates=repeated_keys(engine, plan, lside, rside, joined) if repeats else _no_dups(),
+        duplicates=repeated_keys(engine, plan, lside, rside, joined) if any(repeat_rows)
+        else _no_dups(),
         by_column=counts,
         columns={a: b for a, b in plan.aligned.pairs if a != b},
         only_in=(plan.aligned.only_left, plan.aligned.only_right),

@@ -127,11 +127,11 @@ def missing_table(
     if repeats:
         shared = unpaired.l_k.isin(rside.r_k).fill_null(False)
         dup = (unpaired.l_occ > 0) & unpaired.l_k.notnull() & shared
-    flags = unpaired.select(
-        m_pos=unpaired.l_pos, m_k=unpaired.l_k, m_empty=unpaired.l_k.isnull(), m_dup=dup
+    rows = unpaired.select(
+        unpaired.l_pos.name(POSITION),
+        *[unpaired[f"l_{name}"].name(name) for name in plan.left.names.values()],
+        m_k=unpaired.l_k, m_empty=unpaired.l_k.isnull(), m_dup=dup,
     )
-    table = plan.left.table
-    rows = table.join(flags, table[POSITION] == flags.m_pos)
     rows, reason, detail, notes = missing_reasons(engine, plan, rows, evidence)
     rows = rows.mutate(m_reason=reason, m_detail=detail)
     out = rows.select(POSITION, *plan.left.names.values(), "m_reason", "m_detail")
@@ -153,10 +153,11 @@ def extra_table(
         dup = (unpaired.r_occ > 0) & unpaired.r_k.notnull() & shared
         reason = ibis.ifelse(dup, DUPLICATE_KEY, reason)
     reason = ibis.ifelse(unpaired.r_k.isnull(), EMPTY_KEY, reason)
-    flags = unpaired.select(e_pos=unpaired.r_pos, e_reason=reason)
-    table = plan.right.table
-    rows = table.join(flags, table[POSITION] == flags.e_pos)
-    out = rows.select(POSITION, *plan.right.names.values(), "e_reason")
+    out = unpaired.select(
+        unpaired.r_pos.name(POSITION),
+        *[unpaired[f"r_{name}"].name(name) for name in plan.right.names.values()],
+        e_reason=reason,
+    )
     post = _rows_post(plan.right, [("e_reason", plan.fields["reason"])], None)
     counted = {plan.fields["reason"]: "e_reason"}
     return _deliver(engine, out.order_by(POSITION), post, small_rows, counted, POSITION)
