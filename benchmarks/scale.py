@@ -78,6 +78,7 @@ def generate(workdir: Path, rows: int) -> tuple[Path, Path]:
         return source, export
     con = duckdb.connect()
     con.execute(f"SET temp_directory = '{workdir / 'spill'}'; SET memory_limit = '4GB'")
+    con.execute("SET enable_progress_bar = false")
     values = _value_sql("i", 0)
     select = ", ".join(f'{v} AS "{c}"' for v, c in zip(values, COLUMNS, strict=True))
     con.execute(
