@@ -86,7 +86,7 @@ def generate(workdir: Path, rows: int) -> tuple[Path, Path]:
         f" ORDER BY i) TO '{source}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)"
     )
     changed = ", ".join(
-        f'CASE WHEN hash(i, {n} + 100) % 100 = 0 THEN {v} || \'*\' ELSE {v} END AS "{c}"'
+        f"CASE WHEN hash(i, {n} + 100) % 100 = 0 THEN {v} || '*' ELSE {v} END AS \"{c}\""
         for n, (v, c) in enumerate(zip(values, COLUMNS, strict=True))
     )
     extra = ", ".join(f'{v} AS "{c}"' for v, c in zip(_value_sql("i", 7), COLUMNS, strict=True))
@@ -95,7 +95,8 @@ def generate(workdir: Path, rows: int) -> tuple[Path, Path]:
         f"  SELECT 'user' || i || '@example.com' AS Email, {changed}, hash(i, 99) AS o"
         f"  FROM range({rows}) t(i) WHERE i % 100 <> 7"
         f"  UNION ALL"
-        f"  SELECT 'new' || i || '@example.com', {extra}, hash(i, 98) FROM range({rows // 100}) t(i)"
+        f"  SELECT 'new' || i || '@example.com', {extra}, hash(i, 98)"
+        f"  FROM range({rows // 100}) t(i)"
         f") ORDER BY o) TO '{export}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)"
     )
     return source, export
@@ -208,8 +209,13 @@ def side_datacompy(source: Path, export: Path, args: argparse.Namespace) -> dict
 TEMPLATE = {
     "name": "Contacts",
     "columns": [
-        {"name": "Email", "required": True, "unique": True,
-         "desiredRule": "strict", "strictRule": r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"},
+        {
+            "name": "Email",
+            "required": True,
+            "unique": True,
+            "desiredRule": "strict",
+            "strictRule": r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$",
+        },
         {"name": "First Name", "required": True},
         {"name": "Last Name"},
         {"name": "Phone", "desiredRule": "strict", "strictRule": r"^\d{3}-\d{4}$"},
@@ -276,12 +282,29 @@ def child(args: argparse.Namespace) -> None:
 
 
 def run_side(args: argparse.Namespace, side: str, rows: int) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, args.command, "--side", side, "--rows", str(rows),
-           "--workdir", str(args.workdir), "--memory-limit", args.memory_limit]
+    cmd = [
+        sys.executable,
+        __file__,
+        args.command,
+        "--side",
+        side,
+        "--rows",
+        str(rows),
+        "--workdir",
+        str(args.workdir),
+        "--memory-limit",
+        args.memory_limit,
+    ]
     started = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout,
-                              cwd=_measure.ROOT, check=False)
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=args.timeout,
+            cwd=_measure.ROOT,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"over {args.timeout}s"}
     lines = proc.stdout.strip().splitlines()
@@ -300,8 +323,9 @@ def report(results: dict[str, dict[str, Any]], floor: str, counts: list[str]) ->
             print(f"{name:<24}{'failed':>10}{'':>12}{'':>12}  {r['error']}")
             continue
         ratio = f"{r['seconds'] / base:.2f}x" if base else "-"
-        shown = ", ".join(f"{c} {r[c]:,}" if isinstance(r[c], int) else f"{c} {r[c]}"
-                          for c in counts if c in r)
+        shown = ", ".join(
+            f"{c} {r[c]:,}" if isinstance(r[c], int) else f"{c} {r[c]}" for c in counts if c in r
+        )
         print(f"{name:<24}{r['seconds']:>9.1f}s{ratio:>12}{r['peak'] / GB:>10.2f}GB  {shown}")
     keys = {json.dumps({c: r.get(c) for c in counts}) for r in results.values() if "error" not in r}
     print(f"identical counts on every side that finished: {len(keys) == 1}")
@@ -325,7 +349,9 @@ def main() -> None:
     started = time.perf_counter()
     print(_measure.versions(["duckdb", "ibis-framework", "polars", "datacompy", "pyarrow"]))
     print(f"load average before: {os.getloadavg()}, {os.cpu_count()} cores")
-    args.workdir = Path(tempfile.mkdtemp(prefix="migkit-scale-bench-", dir=os.environ.get("TMPDIR")))
+    args.workdir = Path(
+        tempfile.mkdtemp(prefix="migkit-scale-bench-", dir=os.environ.get("TMPDIR"))
+    )
     try:
         if args.command == "reconcile":
             t = time.perf_counter()
@@ -333,13 +359,19 @@ def main() -> None:
             print(f"generated {args.rows:,} + export in {time.perf_counter() - t:.0f}s")
             results = {}
             for side in args.sides.split(","):
-                rows = args.datacompy_rows if side == "datacompy" and args.datacompy_rows else args.rows
+                rows = (
+                    args.datacompy_rows
+                    if side == "datacompy" and args.datacompy_rows
+                    else args.rows
+                )
                 if rows != args.rows:
                     generate(args.workdir, rows)
                 name = side if rows == args.rows else f"{side} ({rows:,} rows)"
                 results[name] = run_side(args, side, rows)
                 print(f"  {name}: {results[name]}", flush=True)
-            report(results, "floor", ["matched", "missing", "extra", "changed cells", "changed rows"])
+            report(
+                results, "floor", ["matched", "missing", "extra", "changed cells", "changed rows"]
+            )
         else:
             t = time.perf_counter()
             generate_csv(args.workdir, args.rows)

@@ -34,8 +34,12 @@ def assert_same_report(
             want = want.replace({"1.0": "1", "2.0": "2"})
             got = got.astype(str).where(got.notna(), None)
         pd.testing.assert_frame_equal(
-            got.astype(object), want.astype(object), check_dtype=False, obj=part,
-            check_index_type=False, check_column_type=False,
+            got.astype(object),
+            want.astype(object),
+            check_dtype=False,
+            obj=part,
+            check_index_type=False,
+            check_column_type=False,
         )
     if not rows_as_text:
         assert list(actual.notes) == list(expected.notes)

@@ -16,10 +16,54 @@ from migkit.scale import DuckDB
 from tests.scale_helpers import assert_same_report
 
 NASTY = [
-    "", None, " ", "a", "A", "a ", " A", "\u00a0a", "a\t", "\ta", "b", "B\n", "b\r\n",
-    "İ", "i̇", "i", "I", "Σ", "σ", "ς", "ΣΑΣ", "σας", "ΌΣΟΣ", "ß", "SS", "ǅ", "ﬃ",
-    "1", "1.0", "01", " 1", "1e0", "1.50", "-0", "true", "TRUE", " True ", "0", "False",
-    "x\u2028", "\x1c", "\u3000y", "日本", "é", "é", "a\u200bb", "$", "\\d",
+    "",
+    None,
+    " ",
+    "a",
+    "A",
+    "a ",
+    " A",
+    "\u00a0a",
+    "a\t",
+    "\ta",
+    "b",
+    "B\n",
+    "b\r\n",
+    "İ",
+    "i̇",
+    "i",
+    "I",
+    "Σ",
+    "σ",
+    "ς",
+    "ΣΑΣ",
+    "σας",
+    "ΌΣΟΣ",
+    "ß",
+    "SS",
+    "ǅ",
+    "ﬃ",
+    "1",
+    "1.0",
+    "01",
+    " 1",
+    "1e0",
+    "1.50",
+    "-0",
+    "true",
+    "TRUE",
+    " True ",
+    "0",
+    "False",
+    "x\u2028",
+    "\x1c",
+    "\u3000y",
+    "日本",
+    "é",
+    "é",
+    "a\u200bb",
+    "$",
+    "\\d",
 ]
 KEYS = [None, "", " ", "k", "K", "k ", "İ", "i", "Σ", "ς", "1", "01", "1.0"]
 OPTIONS: list[Any] = [
@@ -42,7 +86,9 @@ def frames(draw: Any) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "K": draw(st.lists(key, min_size=rows, max_size=rows)),
-            "K2": draw(st.lists(st.sampled_from([None, "x", "X", " x"]), min_size=rows, max_size=rows)),
+            "K2": draw(
+                st.lists(st.sampled_from([None, "x", "X", " x"]), min_size=rows, max_size=rows)
+            ),
             "V1": draw(st.lists(cell, min_size=rows, max_size=rows)),
             "V2": draw(st.lists(cell, min_size=rows, max_size=rows)),
         },
@@ -60,22 +106,29 @@ CASES = dict(
 SLOW = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 NASTY_PAIR = (
     pd.DataFrame(
-        {"K": ["İ", "Σ", "k", "k", None, " ", "1"], "K2": ["x", None, "x", "x", None, "x", "x"],
-         "V1": ["ΣΑΣ", "a\t", "\u00a0a", "1.0", "TRUE", "", "x"],
-         "V2": ["1", " 1", "1.50", None, "ß", "", "-0"]},
+        {
+            "K": ["İ", "Σ", "k", "k", None, " ", "1"],
+            "K2": ["x", None, "x", "x", None, "x", "x"],
+            "V1": ["ΣΑΣ", "a\t", "\u00a0a", "1.0", "TRUE", "", "x"],
+            "V2": ["1", " 1", "1.50", None, "ß", "", "-0"],
+        },
         dtype="str",
     ),
     pd.DataFrame(
-        {"K": ["i", "ς", "k", "K", None, "", "01", "k"], "K2": ["x", "", " x", "x", None, "x", "x", "X"],
-         "V1": ["σας", "a", "a", "1", "true", None, "X", "y"],
-         "V2": ["1.0", "1", "1.5", "", "SS", None, "0", "z"]},
+        {
+            "K": ["i", "ς", "k", "K", None, "", "01", "k"],
+            "K2": ["x", "", " x", "x", None, "x", "x", "X"],
+            "V1": ["σας", "a", "a", "1", "true", None, "X", "y"],
+            "V2": ["1.0", "1", "1.5", "", "SS", None, "0", "z"],
+        },
         dtype="str",
     ),
 )
 
 
-def _both(left: pd.DataFrame, right: pd.DataFrame, key: Any, how: int, duplicates: str,
-          engine: Any) -> None:
+def _both(
+    left: pd.DataFrame, right: pd.DataFrame, key: Any, how: int, duplicates: str, engine: Any
+) -> None:
     options = dict(key=key, normalize=OPTIONS[how], duplicates=duplicates)
     expected = migkit.reconcile(left, right, engine="pandas", **options)
     actual = migkit.reconcile(left, right, engine=engine, **options)

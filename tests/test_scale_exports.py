@@ -63,8 +63,11 @@ def test_the_streamer_keeps_order_text_and_nulls_in_small_blocks(tmp_path: Path)
     )
     seen: list[int] = []
     written = csv_to_parquet(
-        io.BytesIO(body.encode()), tmp_path / "out.parquet", expected_rows=rows,
-        block_bytes=1 << 14, on_rows=seen.append,
+        io.BytesIO(body.encode()),
+        tmp_path / "out.parquet",
+        expected_rows=rows,
+        block_bytes=1 << 14,
+        on_rows=seen.append,
     )
     assert written.rows == rows and written.columns == ("Id", "Zip", "Note")
     assert len(seen) > 10 and seen == sorted(seen)  # many small blocks, in order

@@ -58,8 +58,9 @@ def test_paths_csv_and_parquet_give_the_in_memory_report(tmp_path: Path, duck: D
         read_export_csv(src), read_export_csv(exp), key="Email", normalize=HOW, engine="pandas"
     )
     assert_same_report(expected, migkit.reconcile(src, exp, key="Email", normalize=HOW))
-    from_parquet = migkit.reconcile(src, tmp_path / "e.parquet", key="Email", normalize=HOW,
-                                    engine=duck)
+    from_parquet = migkit.reconcile(
+        src, tmp_path / "e.parquet", key="Email", normalize=HOW, engine=duck
+    )
     assert_same_report(expected, from_parquet)
     assert expected.matched == 5 and len(expected.missing) == 3 and len(expected.changed) == 2
 
@@ -83,7 +84,9 @@ def table_rows(value: Any) -> list[Any]:
 
 def test_arrow_tables_datasets_and_typed_columns(tmp_path: Path, duck: DuckDB) -> None:
     typed = pd.DataFrame({"id": [1, 2, 3], "amount": [1.0, 2.5, None], "ok": [True, False, True]})
-    other = pd.DataFrame({"id": ["1", "2", "4"], "amount": ["1", "2.50", ""], "ok": ["True", "x", "y"]})
+    other = pd.DataFrame(
+        {"id": ["1", "2", "4"], "amount": ["1", "2.50", ""], "ok": ["True", "x", "y"]}
+    )
     expected = migkit.reconcile(typed, other, key="id", engine="pandas")
     arrow = pa.Table.from_pandas(typed, preserve_index=False)
     # Typed columns are compared as canonical text; missing rows are shown as that text.
@@ -98,7 +101,9 @@ def test_arrow_tables_datasets_and_typed_columns(tmp_path: Path, duck: DuckDB) -
 
 
 def test_an_engine_table_needs_its_order_named(duck: DuckDB) -> None:
-    relation = duck.connection.sql("SELECT 2 AS line, 'b@x.io' AS Email UNION ALL SELECT 1, 'a@x.io'")
+    relation = duck.connection.sql(
+        "SELECT 2 AS line, 'b@x.io' AS Email UNION ALL SELECT 1, 'a@x.io'"
+    )
     with pytest.raises(UsageError, match="Ordered"):
         migkit.reconcile(relation, EXPORT, key="Email", engine=duck)
     ordered = Ordered(relation, by="line")
@@ -111,7 +116,9 @@ def test_auto_keeps_frames_that_fit_in_memory_and_moves_large_ones(
 ) -> None:
     calls: list[Any] = []
     original = engine_reconcile.run
-    monkeypatch.setattr(engine_reconcile, "run", lambda *a, **k: calls.append(a) or original(*a, **k))
+    monkeypatch.setattr(
+        engine_reconcile, "run", lambda *a, **k: calls.append(a) or original(*a, **k)
+    )
     small = migkit.reconcile(SOURCE, EXPORT, key="Email")
     assert calls == []
     monkeypatch.setattr(migkit.scale, "AUTO_ROWS", 5)
@@ -156,11 +163,17 @@ def test_large_parts_stay_lazy_and_stream(
 
 def test_evidence_explains_missing_rows_as_in_memory(duck: DuckDB) -> None:
     template = Template.from_api(
-        {"name": "T", "columns": [{"name": "Status", "required": True},
-                                  {"name": "Amount", "desiredRule": "strict", "strictRule": r"\d"}]}
+        {
+            "name": "T",
+            "columns": [
+                {"name": "Status", "required": True},
+                {"name": "Amount", "desiredRule": "strict", "strictRule": r"\d"},
+            ],
+        }
     )
-    source = pd.concat([SOURCE, pd.DataFrame({"Email": ["h@x.io"], "Status": [" "],
-                                              "Amount": ["1"]}, dtype="str")])
+    source = pd.concat(
+        [SOURCE, pd.DataFrame({"Email": ["h@x.io"], "Status": [" "], "Amount": ["1"]}, dtype="str")]
+    )
     source.index = pd.Index([f"r{i}" for i in range(len(source))])  # labels, not positions
     flagged = source.iloc[[2]]
     reasons: set[str] = set()
@@ -178,8 +191,12 @@ def test_evidence_explains_missing_rows_as_in_memory(duck: DuckDB) -> None:
         actual = migkit.reconcile(source, EXPORT, key="Email", engine=duck, **evidence)
         assert_same_report(expected, actual)
         reasons |= set(expected.missing["reason"]) | set(expected.changed["reason"])
-    assert {"flagged by the server", "deleted by an accepted patch",
-            "set by the accepted patch", "predicted invalid locally"} <= reasons
+    assert {
+        "flagged by the server",
+        "deleted by an accepted patch",
+        "set by the accepted patch",
+        "predicted invalid locally",
+    } <= reasons
 
 
 def test_a_million_rows_stage_in_bounded_batches(tmp_path: Path, duck: DuckDB) -> None:

@@ -27,7 +27,10 @@ def test_reconcile_paths_on_spark(
     SOURCE.to_csv(tmp_path / "source.csv", index=False)
     EXPORT.to_csv(tmp_path / "export.csv", index=False)
     csv_to_parquet(tmp_path / "export.csv", tmp_path / "export.parquet")
-    source, export = read_export_csv(tmp_path / "source.csv"), read_export_csv(tmp_path / "export.csv")
+    source, export = (
+        read_export_csv(tmp_path / "source.csv"),
+        read_export_csv(tmp_path / "export.csv"),
+    )
     flagged = source.iloc[[2]]
     expected = migkit.reconcile(
         source, export, key="Email", normalize=HOW, flagged=flagged, engine="pandas"
@@ -35,8 +38,12 @@ def test_reconcile_paths_on_spark(
     monkeypatch.setattr(engine_reconcile, "SMALL_ROWS", 1)  # the changed cells stay on Spark
     engine = Spark(spark, staging_dir=tmp_path / "staging")
     actual = migkit.reconcile(
-        tmp_path / "source.csv", tmp_path / "export.parquet", key="Email", normalize=HOW,
-        flagged=flagged, engine=engine,
+        tmp_path / "source.csv",
+        tmp_path / "export.parquet",
+        key="Email",
+        normalize=HOW,
+        flagged=flagged,
+        engine=engine,
     )
     assert isinstance(actual.changed, LazyTable)
     assert_same_report(expected, actual)

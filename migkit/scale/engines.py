@@ -5,7 +5,8 @@ knows how to register migkit's Arrow functions with itself (:meth:`Engine.udf`),
 Parquet file keeping each row's position, materialize an intermediate result, and run.
 
 >>> engine = DuckDB(memory_limit="1GB")  # doctest: +SKIP
->>> migkit.reconcile("source.parquet", "export.parquet", key="Email", engine=engine)  # doctest: +SKIP
+>>> migkit.reconcile("source.parquet", "export.parquet", key="Email",
+...                  engine=engine)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -236,9 +237,11 @@ class Spark(Engine):
         )
 
     def read_parquet(self, path: Path) -> Any:
-        frame = self.session.read.parquet(str(path)).select(
-            "*", f"_metadata.row_index"
-        ).withColumnRenamed("row_index", POSITION)
+        frame = (
+            self.session.read.parquet(str(path))
+            .select("*", "_metadata.row_index")
+            .withColumnRenamed("row_index", POSITION)
+        )
         name = f"migkit_{next(_names)}"
         frame.createOrReplaceTempView(name)
         return self.backend.table(name)
@@ -267,9 +270,7 @@ def _checked_size(text: str) -> str:
     import re
 
     if not isinstance(text, str) or not re.fullmatch(r"\s*\d+(\.\d+)?\s*[KMGT]i?B\s*", text):
-        raise UsageError(
-            f"memory_limit must be a size such as '1GB' or '512MB', not {text!r}"
-        )
+        raise UsageError(f"memory_limit must be a size such as '1GB' or '512MB', not {text!r}")
     return text.strip()
 
 

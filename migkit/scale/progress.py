@@ -30,8 +30,12 @@ class Stages:
     def __enter__(self) -> Stages:
         if self._enabled:
             self._bar = tqdm(
-                total=100, desc=f"migkit on {self._engine.name}", unit="%", delay=1.0,
-                leave=False, bar_format="{desc}: {bar} {n:.0f}% [{elapsed}]",
+                total=100,
+                desc=f"migkit on {self._engine.name}",
+                unit="%",
+                delay=1.0,
+                leave=False,
+                bar_format="{desc}: {bar} {n:.0f}% [{elapsed}]",
             )
             connection = getattr(self._engine, "connection", None)
             if connection is not None and hasattr(connection, "query_progress"):

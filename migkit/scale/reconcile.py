@@ -15,18 +15,16 @@ Large tables stay on the engine as :class:`~migkit.scale.tables.LazyTable`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from migkit.errors import UsageError
-from migkit.reconcile.comparison import _check_named, _fields
 from migkit.reconcile.compare import _notes
+from migkit.reconcile.comparison import _check_named, _fields
 from migkit.reconcile.labels import align, key_labels
 from migkit.reconcile.normalize import Normalize
 from migkit.reconcile.pairing import Duplicates
@@ -35,10 +33,8 @@ from migkit.reconcile.report import ReconcileReport
 from migkit.reconcile.steps import ColumnRules, rules_for
 from migkit.scale import text
 from migkit.scale.engines import POSITION, Engine, union_all
-from migkit.scale.evidence import missing_reasons
 from migkit.scale.progress import Stages
 from migkit.scale.staging import Staged, stage
-from migkit.scale.tables import LazyTable
 
 Label = Hashable
 SMALL_ROWS = 250_000  # report tables up to this many rows come back as DataFrames
@@ -101,7 +97,16 @@ def run(
         cells = engine.materialize(_cells(engine, plan, joined))
         stages.start("writing", None)
         return _report(
-            engine, plan, joined, cells, lside, rside, ranked, counts["pairs"], how, evidence,
+            engine,
+            plan,
+            joined,
+            cells,
+            lside,
+            rside,
+            ranked,
+            counts["pairs"],
+            how,
+            evidence,
             small_rows,
         )
 
@@ -133,7 +138,15 @@ def _plan(
     }
     compared = tuple((a, b) for a, b in aligned.pairs if keys is not None and b not in keys)
     return Plan(
-        names, lstaged, rstaged, aligned, keys, to_left, rules, compared, duplicates,
+        names,
+        lstaged,
+        rstaged,
+        aligned,
+        keys,
+        to_left,
+        rules,
+        compared,
+        duplicates,
         _fields(names, keys, lframe, rframe),
     )
 
@@ -215,9 +228,7 @@ def _counts(engine: Engine, every: Any) -> dict[str, int]:
     """Rows of each side in the join (more than the side's rows when a row paired twice),
     pairs, and unpaired rows."""
     both = every.l_pos.notnull() & every.r_pos.notnull()
-    counts = every.aggregate(
-        left=every.l_pos.count(), right=every.r_pos.count(), pairs=both.sum()
-    )
+    counts = every.aggregate(left=every.l_pos.count(), right=every.r_pos.count(), pairs=both.sum())
     row = engine.to_pyarrow(counts).to_pylist()[0]
     return {name: int(value or 0) for name, value in row.items()}
 
@@ -248,8 +259,10 @@ def _unshared_repeats(engine: Engine, joined: Any) -> tuple[Any, Any, Any]:
         )
     joined = joined.drop("l_p2", "r_p2")
     joined = joined.mutate(
-        l_occ=joined.l_occ.fill_null(0), r_occ=joined.r_occ.fill_null(0),
-        l_n=joined.l_n.fill_null(1), r_n=joined.r_n.fill_null(1),
+        l_occ=joined.l_occ.fill_null(0),
+        r_occ=joined.r_occ.fill_null(0),
+        l_n=joined.l_n.fill_null(1),
+        r_n=joined.r_n.fill_null(1),
     )
     return engine.materialize(joined), lside, rside
 
@@ -290,8 +303,11 @@ def _cells(engine: Engine, plan: Plan, joined: Any) -> Any:
         )
     if not parts:
         return paired.select(
-            paired.l_pos, paired.r_pos, ibis.literal(0).cast("int64").name("col"),
-            ibis.null("string").name("first"), ibis.null("string").name("second"),
+            paired.l_pos,
+            paired.r_pos,
+            ibis.literal(0).cast("int64").name("col"),
+            ibis.null("string").name("first"),
+            ibis.null("string").name("second"),
             ibis.literal("changed").name("status"),
         ).filter(ibis.literal(False))
     return union_all(parts)
@@ -325,16 +341,22 @@ def _report(
     counts = by_column(engine, plan, cells, matched)
     repeat_rows = _repeat_rows(engine, lside, rside)
     notes = _notes(_facade(plan, repeat_rows), how)
+    # A large part is a LazyTable, which answers what the report asks of its tables (len,
+    # column counts, head, to_excel) as a DataFrame does.
+    lazy = cast(Callable[[Any], pd.DataFrame], lambda table: table)
     return ReconcileReport(
         names=plan.names,
         key=plan.keys,
         rows=(plan.left.rows, plan.right.rows),
         matched=matched,
-        missing=missing,
-        extra=extra_table(engine, plan, joined, lside, ranked, small_rows),
-        changed=changed,
-        build_hidden=lambda: cell_table(engine, plan, cells, "hidden", evidence, small_rows),
-        duplicates=repeated_keys(engine, plan, lside, rside, joined) if any(repeat_rows)
+        missing=lazy(missing),
+        extra=lazy(extra_table(engine, plan, joined, lside, ranked, small_rows)),
+        changed=lazy(changed),
+        build_hidden=lambda: lazy(
+            cell_table(engine, plan, cells, "hidden", evidence, small_rows)
+        ),
+        duplicates=repeated_keys(engine, plan, lside, rside, joined)
+        if any(repeat_rows)
         else _no_dups(),
         by_column=counts,
         columns={a: b for a, b in plan.aligned.pairs if a != b},
@@ -377,8 +399,13 @@ def _facade(plan: Plan, repeat_rows: tuple[int, int]) -> Any:
         left_repeat=_Count(repeat_rows[0]), right_repeat=_Count(repeat_rows[1])
     )
     return SimpleNamespace(
-        keys=plan.keys, aligned=plan.aligned, pairing=pairing, names=plan.names,
-        duplicates=plan.duplicates, fields=plan.fields, rules=plan.rules,
+        keys=plan.keys,
+        aligned=plan.aligned,
+        pairing=pairing,
+        names=plan.names,
+        duplicates=plan.duplicates,
+        fields=plan.fields,
+        rules=plan.rules,
     )
 
 

@@ -130,7 +130,9 @@ def missing_table(
     rows = unpaired.select(
         unpaired.l_pos.name(POSITION),
         *[unpaired[f"l_{name}"].name(name) for name in plan.left.names.values()],
-        m_k=unpaired.l_k, m_empty=unpaired.l_k.isnull(), m_dup=dup,
+        m_k=unpaired.l_k,
+        m_empty=unpaired.l_k.isnull(),
+        m_dup=dup,
     )
     rows, reason, detail, notes = missing_reasons(engine, plan, rows, evidence)
     rows = rows.mutate(m_reason=reason, m_detail=detail)
@@ -240,4 +242,3 @@ def by_column(engine: Engine, plan: Plan, cells: Any, matched: int) -> pd.DataFr
     )
     table["match rate"] = 1.0 - table["changed"] / matched if matched else 1.0
     return table
-

@@ -108,7 +108,7 @@ def _is_path_list(value: Any) -> bool:
 
 def _from_frame(frame: pd.DataFrame, engine: Engine, name: str) -> Staged:
     labels = tuple(frame.columns)
-    names = {label: f"c{i}" for i, label in enumerate(labels)}
+    names: dict[Label, str] = {label: f"c{i}" for i, label in enumerate(labels)}
     arrays: dict[str, pa.Array] = {POSITION: pa.array(np.arange(len(frame), dtype=np.int64))}
     kinds: dict[Label, Kind] = {}
     notes = []
@@ -156,8 +156,8 @@ def _from_parquet(files: Sequence[Path], engine: Engine, name: str) -> Staged:
         # Numbers, dates, booleans: canonical text, batch by batch (bounded memory).
         batches = (b for f in files for b in pq.ParquetFile(f).iter_batches(BATCH_ROWS))
         return _from_batches(schema, batches, engine, name)
-    labels = tuple(schema.names)
-    names = {label: f"c{i}" for i, label in enumerate(labels)}
+    labels: tuple[Label, ...] = tuple(schema.names)
+    names: dict[Label, str] = {label: f"c{i}" for i, label in enumerate(labels)}
     parts = []
     offset = 0
     for path in files:
@@ -188,7 +188,7 @@ def _from_batches(
     # Canonical text per batch (every rule of canonical text is value by value), written to
     # one staged Parquet file with positions.
     labels = tuple(schema.names)
-    names = {label: f"c{i}" for i, label in enumerate(labels)}
+    names: dict[Label, str] = {label: f"c{i}" for i, label in enumerate(labels)}
     target = engine.staging_path(name)
     out_schema = pa.schema(
         [(POSITION, pa.int64()), *[(names[label], pa.large_string()) for label in labels]]
@@ -227,7 +227,7 @@ def _from_engine_table(value: Ordered, engine: Engine, name: str) -> Staged:
     if value.by not in table.columns:
         raise UsageError(f"{name}: Ordered(by={value.by!r}) names no column of the table")
     labels = tuple(c for c in table.columns if c != value.by)
-    names = {label: f"c{i}" for i, label in enumerate(labels)}
+    names: dict[Label, str] = {label: f"c{i}" for i, label in enumerate(labels)}
     import ibis
 
     # The position column may have gaps (line numbers, ids): its rank is the position.

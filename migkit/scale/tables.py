@@ -49,7 +49,7 @@ class LazyTable:
     @cached_property
     def rows(self) -> int:
         """How many rows (counted on the engine once)."""
-        return self._engine.count(self._expr)
+        return int(self._engine.count(self._expr))
 
     def __len__(self) -> int:
         return self.rows
@@ -103,7 +103,10 @@ class LazyTable:
         self.to_pandas().to_excel(writer, **kwargs)
 
     def __repr__(self) -> str:
-        return f"<LazyTable: {self.rows:,} rows on {self._engine!r}; .head(), .batches(), .to_parquet(path)>"
+        return (
+            f"<LazyTable: {self.rows:,} rows on {self._engine!r};"
+            " .head(), .batches(), .to_parquet(path)>"
+        )
 
     def _repr_html_(self) -> str:
         return f"<p>{self.rows:,} rows on {self._engine!r}</p>" + self.head().to_html()

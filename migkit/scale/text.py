@@ -25,9 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from migkit.columns import NULL_PART, SEPARATOR
 from migkit.reconcile import canonical as canonical_text
@@ -45,9 +43,7 @@ def _ranges(codes: list[int]) -> str:
         if code == prev + 1:
             prev = code
             continue
-        parts.append(
-            f"\\x{{{start:x}}}" if start == prev else f"\\x{{{start:x}}}-\\x{{{prev:x}}}"
-        )
+        parts.append(f"\\x{{{start:x}}}" if start == prev else f"\\x{{{start:x}}}-\\x{{{prev:x}}}")
         start = prev = code
     return "[" + "".join(parts) + "]"
 
@@ -160,13 +156,12 @@ def row_key(parts: list[Any]) -> Any:
 
     if len(parts) == 1:
         return parts[0]
-    return ibis.ifelse(
-        _all_null(parts), ibis.null("string"), row_text(parts)
-    )
+    return ibis.ifelse(_all_null(parts), ibis.null("string"), row_text(parts))
 
 
 def row_text(parts: list[Any]) -> Any:
-    """Every part joined by ``\\x1f``, a null part as ``\\x00`` (:func:`migkit.columns.row_text`)."""
+    """Every part joined by ``\\x1f``, a null part as ``\\x00``
+    (:func:`migkit.columns.row_text`)."""
     import ibis
 
     if not parts:

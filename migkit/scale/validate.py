@@ -70,10 +70,8 @@ def run(
         stages.start("checking", staged.rows)
         parts, labels = _violations(engine, staged, spec, match.mapping, links or {})
         stages.start("writing", None)
-        if parts:
-            table = engine.to_pyarrow(union_all(parts).order_by([POSITION, "n"]))
-        else:
-            table = None
+        found = union_all(parts).order_by([POSITION, "n"]) if parts else None
+        table = engine.to_pyarrow(found) if found is not None else None
     errors = _errors(table, labels)
     return FileValidationReport(
         path=source, template=spec, headers=match, rows=staged.rows, errors=errors
@@ -134,7 +132,8 @@ def _violations(
             hits = hits.filter(hits._hit)
             parts.append(
                 hits.select(
-                    hits[POSITION], ibis.literal(number).cast("int64").name("n"),
+                    hits[POSITION],
+                    ibis.literal(number).cast("int64").name("n"),
                     hits._value.name("value"),
                 )
             )
