@@ -327,8 +327,9 @@ def report(results: dict[str, dict[str, Any]], floor: str, counts: list[str]) ->
             f"{c} {r[c]:,}" if isinstance(r[c], int) else f"{c} {r[c]}" for c in counts if c in r
         )
         print(f"{name:<24}{r['seconds']:>9.1f}s{ratio:>12}{r['peak'] / GB:>10.2f}GB  {shown}")
-    keys = {json.dumps({c: r.get(c) for c in counts}) for r in results.values() if "error" not in r}
-    print(f"identical counts on every side that finished: {len(keys) == 1}")
+    same_size = [r for n, r in results.items() if "error" not in r and "rows)" not in n]
+    keys = {json.dumps({c: r.get(c) for c in counts}) for r in same_size}
+    print(f"identical counts on every side that finished at full size: {len(keys) == 1}")
 
 
 def main() -> None:
@@ -339,7 +340,10 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="1GB")
     parser.add_argument("--sides", default=",".join(SIDES))
     parser.add_argument("--timeout", type=float, default=3600)
-    parser.add_argument("--keep", action="store_true", help="keep the generated files")
+    parser.add_argument(
+        "--data", type=Path, help="a folder for the generated files, kept and reused (default:"
+        " a temporary folder, deleted at the end)"
+    )
     parser.add_argument("--side", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -349,9 +353,9 @@ def main() -> None:
     started = time.perf_counter()
     print(_measure.versions(["duckdb", "ibis-framework", "polars", "datacompy", "pyarrow"]))
     print(f"load average before: {os.getloadavg()}, {os.cpu_count()} cores")
-    args.workdir = Path(
-        tempfile.mkdtemp(prefix="migkit-scale-bench-", dir=os.environ.get("TMPDIR"))
-    )
+    if args.data is not None:
+        args.data.mkdir(parents=True, exist_ok=True)
+    args.workdir = args.data or Path(tempfile.mkdtemp(prefix="migkit-scale-bench-"))
     try:
         if args.command == "reconcile":
             t = time.perf_counter()
@@ -380,7 +384,7 @@ def main() -> None:
             report(results, "pandas", ["rows", "errors", "flagged rows", "row sum", "by rule"])
         print(f"load average after: {os.getloadavg()}")
     finally:
-        if not args.keep:
+        if args.data is None:
             shutil.rmtree(args.workdir, ignore_errors=True)
     _measure.finish([f"memory limit {args.memory_limit} for the DuckDB sides"], started)
 

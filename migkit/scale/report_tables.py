@@ -30,13 +30,16 @@ def _deliver(
     post: Callable[[pa.Table], pd.DataFrame],
     small_rows: int,
     counted: dict[Any, str] | None = None,
-    order: str | None = None,
+    order: list[str] | None = None,
 ) -> Table:
-    # Small results come back as DataFrames (one query); large ones stay on the engine.
-    found = engine.to_pyarrow(expr.limit(small_rows + 1))
-    if found.num_rows <= small_rows:
-        return post(found)
-    return LazyTable(engine, expr, post, counted=counted, order=order)
+    # Counted first (no sort); small results come back as DataFrames, large ones stay on the
+    # engine, sorted only when their rows are read.
+    rows = engine.count(expr)
+    ordered = expr.order_by(order) if order else expr
+    if rows <= small_rows:
+        return post(engine.to_pyarrow(ordered))
+    first = order[0] if order else None
+    return LazyTable(engine, ordered, post, rows, counted, first, unordered=expr)
 
 
 def _labels_are_positions(staged: Staged) -> bool:
@@ -73,7 +76,6 @@ def cell_table(
             by = text.hidden_by(engine, plan.rules[b], part["first"], part["second"])
             parts.append(part.mutate(why=by))
         rows = union_all(parts) if parts else rows.mutate(why=ibis.literal(""))
-    ordered = rows.order_by([rows.l_pos, rows.col])
     labels = np.empty(len(plan.compared), dtype=object)
     labels[:] = [b for _, b in plan.compared]
 
@@ -91,7 +93,7 @@ def cell_table(
     counted = {last: "why"}
     if _labels_are_positions(plan.left):
         counted[f[f"{first}_row"]] = "l_pos"
-    return _deliver(engine, ordered, post, small_rows, counted, "l_pos")
+    return _deliver(engine, rows, post, small_rows, counted, ["l_pos", "col"])
 
 
 def _patch_hits(evidence: Evidence, column: Any, rows: Any) -> list[Any]:
@@ -139,7 +141,7 @@ def missing_table(
     out = rows.select(POSITION, *plan.left.names.values(), "m_reason", "m_detail")
     post = _rows_post(plan.left, [("m_reason", plan.fields["reason"])], plan.fields["detail"])
     counted = {plan.fields["reason"]: "m_reason"}
-    return _deliver(engine, out.order_by(POSITION), post, small_rows, counted, POSITION), notes
+    return _deliver(engine, out, post, small_rows, counted, [POSITION]), notes
 
 
 def extra_table(
@@ -162,7 +164,7 @@ def extra_table(
     )
     post = _rows_post(plan.right, [("e_reason", plan.fields["reason"])], None)
     counted = {plan.fields["reason"]: "e_reason"}
-    return _deliver(engine, out.order_by(POSITION), post, small_rows, counted, POSITION)
+    return _deliver(engine, out, post, small_rows, counted, [POSITION])
 
 
 def _rows_post(

@@ -36,6 +36,7 @@ class LazyTable:
         rows: int | None = None,
         counted: dict[Any, str] | None = None,
         order: str | None = None,
+        unordered: Any = None,
     ) -> None:
         self._engine = engine
         self._expr = expr
@@ -43,13 +44,14 @@ class LazyTable:
         # Report columns whose counts the engine can make itself: {report column: its column}
         self._counted = counted or {}
         self._order = order  # the column giving the rows' order (ties in counts keep it)
+        self._unordered = expr if unordered is None else unordered  # for counts: no sort
         if rows is not None:
             self.__dict__["rows"] = rows
 
     @cached_property
     def rows(self) -> int:
         """How many rows (counted on the engine once)."""
-        return int(self._engine.count(self._expr))
+        return int(self._engine.count(self._unordered))
 
     def __len__(self) -> int:
         return self.rows
@@ -123,7 +125,7 @@ class LazyColumn:
         """How often each value occurs (on the engine, or streamed)."""
         own = self._table._counted.get(self._column)
         if own is not None:
-            expr = self._table._expr
+            expr = self._table._unordered
             order = self._table._order or own
             found = self._table._engine.to_pyarrow(
                 expr.group_by(own).aggregate(n=expr.count(), first=expr[order].min())
@@ -141,7 +143,7 @@ class LazyColumn:
         """How many distinct values (on the engine, or streamed keeping the values seen)."""
         own = self._table._counted.get(self._column)
         if own is not None:
-            expr = self._table._expr
+            expr = self._table._unordered
             return int(self._table._engine.backend.execute(expr[own].nunique()))
         seen: set[Any] = set()
         for part in self._table.batches():
