@@ -80,19 +80,13 @@ def run(
         lside, rside = _keyed(engine, plan, 0), _keyed(engine, plan, 1)
         if _reread(engine, plan):  # keys normalized once, not once per query that reads them
             lside, rside = engine.materialize(lside), engine.materialize(rside)
-        # First as if no key repeated on both sides (the usual case): one join on the key.
-        # If a left row then pairs twice (or a right row does), keys repeat across the sides
-        # and the join is made again on (key, occurrence), the n-th row with the n-th.
-        every = engine.materialize(_join(plan, lside, rside, ranked=False))
-        counts = _counts(engine, every)
-        ranked = counts["left"] != plan.left.rows or counts["right"] != plan.right.rows
+        # Occurrence ranks only when a key repeats (checked first: one aggregate per side);
+        # otherwise the join is on the key alone.
+        ranked = _repeats(engine, lside, rside) > 0
         if ranked:
             lside, rside = _ranked(lside), _ranked(rside)
-            every = engine.materialize(_join(plan, lside, rside, ranked=True))
-            counts = _counts(engine, every)
-        joined = every.filter(every.keep)
-        if not ranked:  # keys repeated on one side only: all their rows are unpaired
-            joined, lside, rside = _unshared_repeats(engine, joined)
+        joined = engine.materialize(_join(plan, lside, rside, ranked=ranked))
+        unpaired = _unpaired_counts(engine, joined)
         stages.start("comparing", None)
         cells = engine.materialize(_cells(engine, plan, joined))
         stages.start("writing", None)
@@ -104,7 +98,7 @@ def run(
             lside,
             rside,
             ranked,
-            counts["pairs"],
+            plan.left.rows - unpaired[0],
             how,
             evidence,
             small_rows,
@@ -198,12 +192,20 @@ def _ranked(side: Any) -> Any:
     )
 
 
-def _join(plan: Plan, lside: Any, rside: Any, *, ranked: bool) -> Any:
-    """The full outer join, every row of it, with ``keep``: unpaired, or a pair with a cell
-    that differs as written. Only kept rows carry their columns (the rest are nulls, which
-    cost next to nothing), so the whole join can be kept and counted."""
-    import ibis
+def _repeats(engine: Engine, lside: Any, rside: Any) -> int:
+    """Keys, on both sides, held by more than one row (one query)."""
+    counts = []
+    for side, p in ((lside, "l"), (rside, "r")):
+        keyed = side.filter(side[f"{p}_k"].notnull())
+        groups = keyed.group_by(keyed[f"{p}_k"]).aggregate(n=keyed.count())
+        counts.append(groups.filter(groups.n > 1).count().name(f"{p}n").as_table())
+    row = engine.to_pyarrow(counts[0].cross_join(counts[1])).to_pylist()[0]
+    return int(row["ln"] or 0) + int(row["rn"] or 0)
 
+
+def _join(plan: Plan, lside: Any, rside: Any, *, ranked: bool) -> Any:
+    """The full outer join on the key (and occurrence when ``ranked``), keeping what the
+    report needs: unpaired rows, and pairs with a cell that differs as written."""
     on = [lside.l_k == rside.r_k]
     if ranked:
         on.append(lside.l_occ == rside.r_occ)
@@ -215,56 +217,16 @@ def _join(plan: Plan, lside: Any, rside: Any, *, ranked: bool) -> Any:
         la = joined[f"l_{plan.left.names[a]}"]
         rb = joined[f"r_{plan.right.names[b]}"]
         keep = keep | ~text.same(la, rb)
-    narrow = {"l_pos", "r_pos", "l_k", "r_k", "l_occ", "r_occ", "l_n", "r_n"}
-    wide = {
-        c: ibis.ifelse(keep, joined[c], ibis.null(joined[c].type()))
-        for c in joined.columns
-        if c not in narrow
-    }
-    return joined.select(*[c for c in joined.columns if c in narrow], keep=keep, **wide)
+    return joined.filter(keep)
 
 
-def _counts(engine: Engine, every: Any) -> dict[str, int]:
-    """Rows of each side in the join (more than the side's rows when a row paired twice),
-    pairs, and unpaired rows."""
-    both = every.l_pos.notnull() & every.r_pos.notnull()
-    counts = every.aggregate(left=every.l_pos.count(), right=every.r_pos.count(), pairs=both.sum())
-    row = engine.to_pyarrow(counts).to_pylist()[0]
-    return {name: int(value or 0) for name, value in row.items()}
-
-
-def _unshared_repeats(engine: Engine, joined: Any) -> tuple[Any, Any, Any]:
-    """Occurrences and counts of keys that repeat on one side only (all their rows are
-    unpaired, so among the kept rows), and each side's rows for ``report.duplicates``."""
-    import ibis
-
-    sides = []
-    for p, o in (("l", "r"), ("r", "l")):
-        rows = joined.filter(joined[f"{p}_pos"].notnull() & joined[f"{o}_pos"].isnull())
-        k, pos = rows[f"{p}_k"], rows[f"{p}_pos"]
-        sides.append(
-            rows.select(
-                pos,
-                k,
-                ibis.row_number().over(group_by=k, order_by=pos).name(f"{p}_occ"),
-                k.count().over(group_by=k).name(f"{p}_n"),
-            )
-        )
-    lside, rside = engine.materialize(sides[0]), engine.materialize(sides[1])
-    for side, p in ((lside, "l"), (rside, "r")):
-        side_pos = side[f"{p}_pos"]
-        joined = joined.left_join(
-            side.select(side_pos.name(f"{p}_p2"), side[f"{p}_occ"], side[f"{p}_n"]),
-            joined[f"{p}_pos"] == side_pos.name(f"{p}_p2"),
-        )
-    joined = joined.drop("l_p2", "r_p2")
-    joined = joined.mutate(
-        l_occ=joined.l_occ.fill_null(0),
-        r_occ=joined.r_occ.fill_null(0),
-        l_n=joined.l_n.fill_null(1),
-        r_n=joined.r_n.fill_null(1),
+def _unpaired_counts(engine: Engine, joined: Any) -> tuple[int, int]:
+    counts = joined.aggregate(
+        left=(joined.l_pos.notnull() & joined.r_pos.isnull()).sum(),
+        right=(joined.r_pos.notnull() & joined.l_pos.isnull()).sum(),
     )
-    return engine.materialize(joined), lside, rside
+    row = engine.to_pyarrow(counts).to_pylist()[0]
+    return int(row["left"] or 0), int(row["right"] or 0)
 
 
 def _cells(engine: Engine, plan: Plan, joined: Any) -> Any:
@@ -339,7 +301,7 @@ def _report(
         engine, plan, joined, rside, ranked, evidence, small_rows
     )
     counts = by_column(engine, plan, cells, matched)
-    repeat_rows = _repeat_rows(engine, lside, rside)
+    repeat_rows = _repeat_rows(engine, lside, rside) if ranked else (0, 0)
     notes = _notes(_facade(plan, repeat_rows), how)
     # A large part is a LazyTable, which answers what the report asks of its tables (len,
     # column counts, head, to_excel) as a DataFrame does.
