@@ -82,22 +82,27 @@ def generate(workdir: Path, rows: int) -> tuple[Path, Path]:
     values = _value_sql("i", 0)
     select = ", ".join(f'{v} AS "{c}"' for v, c in zip(values, COLUMNS, strict=True))
     con.execute(
-        f"COPY (SELECT 'user' || i || '@example.com' AS Email, {select} FROM range({rows}) t(i)"
-        f" ORDER BY i) TO '{source}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)"
+        f"COPY (SELECT 'user' || i || '@example.com' AS Email, {select} FROM range({rows}) t(i))"
+        f" TO '{source}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)"
     )
     changed = ", ".join(
         f"CASE WHEN hash(i, {n} + 100) % 100 = 0 THEN {v} || '*' ELSE {v} END AS \"{c}\""
         for n, (v, c) in enumerate(zip(values, COLUMNS, strict=True))
     )
     extra = ", ".join(f'{v} AS "{c}"' for v, c in zip(_value_sql("i", 7), COLUMNS, strict=True))
+    if rows <= 20_000_000:  # the export in a hash order (a sort of the whole export)
+        order, rank, extra_rank, ids = "ORDER BY o", "hash(i, 99)", "hash(i, 98)", "i"
+    else:  # past that, a permutation i -> i * P mod rows instead of a sort
+        step = next(p for p in (1_000_003, 1_000_033, 1_000_037) if rows % p)
+        order, rank, extra_rank, ids = "", "0", "0", f"(i * {step}) % {rows}"
     con.execute(
         f"COPY (SELECT * EXCLUDE (o) FROM ("
-        f"  SELECT 'user' || i || '@example.com' AS Email, {changed}, hash(i, 99) AS o"
-        f"  FROM range({rows}) t(i) WHERE i % 100 <> 7"
+        f"  SELECT 'user' || i || '@example.com' AS Email, {changed}, {rank} AS o"
+        f"  FROM (SELECT {ids} AS i FROM range({rows}) t(i)) WHERE i % 100 <> 7"
         f"  UNION ALL"
-        f"  SELECT 'new' || i || '@example.com', {extra}, hash(i, 98)"
+        f"  SELECT 'new' || i || '@example.com', {extra}, {extra_rank}"
         f"  FROM range({rows // 100}) t(i)"
-        f") ORDER BY o) TO '{export}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)"
+        f") {order}) TO '{export}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)"
     )
     return source, export
 

@@ -138,7 +138,10 @@ def _on_engine(left: Any, right: Any, engine: Any, on_index: bool) -> bool:
             )
         return True
     if not frames:
-        return True
+        # Inputs by reference go to an engine; anything else gets the in-memory path's error.
+        from migkit.scale.staging import by_reference
+
+        return all(isinstance(v, pd.DataFrame) or by_reference(v) for v in (left, right))
     from migkit.scale import AUTO_ROWS
 
     return not on_index and max(len(left), len(right)) > AUTO_ROWS

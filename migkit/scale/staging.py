@@ -98,6 +98,17 @@ def stage(value: Any, engine: Engine, name: str) -> Staged:
     )
 
 
+def by_reference(value: Any) -> bool:
+    """True for what :func:`stage` takes besides a DataFrame: paths, Arrow tables and
+    datasets, engine tables."""
+    if isinstance(value, str | Path | pa.Table | Ordered | Staged) or _is_path_list(value):
+        return True
+    kind = type(value).__module__.split(".")[0]
+    return kind in ("ibis", "duckdb", "pyspark") or (
+        kind == "pyarrow" and hasattr(value, "to_batches") and hasattr(value, "schema")
+    )
+
+
 def _is_path_list(value: Any) -> bool:
     return (
         isinstance(value, list | tuple)
