@@ -324,7 +324,7 @@ def part3() -> None:
         transport = client._transport
         assert transport.budget is not None
         transport.budget.acquire = tally.gate(transport.budget.acquire)  # type: ignore[method-assign,assignment]
-        for session in (transport._safe, transport._unsafe):
+        for session in (transport._api,):
             session.hooks["response"].append(tally.hook)
 
         def launch(number: int) -> migkit.Run:

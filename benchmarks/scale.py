@@ -346,8 +346,10 @@ def main() -> None:
     parser.add_argument("--sides", default=",".join(SIDES))
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument(
-        "--data", type=Path, help="a folder for the generated files, kept and reused (default:"
-        " a temporary folder, deleted at the end)"
+        "--data",
+        type=Path,
+        help="a folder for the generated files, kept and reused (default:"
+        " a temporary folder, deleted at the end)",
     )
     parser.add_argument("--side", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)

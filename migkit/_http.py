@@ -1,226 +1,130 @@
-"""The HTTP layer: one session, the auth header, retries as data, and the request budget.
+"""The HTTP layer: one session, the auth header, the retry loop, the request budget, and the
+bounds on every answer.
 
-Retry policy lives here and nowhere else. Two pools share one budget:
+:class:`Transport` sends one attempt at a time and owns the loop around them. Each attempt
+takes a slot of the :class:`~migkit._budget.RequestBudget` for its route, is counted
+(``requests_sent``), runs under its own deadline (:mod:`migkit._deadline`), and is followed by
+one decision (:func:`migkit._retry.decide`) that is logged at debug level on the
+``migkit.transport`` logger: method, route, attempt, status, decision, delay (never the key,
+never an id: routes are templates). Which requests are retried when:
 
-- *safe* requests (GETs, POSTs that carry an idempotency key, signed-upload PUTs to a fresh URL)
-  are retried on connection errors, dropped responses, 429 and 5xx;
-- *unsafe* requests (a POST without a key, e.g. creating a company) are retried only when the
-  server cannot have acted: connection refused, and 429.
+- *idempotent* requests (GETs, POSTs that carry an idempotency key, a cancel) on a dropped or
+  missing answer, 408, 429 and 5xx;
+- the others (a POST without a key, e.g. creating a company; a signed upload, whose URL is
+  single-use) only when the server cannot have acted: the connection was refused, 408, 429.
 
-Backoff starts near one second and doubles with jitter up to a cap; the docs give no
-``Retry-After``. A client-side limiter keeps each (key, route) under the documented budget, so
-a fleet of migrations in one process does not meet 429 at all.
+What a server sends back is bounded (:class:`~migkit._answers.ResponseLimits`): each attempt has
+a deadline from request to last byte, an answer's size is capped while it is read, and a
+redirect is never followed: it would take the API key (or a signed upload's bytes) wherever
+``Location`` points, so it is an :class:`~migkit.errors.UnexpectedRedirect`.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import itertools
+import json
+import logging
 import random
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Self
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+import requests.adapters
+import urllib3.exceptions
 
-from migkit import __version__
-from migkit.errors import APIError, ConfigurationError, TransportError, error_for
+from migkit._answers import ERROR_BODY_BYTES, Answer, ResponseLimits, decode_json, excerpt
+from migkit._body import READ_ERRORS, Body, read_capped
+from migkit._budget import RequestBudget, SentCounter
+from migkit._deadline import Plan, TimedAdapter, planned
+from migkit._retry import FATAL, LOST, RETRY_STATUSES, UNSENT, Outcome, RetryPolicy, Used, decide
+from migkit._retry_notices import RetryNotice, announce_retry, no_answer
+from migkit._urls import DEFAULT_BASE_URL, check_base_url, redact
+from migkit._version import __version__
+from migkit.errors import (
+    APIError,
+    TransportError,
+    UnexpectedRedirect,
+    UnexpectedResponse,
+    error_for,
+)
 
-DEFAULT_BASE_URL = "https://app.vern.so/api/v1"
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "RETRY_STATUSES",
+    "RequestBudget",
+    "ResponseLimits",
+    "RetryPolicy",
+    "Transport",
+    "check_base_url",
+]
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How many times and how patiently to retry.
-
-    ``attempts`` counts retries after the first for errors (5xx, dropped connections);
-    429s draw on their own, larger allowance, ``rate_limited_attempts``, so a burst of them
-    does not use up the retries a flaky connection needs.
-
-    >>> RetryPolicy().delays()[:3]
-    [1.0, 2.0, 4.0]
-    """
-
-    attempts: int = 8
-    backoff_start: float = 1.0
-    backoff_cap: float = 30.0
-    jitter: float = 0.5
-    rate_limited_attempts: int = 30  # 429s: the server did nothing, so waiting is always safe
-
-    def delays(self) -> list[float]:
-        """The backoff before each retry, without jitter."""
-        return [min(self.backoff_cap, self.backoff_start * 2**n) for n in range(self.attempts)]
-
-    def urllib3_retry(self, *, safe: bool) -> Retry:
-        """The urllib3 ``Retry`` for the safe or the unsafe pool."""
-        return _Backoff(
-            rate_limited=self.rate_limited_attempts,
-            total=self.attempts,
-            connect=self.attempts,
-            read=self.attempts if safe else 0,
-            status=self.attempts,
-            other=0,
-            allowed_methods=None,  # every method; safety is chosen by the pool
-            status_forcelist=RETRY_STATUSES if safe else frozenset({429}),
-            backoff_factor=self.backoff_start,
-            backoff_max=self.backoff_cap,
-            backoff_jitter=self.jitter,
-            raise_on_status=False,
-            respect_retry_after_header=True,
-        )
+log = logging.getLogger("migkit.transport")
+SIGNED_ROUTE = "<signed upload>"  # the route of every signed PUT: never its URL (a token)
 
 
-class _Backoff(Retry):
-    """urllib3 ``Retry`` whose first retry already waits (urllib3's waits 0), and whose 429s
-    count against their own allowance instead of ``total``/``status``."""
-
-    def __init__(self, *args: Any, rate_limited: int = 30, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.rate_limited = rate_limited
-
-    def new(self, **kw: Any) -> Self:
-        rate_limited = kw.pop("rate_limited", self.rate_limited)
-        retry = super().new(**kw)
-        retry.rate_limited = rate_limited
-        return retry
-
-    def increment(
-        self,
-        method: str | None = None,
-        url: str | None = None,
-        response: Any = None,
-        error: Exception | None = None,
-        _pool: Any = None,
-        _stacktrace: Any = None,
-    ) -> Self:
-        if response is not None and response.status == 429 and self.rate_limited > 0:
-            spare = self.new(
-                total=None if self.total is None else int(self.total) + 1,
-                status=None if self.status is None else self.status + 1,
-            )
-            retry = Retry.increment(spare, method, url, response, error, _pool, _stacktrace)
-            retry.rate_limited = self.rate_limited - 1
-            return retry
-        return super().increment(method, url, response, error, _pool, _stacktrace)
-
-    def get_backoff_time(self) -> float:
-        errors = 0
-        for attempt in reversed(self.history):
-            if attempt.redirect_location is not None:
-                break
-            errors += 1
-        if errors == 0:
-            return 0.0
-        delay = self.backoff_factor * 2 ** (errors - 1) + random.random() * self.backoff_jitter
-        return float(min(self.backoff_max, delay))
+def _session(agent: str, api_key: str | None, adapter: requests.adapters.BaseAdapter) -> Any:
+    session = requests.Session()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = agent
+    if api_key is not None:
+        session.headers["x-api-key"] = api_key
+    return session
 
 
-class RequestBudget:
-    """A client-side rolling window per route: at most ``limit`` requests per ``window`` s.
+def failure_kind(exc: BaseException) -> str:
+    """Which kind of no-answer ``exc`` is (see :mod:`migkit._retry`): :data:`UNSENT` when no
+    connection was made, :data:`FATAL` when the request cannot be sent as it is (TLS failed,
+    an invalid URL or header: no retry would help), else :data:`LOST`."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return FATAL
+    if isinstance(exc, requests.RequestException) and not isinstance(
+        exc, requests.ConnectionError | requests.Timeout | requests.exceptions.ChunkedEncodingError
+    ):
+        return FATAL
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return UNSENT
+    # requests wraps urllib3's MaxRetryError, whose reason is the connection's own error;
+    # NewConnectionError (refused, unknown host) is a ConnectTimeoutError too.
+    inner = exc.args[0] if exc.args else None
+    reason = getattr(inner, "reason", inner)
+    return UNSENT if isinstance(reason, urllib3.exceptions.ConnectTimeoutError) else LOST
 
-    Shared by every thread of a client; :meth:`acquire` waits for a free slot.
 
-    >>> budget = RequestBudget(limit=2, window=60)
-    >>> budget.acquire("GET /sources"), budget.acquire("GET /sources")
-    (0.0, 0.0)
-    >>> budget.used("GET /sources")
-    2
-    """
+class _NoAnswer(Exception):
+    """The attempts are over and the last one brought no answer (``cause``)."""
 
     def __init__(
-        self,
-        limit: int = 95,
-        window: float = 60.0,
-        margin: float = 0.25,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        self, cause: BaseException, outcome: Outcome, attempts: int, idempotent: bool
     ) -> None:
-        self.limit = limit
-        self.window = window
-        self.margin = margin  # the server counts a request when it arrives, a bit later
-        self._clock = clock
-        self._sleep = sleep
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-        self.spent = 0
+        super().__init__(cause)
+        self.cause = cause
+        self.outcome = outcome
+        self.attempts = attempts
+        self.idempotent = idempotent
 
-    def _wait_for(self, route: str, now: float) -> float:
-        hits = self._hits.setdefault(route, deque())
-        while hits and hits[0] <= now - self.window - self.margin:
-            hits.popleft()
-        if len(hits) < self.limit:
-            hits.append(now)
-            self.spent += 1
-            return 0.0
-        return hits[0] + self.window + self.margin - now
-
-    def acquire(self, route: str) -> float:
-        """Take a slot for ``route``, sleeping while the window is full; returns seconds waited."""
-        waited = 0.0
-        while True:
-            with self._lock:
-                delay = self._wait_for(route, self._clock())
-            if delay <= 0:
-                return waited
-            self._sleep(delay)
-            waited += delay
-
-    def used(self, route: str) -> int:
-        """Requests counted for ``route`` in the current window."""
-        with self._lock:
-            hits = self._hits.get(route, deque())
-            cutoff = self._clock() - self.window - self.margin
-            return sum(1 for t in hits if t > cutoff)
-
-
-def check_base_url(base_url: str) -> str:
-    """The base URL without a trailing slash; plain ``http://`` only for loopback hosts.
-
-    >>> check_base_url("http://127.0.0.1:8787/api/v1/")
-    'http://127.0.0.1:8787/api/v1'
-    """
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(
-            f"base_url {base_url!r} is not an http(s) URL; use e.g. {DEFAULT_BASE_URL}"
+    def error(self, method: str, shown: str) -> TransportError:
+        """The :class:`~migkit.errors.TransportError` to raise, for a URL ``shown`` redacted."""
+        if self.attempts > 1:
+            then = f"migkit tried it {self.attempts} times. "
+        elif self.idempotent or self.outcome.failure != LOST:
+            then = ""
+        else:
+            then = "It was not retried, since the server may have acted on it. "
+        return TransportError(
+            f"{method} {shown} got no answer ({self.outcome}). {then}Check the network "
+            "and that the API (or the sandbox) is running."
         )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ConfigurationError(
-            f"base_url {base_url!r} uses plain http to a non-loopback host, which would send the "
-            "API key unencrypted; use https (plain http is allowed for the local sandbox only)"
-        )
-    return base_url.rstrip("/")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _redact(url: str) -> str:
-    """A URL safe for messages: no query string (signed URLs carry tokens there)."""
-    parts = urlsplit(url)
-    path = parts.path
-    if "/upload/" in path:  # the sandbox's signed URLs carry the token in the path
-        path = path.rsplit("/", 1)[0] + "/<token>"
-    return f"{parts.scheme}://{parts.netloc}{path}"
 
 
 class Transport:
-    """Sends API requests: auth header, timeouts, retries, budget and error mapping.
+    """Sends API requests: auth header, timeouts, retries, budget, bounds and error mapping.
 
     The API key is kept in the session headers only; it never appears in ``repr``, messages,
-    or signed-upload requests.
+    logs, or signed-upload requests. ``adapter`` replaces the network (a ``requests`` adapter;
+    tests pass an in-memory one); ``sleep`` and ``rng`` drive the waits between retries.
     """
 
     def __init__(
@@ -231,32 +135,37 @@ class Transport:
         timeout: float | tuple[float, float],
         retry: RetryPolicy,
         budget: RequestBudget | None,
+        limits: ResponseLimits | None = None,
+        adapter: requests.adapters.BaseAdapter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
     ) -> None:
         self.base_url = check_base_url(base_url)
         self.timeout = timeout
         self.retry = retry
         self.budget = budget
+        self.limits = limits or ResponseLimits()
         agent = f"migkit/{__version__}"
-        self._safe = self._session(retry.urllib3_retry(safe=True), agent, api_key)
-        self._unsafe = self._session(retry.urllib3_retry(safe=False), agent, api_key)
-        # A signed URL is single-use: a PUT whose answer was lost is not repeated here (the
-        # repeat would only meet 403 "already used"); the uploader asks for a fresh URL instead.
-        self._signed = self._session(retry.urllib3_retry(safe=False), agent, None)
-        self.requests_sent = 0
-
-    @staticmethod
-    def _session(retry: Retry, agent: str, api_key: str | None) -> requests.Session:
-        session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=16)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        session.headers["User-Agent"] = agent
-        if api_key is not None:
-            session.headers["x-api-key"] = api_key
-        return session
+        # max_retries=0: urllib3 sends each attempt once; the loop below decides about more.
+        network = adapter or TimedAdapter(max_retries=0, pool_maxsize=16)
+        self._api = _session(agent, api_key, network)
+        self._signed = _session(agent, None, network)  # a signed URL is its own authority
+        self._sent = SentCounter()
+        self._sleep = sleep
+        self._rng = rng
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r}, api_key=<hidden>)"
+
+    @property
+    def requests_sent(self) -> int:
+        """Attempts sent so far, retries included (each is counted as it goes out)."""
+        return self._sent.value
+
+    @property
+    def _secret(self) -> str | None:
+        key = self._api.headers.get("x-api-key")
+        return key if isinstance(key, str) else None
 
     def url(self, path: str) -> str:
         """An absolute URL for an API path (relative ``poll_url``s included)."""
@@ -267,66 +176,214 @@ class Transport:
             path = path[len(prefix) :]
         return self.base_url + path
 
+    # -- the public verbs --------------------------------------------------------------------
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        route: str,
+        idempotent: bool,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Answer:
+        """Send an API request and decode its JSON answer (``{}`` when empty), read up to
+        ``ResponseLimits.json_bytes`` within the attempt's deadline. ``route`` is the path's
+        template (``/companies/{id}``): the budget's key and the name in messages."""
+        response = self.request(
+            method, path, route=route, idempotent=idempotent, json=json, params=params
+        )
+        data = read_capped(response, self.limits.json_bytes, method, route)
+        seen = excerpt(data, self._secret)
+        body = decode_json(data, method, route, response.status_code, seen)
+        return Answer(method, route, response.status_code, body, seen)
+
+    def stream(
+        self,
+        path: str,
+        *,
+        route: str,
+        params: Mapping[str, Any] | None = None,
+        label: str = "the download",
+        noun: str = "a download",
+    ) -> Body:
+        """GET a download: a :class:`~migkit._body.Body` read as it arrives, capped at
+        ``ResponseLimits.download_bytes``; once the headers are in, the attempt lives while
+        the body keeps moving (``stall_seconds`` / ``stall_bytes``) instead of by a deadline."""
+        response = self.request("GET", path, route=route, idempotent=True, params=params)
+        deadline = getattr(getattr(response.raw, "connection", None), "deadline", None)
+        if deadline is not None:
+            deadline.streaming(self.limits.stall_seconds, self.limits.stall_bytes)
+        cap = self.limits.download_bytes
+        return Body(response, method="GET", path=route, cap=cap, label=label, noun=noun)
+
     def request(
         self,
         method: str,
         path: str,
         *,
         route: str,
-        safe: bool,
+        idempotent: bool,
         json: Any = None,
         params: Mapping[str, Any] | None = None,
-        stream: bool = False,
     ) -> requests.Response:
-        """Send one API request; returns a 2xx response or raises a :class:`MigkitError`."""
-        if self.budget is not None:
-            self.budget.acquire(route)
-        session = self._safe if safe else self._unsafe
+        """Send an API request; returns a 2xx response whose body is not read yet (read it
+        or close it), or raises a :class:`~migkit.errors.MigkitError`."""
         url = self.url(path)
         try:
-            response = session.request(
-                method, url, json=json, params=params, timeout=self.timeout, stream=stream
+            response = self._exchange(
+                self._api, method, url, route, idempotent, json=json, params=params
             )
-        except requests.RequestException as exc:
-            raise TransportError(
-                f"{method} {_redact(url)} got no answer ({type(exc).__name__}); "
-                + (
-                    "migkit retried it. "
-                    if safe
-                    else "It was not retried, since the server may have acted on it. "
-                )
-                + "Check the network and that the API (or the sandbox) is running."
-            ) from None
-        finally:
-            self.requests_sent += 1
-        if response.status_code >= 400:
-            raise self._error(response, method, route)
+        except _NoAnswer as gave_up:
+            # Chained: the cause names the host and path, nothing secret (the key is a header).
+            raise gave_up.error(method, redact(url)) from gave_up.cause
+        self._check_status(response, method, route, url)
         return response
 
     def put_signed(self, upload_url: str, data: bytes, content_type: str) -> None:
-        """PUT bytes to a signed upload URL (no API key); raises on any failure."""
+        """PUT bytes to a signed upload URL (no API key); raises on any failure.
+
+        A signed URL is single-use: a PUT whose answer was lost is not sent again to it (it
+        would only meet 403 "already used"); the uploader asks for a fresh URL instead.
+        """
+        check_base_url(upload_url, what="the signed upload URL")
+        stall = (self.limits.stall_seconds, self.limits.stall_bytes)
+        headers = {"Content-Type": content_type}
         try:
-            response = self._signed.put(
-                upload_url, data=data, timeout=self.timeout, headers={"Content-Type": content_type}
+            response = self._exchange(
+                self._signed,
+                "PUT",
+                upload_url,
+                SIGNED_ROUTE,
+                False,
+                stall,
+                data=data,
+                headers=headers,
             )
-        except requests.RequestException as exc:
-            raise TransportError(
-                f"PUT {_redact(upload_url)} got no answer ({type(exc).__name__})"
-            ) from None
-        if response.status_code >= 400:
-            raise self._error(response, "PUT", "signed upload URL")
+        except _NoAnswer as gave_up:
+            # Not chained: the cause's message holds the signed URL, token and all.
+            raise gave_up.error("PUT", redact(upload_url)) from None
+        self._check_status(response, "PUT", redact(upload_url), upload_url)
+        response.close()
+
+    # -- the retry loop ----------------------------------------------------------------------
+    def _exchange(
+        self,
+        session: requests.Session,
+        method: str,
+        url: str,
+        route: str,
+        idempotent: bool,
+        stall: tuple[float, int] | None = None,
+        **options: Any,
+    ) -> requests.Response:
+        """Send attempts until one brings an answer not to retry, and return it; when the
+        last attempt brought no answer at all, raise :class:`_NoAnswer`."""
+        plan = Plan(self.limits.deadline_for(self.timeout), stall=stall)
+        used = Used()
+        for attempt in itertools.count(1):
+            # Every attempt, retries included, waits for its slot: the budget is a promise
+            # about what the server receives, and the server counts retries too.
+            if self.budget is not None:
+                self.budget.acquire(f"{method} {route}")
+            response, failure, outcome = self._attempt(session, method, url, plan, options)
+            decision = decide(self.retry, outcome, idempotent=idempotent, used=used, rng=self._rng)
+            self._log(method, route, attempt, outcome, decision.retry, decision.delay, decision.why)
+            if not decision.retry:
+                if failure is not None:
+                    raise _NoAnswer(failure, outcome, attempt, idempotent)
+                assert response is not None
+                return response
+            if response is not None:
+                response.close()  # its body is not wanted; the connection is not reused
+            allowance = (
+                self.retry.rate_limited_attempts if outcome.status == 429 else self.retry.attempts
+            )
+            done = used.rate_limited if outcome.status == 429 else used.errors
+            announce_retry(
+                RetryNotice(method, route, str(outcome), done + 1, allowance, decision.delay)
+            )
+            used.note(outcome)
+            self._sleep(decision.delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _attempt(
+        self,
+        session: requests.Session,
+        method: str,
+        url: str,
+        plan: Plan,
+        options: dict[str, Any],
+    ) -> tuple[requests.Response | None, BaseException | None, Outcome]:
+        """One attempt: the response (body unread) or the exception, and their outcome."""
+        try:
+            with planned(plan):  # this attempt's connection gets a fresh deadline
+                response = session.request(
+                    method, url, stream=True, allow_redirects=False, timeout=self.timeout, **options
+                )
+        except READ_ERRORS as exc:
+            expired = plan.last is not None and plan.last.expired
+            problem = plan.last.reason if expired and plan.last else no_answer(exc)
+            return None, exc, Outcome(failure=failure_kind(exc), problem=problem)
+        finally:
+            self._sent.add()  # counted where it is sent, whatever came of it
+        return response, None, Outcome(response.status_code, response.headers.get("Retry-After"))
 
     @staticmethod
-    def _error(response: requests.Response, method: str, route: str) -> APIError:
+    def _log(
+        method: str, route: str, attempt: int, outcome: Outcome, retry: bool, delay: float, why: str
+    ) -> None:
+        decision = f"retry in {delay:.2f}s" if retry else "final"
+        log.debug(
+            "%s %s attempt %d: %s -> %s (%s)",
+            method,
+            route,
+            attempt,
+            outcome,
+            decision,
+            why,
+            extra={
+                "migkit_method": method,
+                "migkit_route": route,
+                "migkit_attempt": attempt,
+                "migkit_status": outcome.status,
+                "migkit_outcome": str(outcome),
+                "migkit_decision": "retry" if retry else "final",
+                "migkit_delay": delay,
+            },
+        )
+
+    # -- answers that are errors -------------------------------------------------------------
+    def _check_status(self, response: requests.Response, method: str, path: str, url: str) -> None:
+        if 300 <= response.status_code < 400:
+            location = response.headers.get("Location", "")
+            response.close()
+            raise UnexpectedRedirect(
+                method, path, response.status_code, redact(urljoin(url, location))
+            )
+        if response.status_code >= 400:
+            raise self._error(response, method, path)
+
+    def _error(self, response: requests.Response, method: str, path: str) -> APIError:
         try:
-            body = response.json()
-        except ValueError:
-            body = {"error": response.text[:300]} if response.text else None
-        response.close()
-        path = route.removeprefix(f"{method} ")
-        return error_for(response.status_code, body, method=method, path=path)
+            data = read_capped(response, ERROR_BODY_BYTES, method, path, strict=False)
+        except (TransportError, UnexpectedResponse):
+            data = b""
+        seen = excerpt(data, self._secret)
+        try:
+            body: Any = json.loads(data) if data.strip() else None
+        except (ValueError, RecursionError):
+            body = {"error": seen} if seen else None
+        return error_for(
+            response.status_code,
+            body,
+            method=method,
+            path=path,
+            headers=response.headers,
+            body_excerpt=seen,
+        )
 
     def close(self) -> None:
         """Close the connection pools."""
-        for session in (self._safe, self._unsafe, self._signed):
+        for session in (self._api, self._signed):
             session.close()

@@ -13,11 +13,11 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from migkit._http import DEFAULT_BASE_URL, RequestBudget, RetryPolicy, Transport
+from migkit._http import DEFAULT_BASE_URL, RequestBudget, ResponseLimits, RetryPolicy, Transport
 from migkit.errors import ConfigurationError
-from migkit.ledger import Ledger, default_path, fingerprint
+from migkit.ledger import Ledger, NullLedger, default_path, fingerprint
 from migkit.polling import PollSchedule
-from migkit.resources._context import Context
+from migkit.resources._base import Context
 from migkit.resources.catalog import Sources, Templates
 from migkit.resources.companies import Companies
 from migkit.resources.exports import Exports
@@ -40,20 +40,48 @@ def _dotenv(path: Path) -> dict[str, str]:
     return values
 
 
+def _setting(name: str, given: str | None) -> str | None:
+    # The argument, else the environment variable, else the line in ./.env.
+    return given or os.environ.get(name) or _dotenv(Path.cwd() / ".env").get(name)
+
+
 def resolve_api_key(api_key: str | None) -> str:
-    """The key from the argument, else ``VERN_API_KEY``, else ``.env`` in the working dir."""
-    key = (
-        api_key
-        or os.environ.get("VERN_API_KEY")
-        or _dotenv(Path.cwd() / ".env").get("VERN_API_KEY")
-    )
+    """The key from the argument, else ``VERN_API_KEY``, else ``.env`` in the working dir.
+
+    A key that cannot go in an HTTP header (a space inside, a control or non-ASCII
+    character, often from a bad copy) is a :class:`ConfigurationError` that shows where, never
+    the key.
+    """
+    key = _setting("VERN_API_KEY", api_key)
     if not key:
         raise ConfigurationError(
             "No Vern API key: pass Client(api_key=...), set the VERN_API_KEY environment "
             f"variable, or add a line VERN_API_KEY=... to {Path.cwd() / '.env'}. Create keys in "
             "the dashboard under Settings > API keys."
         )
-    return key.strip()
+    key = key.strip()
+    for position, char in enumerate(key, start=1):
+        if "!" <= char <= "~":  # printable ASCII without the space: what a header value takes
+            continue
+        kind = (
+            "a space"
+            if char.isspace() and char.isascii()
+            else "a control character"
+            if ord(char) < 0x20 or ord(char) == 0x7F
+            else "a non-ASCII character"
+        )
+        raise ConfigurationError(
+            f"The API key has {kind} at position {position} of {len(key)}, which cannot be "
+            "sent in an HTTP header. Copy the key again from the dashboard (Settings > API "
+            "keys), without quotes, spaces or line breaks."
+        )
+    return key
+
+
+def resolve_base_url(base_url: str | None) -> str:
+    """The base URL from the argument, else ``VERN_BASE_URL``, else ``.env`` in the working
+    dir (like the key), else the real service."""
+    return _setting("VERN_BASE_URL", base_url) or DEFAULT_BASE_URL
 
 
 class Client:
@@ -61,7 +89,9 @@ class Client:
 
     The key comes from ``api_key``, else ``VERN_API_KEY``, else a ``.env`` file in the working
     directory; it never appears in a repr, message or URL. ``base_url`` defaults to
-    ``VERN_BASE_URL`` or ``https://app.vern.so/api/v1``. ``ledger`` is where submitted runs
+    ``VERN_BASE_URL`` (from the environment or ``.env``) or ``https://app.vern.so/api/v1``.
+    ``limits`` caps what a server's answers may cost (deadlines, sizes: see
+    :class:`~migkit.ResponseLimits`). ``ledger`` is where submitted runs
     are recorded (``"default"`` under the user's data directory, a path, or ``None`` to
     turn it off). ``rate_limit`` is the client-side budget: requests per route per minute,
     a :class:`~migkit.RequestBudget` (to share one between clients or set its window), or
@@ -79,9 +109,10 @@ class Client:
         rate_limit: int | RequestBudget | None = 95,
         poll: PollSchedule | None = None,
         progress: bool = True,
+        limits: ResponseLimits | None = None,
     ) -> None:
         key = resolve_api_key(api_key)
-        url = base_url or os.environ.get("VERN_BASE_URL") or DEFAULT_BASE_URL
+        url = resolve_base_url(base_url)
         budget = (
             rate_limit
             if isinstance(rate_limit, RequestBudget)
@@ -90,26 +121,32 @@ class Client:
             else None
         )
         self._transport = Transport(
-            key, url, timeout=timeout, retry=retry or RetryPolicy(), budget=budget
+            key,
+            url,
+            timeout=timeout,
+            retry=retry or RetryPolicy(),
+            budget=budget,
+            limits=limits,
         )
         if ledger == DEFAULT:
             ledger = Ledger(default_path())
         elif isinstance(ledger, str | Path):
             ledger = Ledger(ledger)
         self.ledger: Ledger | None = ledger
+        account = fingerprint(key)
         self._ctx = Context(
             transport=self._transport,
-            ledger=self.ledger,
-            account=fingerprint(key),
+            ledger=ledger.scoped(account, self._transport.base_url) if ledger else NullLedger(),
+            account=account,
             schedule=poll or PollSchedule(),
             progress=progress,
         )
         self.sources = Sources(self._ctx)
         self.templates = Templates(self._ctx)
-        self.companies = Companies(self._ctx, self.sources, self.templates)
+        self.companies = Companies(self._ctx)
         self.uploads = Uploads(self._ctx)
-        self.imports = Imports(self._ctx, self.uploads, self.companies)
-        self.exports = Exports(self._ctx, self.companies, self.templates)
+        self.imports = Imports(self._ctx, self.uploads)
+        self.exports = Exports(self._ctx)
 
     @property
     def base_url(self) -> str:
@@ -118,7 +155,8 @@ class Client:
 
     @property
     def requests_sent(self) -> int:
-        """HTTP requests this client has sent (retries inside urllib3 not counted)."""
+        """HTTP requests this client has sent, every retry included (each attempt is counted
+        as it goes out, whatever came of it)."""
         return self._transport.requests_sent
 
     def __repr__(self) -> str:

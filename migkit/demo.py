@@ -18,6 +18,9 @@ import pandas as pd
 from migkit.client import Client
 from migkit.models import Run
 from migkit.polling import PollSchedule
+from migkit.printable import counted
+from migkit.progress import RunState, progress_enabled
+from migkit.progress.state import outcome
 from migkit.read import read
 from migkit.reconcile import reconcile
 from migkit.validation import ValidationReport, validate
@@ -36,10 +39,11 @@ def _indent(text: str) -> str:
 
 def _validate(name: str, frame: pd.DataFrame, template: Any, **links: Any) -> ValidationReport:
     report = validate(frame, template, links=links or None)
-    print(f"{name}: {len(frame)} rows, {report.predicted_flagged_rows} would be flagged")
+    print(f"{name}: {counted(len(frame), 'row')}, {report.predicted_flagged_rows} would be flagged")
     if len(report.errors):
         print(_indent(report.summary().to_string(index=False)))
         first = report.errors.head(3)[["row", "column", "value", "message"]]
+        first = first.assign(value=first["value"].fillna("(blank)"))  # never "NaN"
         print(_indent("e.g.\n" + first.to_string(index=False)))
     return report
 
@@ -50,7 +54,8 @@ def _fix(name: str, report: ValidationReport, skip_rules: tuple[str, ...] = ()) 
     fixed = report.apply(chosen)
     counts = chosen["action"].value_counts().to_dict() if len(chosen) else {}
     print(
-        f"{name}: {counts.get('set', 0)} values corrected, {counts.get('drop', 0)} rows dropped"
+        f"{name}: {counted(counts.get('set', 0), 'value')} corrected, "
+        f"{counted(counts.get('drop', 0), 'row')} dropped"
         + (
             f" (left {', '.join(skip_rules)} fixes for the server to ask about)"
             if skip_rules
@@ -60,26 +65,37 @@ def _fix(name: str, report: ValidationReport, skip_rules: tuple[str, ...] = ()) 
     return fixed
 
 
-def _finish(client: Client, run: Run) -> tuple[Run, Run | None]:
-    """Wait for the run (the progress display prints how it ends, and a pause's questions);
-    answer a pause by applying the suggested fix. Returns the final run and the paused one."""
+def _wait(client: Client, run: Run, progress: bool) -> Run:
+    # The progress display ends each run with one line saying how; without it, say it here.
     run = client.imports.wait(run, raise_on_failure=False)
+    if not progress:
+        print(f"{RunState(run.id, run.label).title}: {outcome(run)}")
+    return run
+
+
+def _finish(client: Client, run: Run, progress: bool) -> tuple[Run, Run | None]:
+    """Wait for the run; answer a pause (its questions printed) by applying the suggested
+    fix. Returns the final run and the paused one."""
+    run = _wait(client, run, progress)
     paused = None
     if run.waiting:
         paused = run
+        print("\n".join(run.questions_text()))
         print("-> answering: apply the suggested fix")
-        run = client.imports.wait(client.imports.decide(run, accept=True), raise_on_failure=False)
+        run = _wait(client, client.imports.decide(run, accept=True), progress)
     return run, paused
 
 
-def run_demo(step_seconds: float = 0.3, data: str | None = None) -> int:
-    """Run the demo; returns the process exit code.
+def run_demo(step_seconds: float = 0.3, data: str | None = None, progress: bool = True) -> int:
+    """Run the demo; returns the process exit code. ``progress=False`` (``--no-progress``)
+    prints one line per run instead of live progress.
 
     >>> run_demo(step_seconds=0)  # doctest: +SKIP
     0
     """
     import migkit.sandbox  # the demo's embedded server; the client itself never imports it
 
+    progress = progress and progress_enabled()
     folder = Path(data) if data else SAMPLE_DATA
     path = folder / WORKBOOK
     if not path.is_file():
@@ -89,7 +105,9 @@ def run_demo(step_seconds: float = 0.3, data: str | None = None) -> int:
     with (
         migkit.sandbox.start(step_seconds=step_seconds) as sb,
         tempfile.TemporaryDirectory(prefix="migkit-demo-") as tmp,
-        Client(sb.api_key, sb.base_url, ledger=Path(tmp) / "ledger.db", poll=poll) as client,
+        Client(
+            sb.api_key, sb.base_url, ledger=Path(tmp) / "ledger.db", poll=poll, progress=progress
+        ) as client,
     ):
         print(f"Embedded sandbox at {sb.base_url} (a local emulator of the Vern Migration API)")
 
@@ -125,10 +143,10 @@ def run_demo(step_seconds: float = 0.3, data: str | None = None) -> int:
         )
         print(f"Company {company.name} ({company.id})")
         accounts_run, _ = _finish(
-            client, client.imports.create(company, frame=accounts_fixed, sheet="Accounts")
+            client, client.imports.create(company, frame=accounts_fixed, sheet="Accounts"), progress
         )
         contacts_run, paused = _finish(
-            client, client.imports.create(company, frame=contacts_fixed, sheet="Contacts")
+            client, client.imports.create(company, frame=contacts_fixed, sheet="Contacts"), progress
         )
 
         _title("5. Export and reconcile")
@@ -154,7 +172,7 @@ def run_demo(step_seconds: float = 0.3, data: str | None = None) -> int:
         lines = [
             (f"rows in {path.name}", len(contacts)),
             ("dropped locally (missing a required value)", dropped),
-            ("imported", len(contacts_fixed)),
+            ("inserted (valid + flagged)", len(contacts_fixed)),
             ("exported as valid", report.matched),
             *[(f"not exported: {reason}", count) for reason, count in reasons.items()],
             ("cells changed by the accepted fix", len(report.changed)),

@@ -8,7 +8,10 @@ cell (``""``) is the empty string, so whatever distinction the server writes sur
 
 A damaged body is raised as :class:`ExportIncomplete`, never returned as a short frame: a
 parse error (a row with the wrong number of fields, invalid UTF-8), a quoted field that never
-closes, no header, or a row count that differs from the server's ``X-Total-Records``. (A body
+closes, no header, or a row count that differs from the server's ``X-Total-Records``. A body
+is bounded while it streams: :class:`RecordCounter` stops a download as soon as it holds more
+rows than announced, and :func:`read_export_zip` checks every ZIP member's declared size and
+compression ratio before inflating it (:class:`ExportTooLarge`). (A body
 cut off in transit is first caught by HTTP framing: ``client.exports`` raises
 :class:`~migkit.errors.TransportError` for it. A last row without a line break is accepted, as
 RFC 4180 allows.)
@@ -24,6 +27,9 @@ from __future__ import annotations
 
 import csv
 import io  # noqa: F401  (doctests)
+import tempfile
+import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -33,21 +39,58 @@ import pandas as pd
 import pyarrow as pa
 
 from migkit.columns import as_arrow, pair_copies, row_text
-from migkit.errors import MigkitError
+from migkit.errors import ExportIncomplete as ExportIncomplete  # defined in migkit.errors
+from migkit.errors import ExportTooLarge as ExportTooLarge
+from migkit.printable import printable
 from migkit.read import text_csv
 
+RATIO_FLOOR = 1 << 20  # ZIP members smaller than this are not held to the ratio cap
+MAX_MEMBERS = 10_000  # a workbook export holds one CSV per sheet
 
-class ExportIncomplete(MigkitError):
-    """A downloaded export is truncated or malformed; download it again.
 
-    ``rows`` is how many rows were read (when parsing got that far), ``expected`` what the
-    server announced in ``X-Total-Records`` (when it did).
+class RecordCounter:
+    """Counts CSV records (line breaks outside quoted fields) in a body fed in chunks, so a
+    download stops as soon as it holds more rows than the server announced.
+
+    ``rows`` is a lower bound of the data rows (the header is the first record; a last row
+    without a line break is not counted until the end).
+
+    >>> counter = RecordCounter()
+    >>> counter.feed(b'Email,Notes\\r\\nann@x.io,"two\\nlin')
+    >>> counter.feed(b'es"\\r\\nbob@x.io,\\r\\n')
+    >>> counter.rows
+    2
     """
 
-    def __init__(self, message: str, *, rows: int | None = None, expected: int | None = None):
-        super().__init__(message)
-        self.rows = rows
-        self.expected = expected
+    def __init__(self) -> None:
+        self.records = 0
+        self._quoted = 0  # 1 while inside a quoted field at the end of the last chunk
+
+    def feed(self, chunk: bytes) -> None:
+        """Count the record ends in the next chunk of the body."""
+        data = np.frombuffer(chunk, dtype=np.uint8)
+        quotes = data == ord('"')
+        # Quotes come in pairs in RFC 4180, so a byte is inside a quoted field when an odd
+        # number of quotes precede it (this chunk's, plus the state carried from earlier ones).
+        before = np.cumsum(quotes, dtype=np.int64) - quotes + self._quoted
+        ends = (data == ord("\n")) & ((before & 1) == 0)
+        self.records += int(np.count_nonzero(ends))
+        self._quoted = (int(np.count_nonzero(quotes)) + self._quoted) & 1
+
+    @property
+    def rows(self) -> int:
+        """Data rows seen so far (at least)."""
+        return max(self.records - 1, 0)
+
+
+def too_many_rows(name: str, rows: int, expected: int) -> ExportIncomplete:
+    """The error for a body that already holds more rows than ``X-Total-Records`` said."""
+    return ExportIncomplete(
+        f"{printable(name, limit=200)} holds more than the {expected:,} rows the server "
+        f"announced (X-Total-Records): reading stopped after {rows:,} rows; download it again",
+        rows=rows,
+        expected=expected,
+    )
 
 
 def _quotes_balanced(source: IO[bytes]) -> bool:
@@ -84,7 +127,9 @@ def check_body(source: IO[bytes], name: str = "export.csv", delimiter: str = ","
         )
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
-        raise ExportIncomplete(f"{name} repeats the column(s) {duplicated} in its header")
+        raise ExportIncomplete(
+            f"{name} repeats the column(s) {printable(duplicated, limit=300)} in its header"
+        )
     return names
 
 
@@ -112,7 +157,7 @@ def read_export_csv(
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise ExportIncomplete(
             f"{name} is malformed or cut off ({exc}); download it again", expected=expected_rows
-        ) from None
+        ) from exc
     if expected_rows is not None and len(frame) != expected_rows:
         raise ExportIncomplete(
             f"{name} holds {len(frame):,} rows but the server announced {expected_rows:,}"
@@ -121,6 +166,91 @@ def read_export_csv(
             expected=expected_rows,
         )
     return frame
+
+
+def read_export_zip(
+    path: str | Path,
+    *,
+    expected_rows: int | None = None,
+    max_bytes: int = 16 << 30,
+    max_ratio: float = 200.0,
+) -> dict[str, pd.DataFrame]:
+    """Every member of a workbook export ZIP as ``{sheet name: DataFrame}``, each read like
+    :func:`read_export_csv`.
+
+    Before anything is inflated, the members' declared sizes must add up to at most
+    ``max_bytes`` and each member over 1 MiB must declare at most ``max_ratio`` times its
+    compressed size (:class:`ExportTooLarge`); while inflating, a member cannot pass its
+    declared size (``zipfile`` stops there and the checksum fails), and reading stops as soon
+    as the rows exceed ``expected_rows`` (``X-Total-Records``).
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ExportIncomplete(
+            "the workbook export is not a readable ZIP: it was cut off; download it again"
+        ) from exc
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        _check_declared(members, max_bytes, max_ratio)
+        sheets: dict[str, pd.DataFrame] = {}
+        rows = 0
+        for member in members:
+            frame = _read_member(archive, member, expected_rows, rows)
+            sheets[member.filename.removesuffix(".csv")] = frame
+            rows += len(frame)
+    if expected_rows is not None and rows != expected_rows:
+        raise ExportIncomplete(
+            f"the workbook export holds {rows:,} rows but the server announced "
+            f"{expected_rows:,} (X-Total-Records); download it again",
+            rows=rows,
+            expected=expected_rows,
+        )
+    return sheets
+
+
+def _check_declared(members: list[zipfile.ZipInfo], max_bytes: int, max_ratio: float) -> None:
+    if len(members) > MAX_MEMBERS:
+        raise ExportTooLarge(
+            f"the workbook export holds {len(members):,} files; a workbook has one per sheet"
+        )
+    declared = sum(m.file_size for m in members)
+    if declared > max_bytes:
+        raise ExportTooLarge(
+            f"the workbook export declares {declared:,} bytes uncompressed, more than the "
+            f"{max_bytes:,} accepted (ResponseLimits.download_bytes)"
+        )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > RATIO_FLOOR and ratio > max_ratio:
+            raise ExportTooLarge(
+                f"{printable(member.filename, limit=200)} in the workbook export would inflate "
+                f"{ratio:,.0f} times ({member.compress_size:,} to {member.file_size:,} bytes), "
+                f"more than the {max_ratio:g} accepted (ResponseLimits.zip_ratio): it looks like "
+                "a ZIP bomb, so it was not inflated"
+            )
+
+
+def _read_member(
+    archive: zipfile.ZipFile, member: zipfile.ZipInfo, expected: int | None, before: int
+) -> pd.DataFrame:
+    name = member.filename
+    counter = RecordCounter()
+    try:
+        with archive.open(member) as raw, tempfile.SpooledTemporaryFile(64 << 20) as spool:
+            while chunk := raw.read(4 << 20):  # pyarrow wants a seekable file
+                if expected is not None:
+                    counter.feed(chunk)
+                    if before + counter.rows > expected:
+                        raise too_many_rows(name, before + counter.rows, expected)
+                spool.write(chunk)
+            spool.seek(0)
+            return read_export_csv(spool, name=printable(name, limit=200))
+    except (zipfile.BadZipFile, EOFError, zlib.error, RuntimeError, NotImplementedError) as exc:
+        raise ExportIncomplete(
+            f"{printable(name, limit=200)} in the workbook export is damaged "
+            f"({printable(exc, limit=200)}); download it again"
+        ) from exc
 
 
 def subtract_rows(all_rows: pd.DataFrame, valid: pd.DataFrame) -> pd.DataFrame:

@@ -31,7 +31,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from migkit.export_files import ExportIncomplete, check_body
-from migkit.read import BLOCK_SIZE
+
+BLOCK_SIZE = 16 << 20  # pyarrow parses this much text per block (a record may span lines)
 
 ROW_GROUP_ROWS = 1 << 20  # rows per Parquet row group (engines read row groups in parallel)
 

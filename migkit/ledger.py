@@ -3,7 +3,9 @@ done twice after a crash, a lost response or a kernel restart.
 
 A small SQLite file records each company created and each import submitted, *before* the
 request (``pending``) and after it (the ids and last status). Accounts are told apart by a
-fingerprint of the API key (a truncated SHA-256); the key itself is never stored.
+fingerprint of the API key (a truncated SHA-256); the key itself is never stored. Inline rows
+are stored as sent (customers' emails and names), so the file is readable by its owner only
+(0600), and a folder migkit creates for it too (0700).
 
 >>> import tempfile, pathlib
 >>> ledger = Ledger(pathlib.Path(tempfile.mkdtemp()) / "ledger.db")
@@ -11,6 +13,14 @@ fingerprint of the API key (a truncated SHA-256); the key itself is never stored
 >>> ledger.set_run("acct", "https://x", "c1", "key1", "r1", "queued")
 >>> [e.run_id for e in ledger.unfinished("acct", "https://x")]
 ['r1']
+
+A client sees the ledger through :meth:`Ledger.scoped`, bound once to its account and base
+URL; with the ledger turned off it gets a :class:`NullLedger`, which records nothing and knows
+nothing, so no call site asks whether there is a ledger.
+
+>>> mine = ledger.scoped("acct", "https://x")
+>>> [e.run_id for e in mine.unfinished()], NullLedger().unfinished()
+(['r1'], [])
 """
 
 from __future__ import annotations
@@ -24,7 +34,9 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+from migkit.statuses import TERMINAL
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS companies (
@@ -37,7 +49,7 @@ CREATE TABLE IF NOT EXISTS imports (
     run_id TEXT, status TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
     PRIMARY KEY (account, base_url, company_id, idempotency_key));
 """
-UNFINISHED = ("pending", "queued", "running", "needs_attention")
+FINISHED = tuple(sorted(TERMINAL))
 
 
 def default_path() -> Path:
@@ -90,13 +102,18 @@ class Ledger:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _private_file(self.path)
         self._lock = threading.Lock()
         with self._connect() as db:
             db.executescript(SCHEMA)
 
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"
+
+    def scoped(self, account: str, base_url: str) -> AccountLedger:
+        """This ledger as one client sees it: ``account`` (the key's fingerprint) at
+        ``base_url``."""
+        return AccountLedger(self, account, base_url)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
@@ -219,13 +236,154 @@ class Ledger:
         return _entry(rows[0]) if rows else None
 
     def unfinished(self, account: str, base_url: str) -> list[ImportEntry]:
-        """Imports not known to have ended, oldest first."""
+        """Imports not known to have ended (waiting, or in a status migkit does not know),
+        oldest first."""
         rows = self._run(
-            "SELECT * FROM imports WHERE account = ? AND base_url = ? AND status IN"
-            " (?, ?, ?, ?) ORDER BY created_at",
-            (account, base_url, *UNFINISHED),
+            "SELECT * FROM imports WHERE account = ? AND base_url = ? AND status NOT IN"
+            f" ({', '.join('?' * len(FINISHED))}) ORDER BY created_at",
+            (account, base_url, *FINISHED),
         )
         return [_entry(r) for r in rows]
+
+
+class ClientLedger(Protocol):
+    """What the resources of one client ask of the ledger (:class:`AccountLedger`, or
+    :class:`NullLedger` when it is off): the :class:`Ledger`'s calls without the account and
+    base URL, which the scope fixes."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    def record_company(self, external_id: str, name: str) -> None: ...
+
+    def set_company(self, external_id: str, body: dict[str, Any]) -> None: ...
+
+    def company(self, external_id: str) -> CompanyEntry | None: ...
+
+    def company_by_id(self, company_id: str) -> CompanyEntry | None: ...
+
+    def record_import(
+        self, company_id: str, key: str, content_hash: str, request: dict[str, Any]
+    ) -> None: ...
+
+    def set_run(self, company_id: str, key: str, run_id: str, status: str) -> None: ...
+
+    def set_status(self, run_id: str, status: str) -> None: ...
+
+    def import_entry(self, company_id: str, key: str) -> ImportEntry | None: ...
+
+    def run_key(self, run_id: str) -> ImportEntry | None: ...
+
+    def unfinished(self) -> list[ImportEntry]: ...
+
+
+class AccountLedger:
+    """A :class:`Ledger` scoped to one account at one base URL (see :class:`ClientLedger`)."""
+
+    enabled = True
+
+    def __init__(self, ledger: Ledger, account: str, base_url: str) -> None:
+        self.ledger = ledger
+        self._scope = (account, base_url)
+
+    def __repr__(self) -> str:
+        return f"AccountLedger({str(self.ledger.path)!r}, base_url={self._scope[1]!r})"
+
+    def record_company(self, external_id: str, name: str) -> None:
+        self.ledger.record_company(*self._scope, external_id, name)
+
+    def set_company(self, external_id: str, body: dict[str, Any]) -> None:
+        self.ledger.set_company(*self._scope, external_id, body)
+
+    def company(self, external_id: str) -> CompanyEntry | None:
+        return self.ledger.company(*self._scope, external_id)
+
+    def company_by_id(self, company_id: str) -> CompanyEntry | None:
+        return self.ledger.company_by_id(*self._scope, company_id)
+
+    def record_import(
+        self, company_id: str, key: str, content_hash: str, request: dict[str, Any]
+    ) -> None:
+        self.ledger.record_import(*self._scope, company_id, key, content_hash, request)
+
+    def set_run(self, company_id: str, key: str, run_id: str, status: str) -> None:
+        self.ledger.set_run(*self._scope, company_id, key, run_id, status)
+
+    def set_status(self, run_id: str, status: str) -> None:
+        self.ledger.set_status(*self._scope, run_id, status)
+
+    def import_entry(self, company_id: str, key: str) -> ImportEntry | None:
+        return self.ledger.import_entry(*self._scope, company_id, key)
+
+    def run_key(self, run_id: str) -> ImportEntry | None:
+        return self.ledger.run_key(*self._scope, run_id)
+
+    def unfinished(self) -> list[ImportEntry]:
+        return self.ledger.unfinished(*self._scope)
+
+
+class NullLedger:
+    """The ledger turned off (``Client(ledger=None)``): records nothing, knows nothing."""
+
+    enabled = False
+
+    def __repr__(self) -> str:
+        return "NullLedger()"
+
+    def record_company(self, external_id: str, name: str) -> None:
+        return None
+
+    def set_company(self, external_id: str, body: dict[str, Any]) -> None:
+        return None
+
+    def company(self, external_id: str) -> CompanyEntry | None:
+        return None
+
+    def company_by_id(self, company_id: str) -> CompanyEntry | None:
+        return None
+
+    def record_import(
+        self, company_id: str, key: str, content_hash: str, request: dict[str, Any]
+    ) -> None:
+        return None
+
+    def set_run(self, company_id: str, key: str, run_id: str, status: str) -> None:
+        return None
+
+    def set_status(self, run_id: str, status: str) -> None:
+        return None
+
+    def import_entry(self, company_id: str, key: str) -> ImportEntry | None:
+        return None
+
+    def run_key(self, run_id: str) -> ImportEntry | None:
+        return None
+
+    def unfinished(self) -> list[ImportEntry]:
+        return []
+
+
+def _private_file(path: Path) -> None:
+    # Folders migkit creates are 0700 and the file 0600 from its first byte (created here,
+    # before SQLite opens it; SQLite gives its journal the file's mode). A ledger an older
+    # version left readable by others is tightened. The umask cannot loosen either.
+    missing = []
+    folder = path.parent
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        created.mkdir(mode=0o700, exist_ok=True)
+        _chmod(created, 0o700)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(descriptor)
+    if os.name != "nt" and path.stat().st_mode & 0o077:
+        _chmod(path, 0o600)
+
+
+def _chmod(path: Path, mode: int) -> None:
+    if os.name != "nt":  # Windows keeps access in ACLs; chmod only sets read-only there
+        path.chmod(mode)
 
 
 def _entry(row: sqlite3.Row) -> ImportEntry:

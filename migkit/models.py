@@ -1,18 +1,24 @@
 """Typed results: small frozen dataclasses with the documented fields and ``.raw`` JSON.
 
 Unknown fields are ignored (kept in ``.raw``) and missing optional fields become ``None``, so
-a newer server never breaks parsing. Names follow the API's meaning in Python spelling:
-``Report.flagged_rows`` is the API's ``invalidCellCount``, which counts rows.
+a newer server never breaks parsing; ids and statuses, which migkit acts on, are read strictly
+(:mod:`migkit.fields`), so a broken answer never becomes ``Run(id='None')``. Names follow the
+API's meaning in Python spelling: ``Report.flagged_rows`` is the API's ``invalidCellCount``,
+which counts rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from migkit.errors import UsageError
+from migkit.errors import UnknownName, UsageError
+from migkit.fields import count, id_field, object_list, raw_field, status_field, text_or_none
+from migkit.printable import counted, printable
+from migkit.questions import NeedsAttention, Option, ProposedPatch, Question, question_lines
 from migkit.rules import Column, Template
+from migkit.statuses import EXPORT_STATUSES, IMPORT_STATUSES, TERMINAL, WAITING
 
 __all__ = [
     "Column",
@@ -33,22 +39,6 @@ __all__ = [
     "WriteResult",
 ]
 
-TERMINAL = frozenset({"completed", "failed", "canceled"})
-
-
-def _raw() -> Any:
-    return field(default_factory=dict, compare=False, repr=False)
-
-
-def _str(raw: Mapping[str, Any], key: str) -> str | None:
-    value = raw.get(key)
-    return None if value is None else str(value)
-
-
-def _int(raw: Mapping[str, Any], key: str) -> int:
-    value = raw.get(key)
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
-
 
 @dataclass(frozen=True)
 class Source:
@@ -57,14 +47,14 @@ class Source:
     id: str
     name: str
     logo_url: str | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Source:
         return cls(
-            id=str(raw["id"]),
+            id=id_field(raw, "id"),
             name=str(raw.get("name", "")),
-            logo_url=_str(raw, "logo_url"),
+            logo_url=text_or_none(raw, "logo_url"),
             raw=dict(raw),
         )
 
@@ -89,24 +79,28 @@ class Company:
     workbook_id: str | None
     sheets: tuple[Sheet, ...]
     magic_link_url: str | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Company:
-        company = raw.get("company") or {}
+        company = raw.get("company")
+        if not isinstance(company, Mapping):
+            raise TypeError("company is not an object")
         return cls(
-            id=str(company["id"]),
+            id=id_field(company, "id"),
             name=str(company.get("name", "")),
-            external_id=_str(company, "external_id"),
-            created_at=_str(company, "created_at"),
-            workbook_id=_str(raw, "workbook_id"),
+            external_id=text_or_none(company, "external_id"),
+            created_at=text_or_none(company, "created_at"),
+            workbook_id=text_or_none(raw, "workbook_id"),
             sheets=tuple(
                 Sheet(
-                    id=str(s["id"]), name=str(s.get("name", "")), template_id=_str(s, "template_id")
+                    id=id_field(s, "id"),
+                    name=str(s.get("name", "")),
+                    template_id=text_or_none(s, "template_id"),
                 )
-                for s in raw.get("sheets") or []
+                for s in object_list(raw, "sheets")
             ),
-            magic_link_url=_str(raw, "magic_link_url"),
+            magic_link_url=text_or_none(raw, "magic_link_url"),
             raw=dict(raw),
         )
 
@@ -116,12 +110,16 @@ class Company:
         return company_html(self)
 
     def sheet(self, name_or_id: str) -> Sheet:
-        """The sheet with this name (case-insensitive) or id."""
+        """The sheet with this name (case-insensitive) or id;
+        :class:`~migkit.errors.UnknownName` (a ``KeyError``) listing the sheets otherwise."""
         for sheet in self.sheets:
             if sheet.id == name_or_id or sheet.name.casefold() == name_or_id.casefold():
                 return sheet
-        names = ", ".join(s.name for s in self.sheets) or "none"
-        raise KeyError(f"company {self.name!r} has no sheet {name_or_id!r}; sheets: {names}")
+        names = printable(", ".join(s.name for s in self.sheets) or "none", limit=500)
+        raise UnknownName(
+            f"company {printable(self.name, limit=100)!r} has no sheet {name_or_id!r}; "
+            f"sheets: {names}"
+        )
 
 
 @dataclass(frozen=True)
@@ -155,22 +153,49 @@ class Report:
     inserted: int
     per_sheet: tuple[SheetReport, ...]
     flagged_rows: int
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Report:
         return cls(
-            inserted=_int(raw, "inserted"),
+            inserted=count(raw, "inserted"),
             per_sheet=tuple(
                 SheetReport(
                     template_name=str(s.get("templateName", "")),
                     sheet_id=str(s.get("sheetId", "")),
-                    row_count=_int(s, "rowCount"),
+                    row_count=count(s, "rowCount"),
                 )
                 for s in raw.get("perSheet") or []
             ),
-            flagged_rows=_int(raw, "invalidCellCount"),
+            flagged_rows=count(raw, "invalidCellCount"),
             raw=dict(raw),
+        )
+
+    @property
+    def valid_rows(self) -> int:
+        """Rows a completed run left valid (in ``filter=valid`` exports): inserted minus
+        flagged."""
+        return max(self.inserted - self.flagged_rows, 0)
+
+    def headline(self, waiting: bool = False) -> str:
+        """What the numbers mean, in words. A completed run's ``inserted`` counts valid and
+        flagged rows; a run waiting for a decision has inserted only its clean rows so far.
+
+        >>> Report(inserted=196, per_sheet=(), flagged_rows=12).headline()
+        '184 valid + 12 flagged = 196 inserted'
+        >>> Report(inserted=178, per_sheet=(), flagged_rows=22).headline(waiting=True)
+        '178 clean rows inserted so far; 22 flagged rows wait for a decision'
+        """
+        if waiting:
+            flagged = counted(self.flagged_rows, "flagged row")
+            verb = "waits" if self.flagged_rows == 1 else "wait"
+            return (
+                f"{counted(self.inserted, 'clean row')} inserted so far; "
+                f"{flagged} {verb} for a decision"
+            )
+        return (
+            f"{self.valid_rows:,} valid + {self.flagged_rows:,} flagged = "
+            f"{self.inserted:,} inserted"
         )
 
     def _repr_html_(self) -> str:
@@ -179,87 +204,45 @@ class Report:
         return report_html(self)
 
 
-@dataclass(frozen=True)
-class Option:
-    """A suggested answer; send its ``label`` as the answer value."""
+class RunActions(Protocol):
+    """What a :class:`Run` asks of the ``client.imports`` that made it (so ``run.wait()``,
+    ``run.decide(...)`` and the rest work)."""
 
-    id: str
-    label: str
+    def get(self, run: Run) -> Run: ...
 
+    def wait(
+        self,
+        run: Run,
+        *,
+        timeout: float | None = None,
+        on_progress: Any = None,
+        on_attention: Any = None,
+        raise_on_failure: bool = True,
+    ) -> Run: ...
 
-@dataclass(frozen=True)
-class Question:
-    """A question a paused run asks about one group of flagged cells."""
+    def decide(
+        self,
+        run: Run,
+        *,
+        accept: bool = False,
+        answers: Mapping[str, str | Option] | None = None,
+        reject: bool = False,
+    ) -> Run: ...
 
-    id: str
-    prompt: str
-    context: str
-    column: str | None
-    sheet_id: str | None
-    affected_rows: int
-    sample_values: tuple[str, ...]
-    error: str | None
-    options: tuple[Option, ...]
-    allow_custom: bool
-    relevant_columns: tuple[str, ...] = ()
-    raw: Mapping[str, Any] = _raw()
+    def answer(self, run: Run, *, answers: Mapping[str, str | Option] | str) -> Run: ...
 
-    @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> Question:
-        target = raw.get("target") or {}
-        return cls(
-            id=str(raw["id"]),
-            prompt=str(raw.get("prompt", "")),
-            context=str(raw.get("context", "")),
-            column=_str(target, "column"),
-            sheet_id=_str(target, "sheet_id"),
-            affected_rows=_int(target, "affected_count"),
-            sample_values=tuple(str(v) for v in target.get("sample_values") or []),
-            error=_str(target, "error"),
-            options=tuple(
-                Option(id=str(o.get("id", "")), label=str(o.get("label", "")))
-                for o in raw.get("options") or []
-            ),
-            allow_custom=bool(raw.get("allow_custom", False)),
-            relevant_columns=tuple(str(c) for c in raw.get("relevant_columns") or []),
-            raw=dict(raw),
-        )
-
-
-@dataclass(frozen=True)
-class ProposedPatch:
-    """Vern's best-guess fix: a one-line ``summary`` and per-column ``actions``."""
-
-    summary: str
-    actions: tuple[Mapping[str, Any], ...]
-
-
-@dataclass(frozen=True)
-class NeedsAttention:
-    """What a paused run asks: questions and a proposed patch."""
-
-    questions: tuple[Question, ...]
-    proposed_patch: ProposedPatch | None
-
-    @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> NeedsAttention:
-        patch = raw.get("proposed_patch")
-        return cls(
-            questions=tuple(Question.from_api(q) for q in raw.get("questions") or []),
-            proposed_patch=ProposedPatch(
-                summary=str(patch.get("summary", "")), actions=tuple(patch.get("actions") or [])
-            )
-            if isinstance(patch, Mapping)
-            else None,
-        )
+    def cancel(self, run: Run) -> Run: ...
 
 
 @dataclass(frozen=True)
 class Run:
     """An import run's state as last polled.
 
-    ``status`` is one of ``queued``, ``running``, ``needs_attention``, ``completed``,
-    ``failed``, ``canceled``.
+    ``status`` is one of :data:`~migkit.statuses.ImportStatus` (``queued``, ``running``,
+    ``needs_attention``, ``blocked``, ``completed``, ``failed``, ``canceled``), or a status this
+    version of migkit does not know (``known`` is then False). A ``needs_attention`` run carries
+    ``needs_attention`` (answer with :meth:`decide`); a ``blocked`` run carries ``questions``
+    (answer with :meth:`answer`).
     """
 
     id: str
@@ -270,10 +253,14 @@ class Run:
     needs_attention: NeedsAttention | None = None
     error: str | None = None
     idempotency_key: str | None = None
-    raw: Mapping[str, Any] = _raw()
+    questions: tuple[Question, ...] = ()
+    raw: Mapping[str, Any] = raw_field()
+    # For people: which company and sheet (or files) the run imports into, e.g.
+    # "Acme Corp · Contacts"; set by ``client.imports.create`` and kept across polls.
+    label: str | None = field(default=None, compare=False, repr=False)
     # The ``client.imports`` that made this object, so ``run.wait()`` and ``run.decide()``
     # work; never part of equality or the repr.
-    _imports: Any = field(default=None, compare=False, repr=False)
+    _imports: RunActions | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_api(
@@ -283,19 +270,22 @@ class Run:
         raw: Mapping[str, Any],
         idempotency_key: str | None = None,
     ) -> Run:
+        if "run_id" in raw and id_field(raw, "run_id") != run_id:
+            raise ValueError(f"run_id {printable(raw['run_id'], limit=60)} is not {run_id}")
         report = raw.get("report")
         attention = raw.get("needs_attention")
         return cls(
             id=run_id,
             company_id=company_id,
-            status=str(raw.get("status", "queued")),
-            progress_message=_str(raw, "progress_message"),
+            status=status_field(raw),
+            progress_message=text_or_none(raw, "progress_message"),
             report=Report.from_api(report) if isinstance(report, Mapping) else None,
             needs_attention=NeedsAttention.from_api(attention)
             if isinstance(attention, Mapping)
             else None,
-            error=_str(raw, "error"),
+            error=text_or_none(raw, "error"),
             idempotency_key=idempotency_key,
+            questions=tuple(Question.from_api(q) for q in object_list(raw, "questions")),
             raw=dict(raw),
         )
 
@@ -306,10 +296,15 @@ class Run:
 
     @property
     def waiting(self) -> bool:
-        """True while the run waits for a decision (``needs_attention``)."""
-        return self.status == "needs_attention"
+        """True while the run waits for a person: ``needs_attention`` or ``blocked``."""
+        return self.status in WAITING
 
-    def _owner(self) -> Any:
+    @property
+    def known(self) -> bool:
+        """False for a status this version of migkit does not know."""
+        return self.status in IMPORT_STATUSES
+
+    def _owner(self) -> RunActions:
         if self._imports is None:
             raise UsageError(
                 f"run {self.id} is not attached to a client; call client.imports.wait(run) "
@@ -322,11 +317,11 @@ class Run:
 
         >>> run = run.wait()  # doctest: +SKIP
         """
-        return self._owner().wait(self, **options)  # type: ignore[no-any-return]
+        return self._owner().wait(self, **options)
 
     def refresh(self) -> Run:
         """This run's current state (one poll)."""
-        return self._owner().get(self)  # type: ignore[no-any-return]
+        return self._owner().get(self)
 
     def decide(
         self,
@@ -341,47 +336,59 @@ class Run:
 
         >>> run.decide(accept=True).wait()  # doctest: +SKIP
         """
-        return self._owner().decide(  # type: ignore[no-any-return]
-            self, accept=accept, answers=answers, reject=reject
-        )
+        return self._owner().decide(self, accept=accept, answers=answers, reject=reject)
+
+    def answer(self, answers: Mapping[str, str | Option] | str) -> Run:
+        """Answer this ``blocked`` run: ``{question id: option label or your own text}``, or
+        a free-form instruction as one string (``client.imports.answer(run, ...)``).
+
+        >>> run.answer({"q1": "Map them all to 'Open'"}).wait()  # doctest: +SKIP
+        """
+        return self._owner().answer(self, answers=answers)
 
     def cancel(self) -> Run:
         """Cancel this run (sandbox extension); its rows are removed."""
-        return self._owner().cancel(self)  # type: ignore[no-any-return]
+        return self._owner().cancel(self)
 
     def __str__(self) -> str:
-        """A readable account: status, message, report, and any questions with their options."""
-        lines = [f"Run {self.id} ({self.status})"]
+        """A readable account: status, message, report, and any questions with their options
+        (the server's text with control characters escaped)."""
+        where = f" into {printable(self.label, limit=200)}" if self.label else ""
+        lines = [f"Run {printable(self.id)}{where} ({printable(self.status, limit=80)})"]
         if self.progress_message:
-            lines.append(f"  {self.progress_message}")
+            lines.append(f"  {printable(self.progress_message, limit=500)}")
         if self.error:
-            lines.append(f"  error: {self.error}")
+            lines.append(f"  error: {printable(self.error, limit=1000)}")
         if self.report is not None:
-            lines.append(
-                f"  inserted {self.report.inserted:,} rows, {self.report.flagged_rows:,} flagged"
-            )
+            lines.append(f"  {self.report.headline(self.waiting)}")
+        lines += self.questions_text()
+        return "\n".join(lines)
+
+    def questions_text(self) -> list[str]:
+        """A paused run's questions, options and suggested fix as indented lines, and how
+        to answer; empty for a run that asks nothing."""
+        lines: list[str] = []
         attention = self.needs_attention
         if attention is not None:
-            for q in attention.questions:
-                target = f"{q.column}: " if q.column else ""
-                lines.append(f"  [{q.id}] {target}{q.prompt}")
-                if q.context:
-                    lines.append(f"      {q.context}")
-                if q.sample_values:
-                    lines.append(
-                        f"      {q.affected_rows:,} rows, e.g. {', '.join(q.sample_values[:5])}"
-                    )
-                for option in q.options:
-                    lines.append(f"      - {option.label}")
-                if q.allow_custom:
-                    lines.append("      - (or type your own value)")
+            lines += [line for q in attention.questions for line in question_lines(q)]
             if attention.proposed_patch is not None:
-                lines.append(f"  Suggested fix: {attention.proposed_patch.summary}")
+                summary = printable(attention.proposed_patch.summary, limit=500)
+                lines.append(f"  Suggested fix: {summary}")
             lines.append(
                 "  Answer with run.decide(accept=True), run.decide(answers={question id: "
                 "option label or text}) or run.decide(reject=True)"
             )
-        return "\n".join(lines)
+        if self.questions:
+            lines += [line for q in self.questions for line in question_lines(q)]
+            lines.append(
+                "  Answer with run.answer({question id: option label or text}) or "
+                'run.answer("an instruction in your own words")'
+            )
+        return lines
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # IPython's text/plain (what renderers without HTML show): the readable account.
+        printer.text(str(self))
 
     def _repr_html_(self) -> str:
         from migkit.notebook.html import run_html
@@ -410,22 +417,22 @@ class ExportReport:
     succeeded: int
     failed: int
     results: tuple[WriteResult, ...]
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> ExportReport:
         return cls(
             mode=str(raw.get("mode", "full")),
-            total=_int(raw, "total"),
-            succeeded=_int(raw, "succeeded"),
-            failed=_int(raw, "failed"),
+            total=count(raw, "total"),
+            succeeded=count(raw, "succeeded"),
+            failed=count(raw, "failed"),
             results=tuple(
                 WriteResult(
-                    template_id=_str(r, "template_id"),
-                    path=_str(r, "path"),
-                    status=_int(r, "status"),
+                    template_id=text_or_none(r, "template_id"),
+                    path=text_or_none(r, "path"),
+                    status=count(r, "status"),
                     ok=bool(r.get("ok")),
-                    error=_str(r, "error"),
+                    error=text_or_none(r, "error"),
                     fields_confirmed=tuple(r["fields_confirmed"])
                     if isinstance(r.get("fields_confirmed"), list)
                     else None,
@@ -446,18 +453,20 @@ class ExportRun:
     progress_message: str | None = None
     report: ExportReport | None = None
     error: str | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
     @classmethod
     def from_api(cls, company_id: str, run_id: str, raw: Mapping[str, Any]) -> ExportRun:
         report = raw.get("report")
+        if "run_id" in raw and id_field(raw, "run_id") != run_id:
+            raise ValueError(f"run_id {printable(raw['run_id'], limit=60)} is not {run_id}")
         return cls(
             id=run_id,
             company_id=company_id,
-            status=str(raw.get("status", "queued")),
-            progress_message=_str(raw, "progress_message"),
+            status=status_field(raw),
+            progress_message=text_or_none(raw, "progress_message"),
             report=ExportReport.from_api(report) if isinstance(report, Mapping) else None,
-            error=_str(raw, "error"),
+            error=text_or_none(raw, "error"),
             raw=dict(raw),
         )
 
@@ -465,3 +474,13 @@ class ExportRun:
     def done(self) -> bool:
         """True for ``completed``, ``failed`` and ``canceled``."""
         return self.status in TERMINAL
+
+    @property
+    def waiting(self) -> bool:
+        """Always False: nothing asks a person during an export run."""
+        return False
+
+    @property
+    def known(self) -> bool:
+        """False for a status this version of migkit does not know."""
+        return self.status in EXPORT_STATUSES

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from migkit.errors import MigkitError
+from migkit.errors import ValidationFailed as ValidationFailed  # defined in migkit.errors
 
 EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
@@ -35,18 +35,6 @@ CONTENT_TYPES = (
     "application/json",
 )
 SHOWN = 5  # problems listed per column before "and N more"
-
-
-class ValidationFailed(MigkitError, ValueError):
-    """The request would be refused; ``problems`` lists every reason. Nothing was sent."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        listing = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(
-            f"{len(self.problems)} problem(s) found before sending; nothing was "
-            f"sent. Fix them and call again:\n{listing}"
-        )
 
 
 def check_or_raise(problems: Iterable[str]) -> None:

@@ -11,7 +11,8 @@ Semantics (from the sandbox contract):
 - ``strict`` with a regex: the raw value must match in full (Python ``re`` semantics; see
   :mod:`migkit.regex` for the vectorized RE2 path and when it falls back to ``re``).
 - ``strict`` with a list: the raw value must equal one of the allowed values exactly.
-- ``link``: the raw value must be one of the linked column's values.
+- ``link``: the raw value must be one of the linked columns' values. ``linkRule`` is a list;
+  a value found in any of its links' columns is valid (:func:`link_values`).
 - ``none`` / ``ai``: not checked.
 
 Blank cells are only ever invalid through ``required``.
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -38,10 +39,75 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migkit.columns import as_arrow, blank, is_in, repeated, run_all
+from migkit.errors import UnknownName
 from migkit.regex import fullmatch_arrow
 
 RuleName = Literal["required", "unique", "regex", "allowed", "link"]
 VIOLATION_COLUMNS = ["row", "column", "rule", "value", "message"]
+
+
+@dataclass(frozen=True)
+class Link:
+    """One ``linkRule`` entry: values must exist in ``column`` of the sheet made from
+    ``template`` (a template id from the API, or a name in a local catalog)."""
+
+    template: str
+    column: str
+    # GET /templates names a linked template by id only; name_links() fills in its name.
+    template_name: str | None = None
+
+    @property
+    def target(self) -> str:
+        """The linked column for people: ``Accounts Name``, never the template's id.
+
+        >>> uuid = "2b32e811-8f1e-4c3a-9d2b-0a1b2c3d4e5f"
+        >>> Link(uuid, "Name", "Accounts").target, Link(uuid, "Name").target
+        ('Accounts Name', 'Name of the linked template')
+        >>> Link("Accounts", "Name").target  # a local catalog names templates
+        'Accounts Name'
+        """
+        name = self.template_name or (None if _looks_like_id(self.template) else self.template)
+        if name:
+            return f"{name} {self.column}"
+        return f"{self.column} of the linked template"
+
+
+def _name(raw: Mapping[str, Any], kind: str) -> str:
+    # A ValueError, not a KeyError: the mapping is a template given by a caller (or a broken
+    # answer, which Answer.parse reports as such), not a lookup that missed.
+    if not isinstance(raw, Mapping) or "name" not in raw:
+        keys = sorted(map(str, raw)) if isinstance(raw, Mapping) else type(raw).__name__
+        raise ValueError(f"a {kind} needs a name (as GET /templates gives); got {keys}")
+    return str(raw["name"])
+
+
+def _looks_like_id(template: str) -> bool:
+    # The API names a linked template by its UUID; a local catalog by its name.
+    return len(template) == 36 and template.count("-") == 4
+
+
+def _article(noun: str) -> str:
+    # English picks the article by sound: "a Users Email", "an Hour Log", "an Accounts Name".
+    word = noun.lower()
+    if word.startswith(("uni", "use", "usu", "uti", "ure", "eu", "one", "once")):
+        return "a"
+    if word.startswith(("hour", "honest", "honor", "honour", "heir")):
+        return "an"
+    return "an" if word[:1] in ("a", "e", "i", "o", "u") else "a"
+
+
+def _links(raw: Any) -> tuple[Link, ...]:
+    # Every entry of ``linkRule`` (a list in the docs; a lone object is read as one entry).
+    entries = [raw] if isinstance(raw, Mapping) else raw if isinstance(raw, list) else []
+    links = []
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            continue
+        template = entry.get("templateId") or entry.get("template")
+        column = entry.get("columnName")
+        if isinstance(template, str) and isinstance(column, str):
+            links.append(Link(template, column))
+    return tuple(links)
 
 
 @dataclass(frozen=True)
@@ -54,9 +120,18 @@ class Column:
     rule: str = "none"
     pattern: str | None = None
     allowed: tuple[str, ...] | None = None
-    link_template: str | None = None
-    link_column: str | None = None
+    links: tuple[Link, ...] = ()
     description: str | None = None
+
+    @property
+    def link_template(self) -> str | None:
+        """The first link's template (``links`` has them all)."""
+        return self.links[0].template if self.links else None
+
+    @property
+    def link_column(self) -> str | None:
+        """The first link's column (``links`` has them all)."""
+        return self.links[0].column if self.links else None
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Column:
@@ -65,13 +140,15 @@ class Column:
         >>> Column.from_api({"name": "Tier", "desiredRule": "strict",
         ...                  "strictRule": ["Gold", "Silver"]}).allowed
         ('Gold', 'Silver')
+        >>> len(Column.from_api({"name": "Owner", "desiredRule": "link", "linkRule": [
+        ...     {"templateId": "t1", "columnName": "Email"},
+        ...     {"templateId": "t2", "columnName": "Email"}]}).links)
+        2
         """
         rule = str(raw.get("desiredRule") or "none")
         strict = raw.get("strictRule")
-        links = raw.get("linkRule") or []
-        link = links[0] if links and isinstance(links[0], Mapping) else {}
         return cls(
-            name=str(raw["name"]),
+            name=_name(raw, "column"),
             required=bool(raw.get("required", False)),
             unique=bool(raw.get("unique", False)),
             rule=rule,
@@ -79,8 +156,7 @@ class Column:
             allowed=tuple(str(v) for v in strict)
             if rule == "strict" and isinstance(strict, list)
             else None,
-            link_template=(link.get("templateId") or link.get("template")) if link else None,
-            link_column=link.get("columnName") if link else None,
+            links=_links(raw.get("linkRule")),
             description=raw.get("description"),
         )
 
@@ -88,6 +164,30 @@ class Column:
     def allowed_message(self) -> str:
         """The server's wording for an allowed-value miss."""
         return "Does not match allowed values: " + ", ".join(self.allowed or ())
+
+    @property
+    def link_target(self) -> str:
+        """What a link column points to, for people: each linked template and column by name
+        (``Accounts Name``), never a template's id.
+
+        >>> Column("Account", rule="link", links=(Link("2b32e811", "Name", "Accounts"),)
+        ...        ).link_target
+        'Accounts Name'
+        """
+        return " or ".join(link.target for link in self.links) or "the linked column"
+
+    @property
+    def link_message(self) -> str:
+        """The message for a value found in none of the linked columns.
+
+        >>> Column("Account", rule="link", links=(Link("t1", "Name", "Accounts"),)).link_message
+        'Not an Accounts Name'
+        >>> Column("Owner", rule="link", links=(Link("t2", "Email", "Users"),
+        ...        Link("t3", "Email", "Teams"))).link_message
+        'Not a Users Email or a Teams Email'
+        """
+        targets = [link.target for link in self.links] or ["value of the linked column"]
+        return "Not " + " or ".join(f"{_article(t)} {t}" for t in targets)
 
 
 @dataclass(frozen=True)
@@ -104,7 +204,7 @@ class Template:
     def from_api(cls, raw: Mapping[str, Any]) -> Template:
         """Build a template from its ``GET /templates`` JSON."""
         return cls(
-            name=str(raw["name"]),
+            name=_name(raw, "template"),
             columns=tuple(Column.from_api(c) for c in raw.get("columns") or []),
             id=raw.get("id"),
             description=raw.get("description"),
@@ -127,11 +227,64 @@ class Template:
         return template_html(self)
 
     def column(self, name: str) -> Column:
-        """The column called ``name``; ``KeyError`` naming the known columns otherwise."""
+        """The column called ``name``; :class:`~migkit.errors.UnknownName` (a ``KeyError``)
+        naming the known columns otherwise."""
         for col in self.columns:
             if col.name == name:
                 return col
-        raise KeyError(f"{self.name} has no column {name!r}; columns: {self.column_names}")
+        raise UnknownName(f"{self.name} has no column {name!r}; columns: {self.column_names}")
+
+
+def name_links(templates: Sequence[Template]) -> list[Template]:
+    """``templates`` with each link's template named (``Link.template_name``), so messages
+    say "Not an Accounts Name" instead of quoting a template id.
+
+    >>> accounts = Template("Accounts", (Column("Name"),), id="t1")
+    >>> contacts = Template("Contacts", (Column("Account", rule="link",
+    ...                                         links=(Link("t1", "Name"),)),), id="t2")
+    >>> name_links([accounts, contacts])[1].columns[0].link_message
+    'Not an Accounts Name'
+    """
+    names = {t.id: t.name for t in templates if t.id}
+
+    def named(column: Column) -> Column:
+        links = tuple(
+            replace(link, template_name=names[link.template])
+            if link.template in names and not link.template_name
+            else link
+            for link in column.links
+        )
+        return replace(column, links=links) if links != column.links else column
+
+    return [
+        replace(template, columns=tuple(named(c) for c in template.columns))
+        for template in templates
+    ]
+
+
+def link_values(
+    column: Column, values_of: Callable[[Link], Iterable[Any] | None]
+) -> list[Any] | None:
+    """The values a link column may take: every value of every link's column, as
+    ``values_of(link)`` gives them. A link whose values are not at hand (``None``: no sheet
+    for its template, no values given) is left out; when none is at hand, ``None``: the column
+    is not checked. The sandbox's run worker and :func:`migkit.validate` both use this.
+
+    >>> col = Column("Owner", rule="link", links=(Link("Users", "Email"), Link("Teams", "Email")))
+    >>> given = {"Users": ["a@x"], "Teams": ["t@x"]}
+    >>> link_values(col, lambda link: given.get(link.template))
+    ['a@x', 't@x']
+    >>> link_values(col, lambda link: None) is None
+    True
+    """
+    if column.rule != "link":
+        return None
+    found: list[Any] | None = None
+    for link in column.links:
+        values = values_of(link)
+        if values is not None:
+            found = (found or []) + list(values)
+    return found
 
 
 def blank_mask(text: pd.Series) -> pd.Series:
@@ -163,7 +316,7 @@ Mask = Callable[[], np.ndarray]
 def _column_masks(
     array: pa.Array,
     column: Column,
-    link_values: Iterable[Any] | None,
+    allowed_links: Iterable[Any] | None,
     existing: Iterable[Any] | None,
 ) -> list[tuple[RuleName, Mask, str]]:
     # The rules of one column as (rule, deferred mask, message), in the order they report.
@@ -192,12 +345,9 @@ def _column_masks(
     if column.allowed is not None:
         allowed = pa.array(column.allowed, pa.large_string())
         masks.append(("allowed", lambda: ~is_in(array, allowed) & ~empty, column.allowed_message))
-    if column.rule == "link" and link_values is not None:
-        targets = as_arrow(pd.Series(list(link_values), dtype=object))
-        where = f"{column.link_template}.{column.link_column}"
-        masks.append(
-            ("link", lambda: ~is_in(array, targets) & ~empty, f"No {where} has this value")
-        )
+    if column.rule == "link" and allowed_links is not None:
+        targets = as_arrow(pd.Series(list(allowed_links), dtype=object))
+        masks.append(("link", lambda: ~is_in(array, targets) & ~empty, column.link_message))
     return masks
 
 

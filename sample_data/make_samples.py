@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+import agent_story  # the Generation-2 agent story's workbook (sample_data/agent_story.py)
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
@@ -862,12 +863,14 @@ def main() -> None:
             "must stay text",
         ),
     ]
+    write_workbook(HERE / "agent_workbook.xlsx", agent_story.sheets())
+    lines.append(agent_story.readme_line())
     for name, rows, _, problems in lines:
         print(f"{name}: {rows} rows; {problems}")
-    write_readme(lines)
+    write_readme(lines, agent_story.STORY)
 
 
-def write_readme(lines: list[tuple[str, str, str, str]]) -> None:
+def write_readme(lines: list[tuple[str, str, str, str]], story: str = "") -> None:
     """Write README.md: one table of the files, what each is for and its exact problems."""
     table = "\n".join(f"| `{n}` | {r} | {what} | {problems} |" for n, r, what, problems in lines)
     text = f"""# Sample data
@@ -886,7 +889,7 @@ after trimming. Unknown accounts are near misses (`Acme Corp`, `Globex Holdings`
 `Umbrella Pharma`. The comma, double-quote and newline cells are RFC 4180 quoted. Deals and
 contacts only link to rows that are themselves valid and unique, so the link counts above are
 the only link failures.
-"""
+{story}"""
     (HERE / "README.md").write_text(text, encoding="utf-8")
 
 

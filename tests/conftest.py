@@ -18,6 +18,8 @@ import migkit
 import migkit.sandbox
 from migkit.sandbox import Sandbox
 from tests.helpers import SAMPLES, Api
+from tests.helpers_gen2 import Gen2
+from tests.hostile import HostileServer
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +40,27 @@ def api(sandbox: Sandbox) -> Api:
 def other_api(sandbox: Sandbox) -> Api:
     """A second, isolated account of the same sandbox."""
     return Api(sandbox.base_url, sandbox.api_keys[1])
+
+
+@pytest.fixture
+def gen2(sandbox: Sandbox) -> Gen2:
+    """The first account of the session sandbox, with the Generation-2 calls."""
+    return Gen2(sandbox.base_url, sandbox.api_keys[0])
+
+
+@pytest.fixture
+def other_gen2(sandbox: Sandbox) -> Gen2:
+    """The second, isolated account, with the Generation-2 calls."""
+    return Gen2(sandbox.base_url, sandbox.api_keys[1])
+
+
+@pytest.fixture(scope="module")
+def slow_gen2() -> Iterator[Gen2]:
+    """A dedicated sandbox per module whose runs take a second per step on one agent thread,
+    so a test can catch a run queued or running even on a loaded machine (a generate takes
+    five steps, an execute two)."""
+    with migkit.sandbox.start(step_seconds=1.0, workers=1, rate_limit=100_000) as sb:
+        yield Gen2(sb.base_url, sb.api_key)
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +115,48 @@ def make_client(sandbox: Sandbox, tmp_path: Path) -> Iterator[Callable[..., migk
 def client(make_client: Callable[..., migkit.Client]) -> migkit.Client:
     """A client of the session sandbox's first account with a ledger in ``tmp_path``."""
     return make_client()
+
+
+# -- a scripted hostile server on loopback -------------------------------------------------------
+HOSTILE_KEY = "sk_test_hostile_0123456789abcdef"
+FAST_RETRY = migkit.RetryPolicy(attempts=1, backoff_start=0.01, backoff_cap=0.05, jitter=0)
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileServer]:
+    """A :class:`~tests.hostile.HostileServer` for this test (script it with ``.on``)."""
+    with HostileServer() as server:
+        yield server
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[HostileServer]:
+    """A second server on another port: where a redirect points (it must see nothing)."""
+    with HostileServer() as server:
+        yield server
+
+
+@pytest.fixture
+def hostile_client(
+    hostile: HostileServer, tmp_path: Path
+) -> Iterator[Callable[..., migkit.Client]]:
+    """Build ``migkit.Client``s of the hostile server: one fast retry, tiny polls, no
+    client-side limit, a ledger in ``tmp_path``; any Client option can be passed."""
+    made: list[migkit.Client] = []
+
+    def make(**options: Any) -> migkit.Client:
+        options.setdefault("retry", FAST_RETRY)
+        options.setdefault("poll", TINY_POLL)
+        options.setdefault("progress", False)
+        options.setdefault("rate_limit", None)
+        options.setdefault("ledger", tmp_path / "ledger.db")
+        client = migkit.Client(HOSTILE_KEY, hostile.base_url, **options)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
 
 
 # -- engines (tests/test_scale_*.py) -----------------------------------------------------------

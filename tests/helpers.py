@@ -17,10 +17,13 @@ import requests
 
 import migkit
 import migkit.sandbox
+from migkit import statuses
 from migkit.sandbox import Sandbox
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
-TERMINAL = ("completed", "failed", "canceled", "needs_attention")
+# Where the tests' polls stop, from the one definition (migkit.statuses): a finished run, or
+# one waiting at needs_attention; a test that waits for `blocked` says so (until=...).
+TERMINAL = (*sorted(statuses.TERMINAL), "needs_attention")
 ACCOUNTS = ["Name", "Domain", "Tier"]
 CONTACTS = ["Email", "First Name", "Last Name", "Phone", "Status", "Account"]
 DEALS = ["Title", "Amount", "Stage", "Contact Email"]

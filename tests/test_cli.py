@@ -115,7 +115,7 @@ def test_demo_runs_end_to_end_and_exits_0() -> None:
         assert f"== {step}" in out
     assert "Contacts: 200 rows, 25 would be flagged" in out
     assert "[fq0] Status:" in out and "-> answering: apply the suggested fix" in out
-    assert "completed: 196 rows inserted, 12 flagged" in out
+    assert "completed: 184 valid + 12 flagged = 196 inserted" in out
     assert "set by the accepted patch" in out
     assert "exported as valid" in out and "Every row is accounted for." in out
 

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -220,12 +219,9 @@ def in_threads(jobs: dict[str, Callable[[], None]], outcome: Outcome) -> None:
     assert not [t.name for t in threads if t.is_alive()], "threads still running"
 
 
-def _cause(attempt: Any) -> str:
-    return str(attempt.status) if attempt.status else type(attempt.error).__name__
-
-
 class RetryTally(logging.Handler):
-    """Counts the retries urllib3 makes inside the client, by cause (status or error type)."""
+    """Counts the retries the client's transport makes, by cause (status or what went wrong),
+    from its debug log: one record per decision, with the fields as record attributes."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -233,15 +229,15 @@ class RetryTally(logging.Handler):
         self.last_chance: list[str] = []  # requests that used up every retry but the last
 
     def emit(self, record: logging.LogRecord) -> None:
-        args = record.args if isinstance(record.args, tuple) else ()
-        history = getattr(args[-1], "history", ()) if args else ()
-        if not history:
+        if getattr(record, "migkit_decision", None) != "retry":
             return
-        self.causes[_cause(history[-1])] += 1
-        if len(history) >= RETRY.attempts:
-            last = history[-1]
-            steps = " ".join(_cause(h) for h in history)
-            self.last_chance.append(f"{last.method} {urlsplit(last.url).path}: {steps}")
+        status = getattr(record, "migkit_status", None)
+        cause = str(status) if status is not None else str(getattr(record, "migkit_outcome", ""))
+        self.causes[cause] += 1
+        attempt = int(getattr(record, "migkit_attempt", 0))
+        if attempt >= RETRY.attempts:
+            route = f"{getattr(record, 'migkit_method', '')} {getattr(record, 'migkit_route', '')}"
+            self.last_chance.append(f"{route}: attempt {attempt} ({cause})")
 
     @property
     def total(self) -> int:
@@ -250,7 +246,7 @@ class RetryTally(logging.Handler):
 
 @contextmanager
 def tally_retries() -> Iterator[RetryTally]:
-    logger = logging.getLogger("urllib3.util.retry")
+    logger = logging.getLogger("migkit.transport")
     tally = RetryTally()
     level, propagate = logger.level, logger.propagate
     logger.setLevel(logging.DEBUG)
@@ -277,7 +273,7 @@ def report(
     escaped = sum(len(o.escaped) for o in outcomes)
     print(
         f"\n[{title}] {imports} imports, {requests_sent} client requests "
-        f"({requests_sent / imports:.1f} per import) + {tally.total} urllib3 retries "
+        f"({requests_sent / imports:.1f} per import, {tally.total} of them retries) "
         f"({causes}); {len(tally.last_chance)} requests on their last retry, "
         f"exceptions that reached the caller: {escaped}; {time.monotonic() - start:.1f} s"
     )

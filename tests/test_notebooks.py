@@ -1,12 +1,16 @@
 """The notebooks in ``notebooks/`` run top to bottom, unedited, against the embedded sandbox.
 
 Each is executed in a real Jupyter kernel (nbclient); a cell that raises fails the test, and
-each notebook ends with assertions on the numbers it shows. The live panels are widgets there.
+each notebook ends with assertions on the numbers it shows. What the saved notebook then
+holds is what GitHub, nbviewer or a reopened notebook shows: every panel's final state as
+readable text and HTML, never a widget model that is gone.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -14,13 +18,13 @@ from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-
-@pytest.mark.timeout(300)
-@pytest.mark.parametrize(
-    "name", ["01_quickstart.ipynb", "02_review_flagged_rows.ipynb", "03_diff_exports.ipynb"]
+MARKUP = re.compile(
+    r"<(span|div|b|code|table|tr|td|br|ul|li)\b|</|HTML\(value=|VBox\(|Review\(|&middot;"
 )
-def test_notebook_runs_top_to_bottom(name: str) -> None:
+PANEL = re.compile(r"run [0-9a-f]{8}: ")
+
+
+def _run(name: str) -> list[list[dict[str, Any]]]:
     book = nbformat.read(NOTEBOOKS / name, as_version=4)
     assert all(not c.get("outputs") for c in book.cells if c.cell_type == "code"), (
         "commit notebooks without outputs"
@@ -28,8 +32,57 @@ def test_notebook_runs_top_to_bottom(name: str) -> None:
     NotebookClient(
         book, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
     ).execute()
-    outputs = [o for c in book.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    return [c.get("outputs", []) if c.cell_type == "code" else [] for c in book.cells]
+
+
+def _shown(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    kinds = ("display_data", "execute_result")
+    return [o.get("data", {}) for o in outputs if o.get("output_type") in kinds]
+
+
+def _import_cells_show_each_report_once(cells: list[list[dict[str, Any]]]) -> None:
+    # 01: each import cell shows its panel, and the returned run points there instead of
+    # showing the same report again.
+    for index in (10, 11):
+        html = [d.get("text/html", "") for d in _shown(cells[index])]
+        assert sum("inserted" in h for h in html) == 1, html
+        assert "shown in the panel above" in html[-1]
+
+
+def _the_review_keeps_its_decision(cells: list[list[dict[str, Any]]]) -> None:
+    # 02: the review widget (decided by the next cell) saved in its final state
+    (review,) = _shown(cells[4])
+    assert "Decision: Apply suggested fix" in review["text/plain"]
+    assert "completed" in review["text/plain"] and "Run completed." in review["text/plain"]
+
+
+def _a_paused_then_decided_run_keeps_one_panel(cells: list[list[dict[str, Any]]]) -> None:
+    # 03: the April run paused, was decided and ran again in one cell: one panel, both states
+    panels = [d["text/plain"] for d in _shown(cells[3])]
+    assert len(panels) == 4, panels  # Accounts and Contacts, March and April: once each
+    (april,) = [p for p in panels if p.startswith("Acme (April) · Contacts")]
+    assert "needs_attention:" in april and "-> completed:" in april
+    assert "removed" in cells[4][0]["data"]["text/html"]  # the diff says removed/added
+
+
+CHECKS = {
+    "01_quickstart.ipynb": _import_cells_show_each_report_once,
+    "02_review_flagged_rows.ipynb": _the_review_keeps_its_decision,
+    "03_diff_exports.ipynb": _a_paused_then_decided_run_keeps_one_panel,
+}
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_notebook_runs_and_saves_readable_final_states(name: str) -> None:
+    cells = _run(name)
+    outputs = [o for cell in cells for o in cell]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    shown = [o for o in outputs if o.get("output_type") in ("display_data", "execute_result")]
-    assert any(WIDGET_VIEW in o.get("data", {}) for o in shown), "no live panel was displayed"
-    assert any("<table>" in o.get("data", {}).get("text/html", "") for o in shown)
+    shown = [data for cell in cells for data in _shown(cell)]
+    assert any("<table>" in data.get("text/html", "") for data in shown)
+    panels = [d for d in shown if PANEL.search(d.get("text/plain", ""))]
+    assert panels, "no run panel was displayed"
+    for data in shown:
+        assert WIDGET_VIEW not in data, f"a live widget left in the saved notebook: {data}"
+        assert not MARKUP.search(data.get("text/plain", "")), data["text/plain"]
+    CHECKS[name](cells)

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pandas as pd
 import pytest
 
 import migkit
-from migkit.read import detect_encoding, sniff_delimiter
+from migkit.read import ReadLimits, detect_encoding, sniff_delimiter
 from tests.helpers import SAMPLES, new_company
 
 
@@ -104,10 +105,11 @@ def test_empty_and_header_only_files() -> None:
     assert header_only.empty and header_only.columns.tolist() == ["Email", "Name"]
 
 
-def test_repeated_headers_are_kept_as_written() -> None:
+def test_repeated_headers_are_kept_distinguishable_and_reported() -> None:
     frame = read_bytes(b"Email,Email,Name\na,b,c\n")
-    assert frame.columns.tolist() == ["Email", "Email", "Name"]
+    assert frame.columns.tolist() == ["Email", "Email (2)", "Name"]
     assert frame.iloc[0].tolist() == ["a", "b", "c"]
+    assert frame.attrs["migkit"]["repeated_headers"] == {"Email (2)": "Email"}
 
 
 def test_a_malformed_file_says_what_to_do() -> None:
@@ -177,7 +179,7 @@ def test_json_lines_and_arrays_keep_numbers_as_written(tmp_path: Path) -> None:
     array.write_text('[{"Id": "007"}]', "utf-8")
     assert migkit.read(array)["Id"].tolist() == ["007"]
     (tmp_path / "bad.json").write_text("[1, 2]", "utf-8")
-    with pytest.raises(migkit.ReadError, match="JSON objects"):
+    with pytest.raises(migkit.ReadError, match="holds a list of plain values"):
         migkit.read(tmp_path / "bad.json")
 
 
@@ -222,3 +224,139 @@ def test_a_semicolon_file_is_rewritten_with_commas(client: migkit.Client, tmp_pa
         run = client.imports.create(company, files=[path]).wait()
     assert run.report is not None and run.report.inserted == 2
     assert client.exports.frame(company, "Accounts")["Name"].tolist() == ["Acme, Inc.", "Globex"]
+
+
+# -- real files' shapes (issue 18) ------------------------------------------------------------
+def test_a_workbook_with_two_phone_columns_keeps_both_distinguishable(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    book.active.title = "Contacts"
+    for row in (["Name", "Phone", "Phone"], ["Ann", "555-1", "555-2"]):
+        book.active.append(row)
+    stray = book.create_sheet("Notes")
+    stray["A1"], stray["XFD1048576"] = "note", "far away"  # never built when not asked for
+    book.save(tmp_path / "book.xlsx")
+    frame = migkit.read(tmp_path / "book.xlsx", sheet="Contacts")
+    assert frame.columns.tolist() == ["Name", "Phone", "Phone (2)"]
+    assert frame.iloc[0].tolist() == ["Ann", "555-1", "555-2"]
+    assert frame.attrs["migkit"]["repeated_headers"] == {"Phone (2)": "Phone"}
+    with pytest.raises(migkit.ReadError, match="sheet 'Notes' spans"):
+        migkit.read(tmp_path / "book.xlsx")
+
+
+def test_blank_lines_above_a_csv_header_are_skipped_as_in_workbooks() -> None:
+    frame = read_bytes(b"\n\r\n\na,b,c\n1,2,3\n")
+    assert frame.columns.tolist() == ["a", "b", "c"] and frame.values.tolist() == [["1", "2", "3"]]
+    assert frame.attrs["migkit"]["header_row"] == 3
+
+
+def test_a_quoted_header_cell_with_a_line_break_is_parsed_like_the_body() -> None:
+    frame = read_bytes(b'"Full\r\nName",Email\r\nAnn,a@b\r\n')
+    assert frame.columns.tolist() == ["Full\r\nName", "Email"]
+    assert frame.values.tolist() == [["Ann", "a@b"]]  # no invented row from the header's tail
+
+
+@pytest.mark.parametrize("data", [b"Email,Name", codecs.BOM_UTF8 + b"Email,Name", b"Email"])
+def test_a_header_alone_without_a_final_newline_is_an_empty_frame(data: bytes) -> None:
+    frame = read_bytes(data)
+    assert frame.empty and frame.columns.tolist() == data.removeprefix(
+        codecs.BOM_UTF8
+    ).decode().split(",")
+
+
+def test_short_rows_are_read_with_nulls_counted_and_warned() -> None:
+    with pytest.warns(migkit.MigkitWarning, match=r"2 row\(s\) had fewer cells than the header"):
+        frame = read_bytes(b"Email,Name,Phone\na@b,Ann\nc@d,Cy,555\ne@f\n")
+    cells = [[None if pd.isna(v) else v for v in row] for row in frame.values.tolist()]
+    assert cells == [["a@b", "Ann", None], ["c@d", "Cy", "555"], ["e@f", None, None]]
+    assert frame.attrs["migkit"]["short_rows"] == 2
+
+
+def test_short_rows_keep_their_place_across_parser_blocks() -> None:
+    lines = [b"Id,Name"] + [b"%d,n%d" % (i, i) if i % 3 else b"%d" % i for i in range(3000)]
+    with pytest.warns(migkit.MigkitWarning):
+        data = io.BytesIO(b"\n".join(lines) + b"\n")
+        frame = migkit.read(data, name="ids.csv", limits=ReadLimits(max_row_bytes=1 << 10))
+    assert frame["Id"].tolist() == [str(i) for i in range(3000)]
+    assert frame["Name"].isna().tolist() == [i % 3 == 0 for i in range(3000)]
+
+
+def test_a_row_longer_than_the_header_is_refused_naming_its_line() -> None:
+    body = b'Name,Notes\nAnn,"two\nlines"\nBob,x,extra\n'
+    with pytest.raises(migkit.ReadError, match=r"line 4 has 3 fields but the header has 2"):
+        read_bytes(body)
+    trailing = read_bytes(b"Name,Notes\nAnn,x,,\n")  # extra cells that are all empty are fine
+    assert trailing.values.tolist() == [["Ann", "x"]]
+
+
+def test_banner_lines_above_a_csv_header_are_skipped_and_reported() -> None:
+    body = b"Customer export,,\nGenerated 2024-02-01,,\nEmail,Name,Phone\na@b,Ann,1\nc@d,Cy,2\n"
+    with pytest.warns(migkit.MigkitWarning, match=r"skipped 2 line\(s\) above the header"):
+        frame = read_bytes(body)
+    assert frame.columns.tolist() == ["Email", "Name", "Phone"] and len(frame) == 2
+    info = frame.attrs["migkit"]
+    assert info["header_row"] == 2
+    assert info["skipped_above_header"] == ["Customer export,,", "Generated 2024-02-01,,"]
+
+
+def test_all_empty_rows_are_dropped_and_counted(tmp_path: Path) -> None:
+    frame = read_bytes(b"Email,Name\na@b,Ann\n,\n\n,\nc@d,Cy\n")
+    assert frame["Email"].tolist() == ["a@b", "c@d"] and frame.attrs["migkit"]["empty_rows"] == 2
+    book = openpyxl.Workbook()
+    for row in (["Email"], ["a@b"], [None], [None], ["c@d"]):
+        book.active.append(row)
+    book.active["B3"] = ""  # a cell holding nothing still leaves the row empty
+    book.save(tmp_path / "book.xlsx")
+    sheet = migkit.read(tmp_path / "book.xlsx")
+    assert sheet["Email"].tolist() == ["a@b", "c@d"] and sheet.attrs["migkit"]["empty_rows"] == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "rows"),
+    [
+        ('[{"Id": "1"}, {"Id": "2"}]', [["1"], ["2"]]),
+        ('{"Id": "1"}\n{"Id": "2"}\n', [["1"], ["2"]]),
+        ('{"Id": ["1", "2"]}', [["1"], ["2"]]),
+        ('{"r1": {"Id": "1"}, "r2": {"Id": "2"}}', [["1"], ["2"]]),
+    ],
+    ids=["list of objects", "json lines", "object of columns", "object of records"],
+)
+def test_the_json_shapes_that_are_tables_are_read(text: str, rows: list[list[str]]) -> None:
+    frame = read_bytes(text.encode(), name="rows.json")
+    assert frame.columns.tolist() == ["Id"] and frame.values.tolist() == rows
+
+
+def test_records_keep_their_keys_as_the_index() -> None:
+    frame = read_bytes(b'{"r1": {"Id": 1}, "r2": {"Id": 2}}', name="rows.json")
+    assert frame.index.tolist() == ["r1", "r2"]
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (
+            '{\n  "type": "FeatureCollection",\n  "features": []\n}',
+            "one object (keys type, features)",
+        ),
+        ('{"Id": 1, "Name": "Ann"}', "one object (keys Id, Name)"),
+        ('[["Id", "Name"], [1, "Ann"]]', "a list of lists"),
+        ("[1, 2, 3]", "a list of plain values"),
+        ('"just text"', "a single str value"),
+    ],
+)
+def test_other_json_shapes_are_refused_by_name(text: str, named: str) -> None:
+    with pytest.raises(
+        migkit.ReadError, match=re.escape(named) + ".*migkit reads a list of objects"
+    ):
+        read_bytes(text.encode(), name="data.json")
+
+
+def test_a_re_encoded_upload_keeps_a_cell_holding_a_bare_carriage_return(
+    client: migkit.Client, tmp_path: Path
+) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_bytes('Name;Domain\n"Acme\rWest";acme.com\nGlobex;globex.com\n'.encode("cp1252"))
+    company = new_company(client, "Accounts")
+    with pytest.warns(migkit.MigkitWarning, match="sent as a clean UTF-8 CSV"):
+        run = client.imports.create(company, files=[path]).wait()
+    assert run.report is not None and run.report.inserted == 2
+    assert client.exports.frame(company, "Accounts")["Name"].tolist() == ["Acme\rWest", "Globex"]

@@ -326,7 +326,7 @@ def test_summary_html_and_repr_lead_with_the_headline_numbers() -> None:
     report = migkit.reconcile(SOURCE, export, key="Email")
     html = report._repr_html_()
     assert html.index("3 matched") < html.index("<table>")
-    assert "1 missing" in html and "1 changed cells in 1 rows" in html and "Bobby" in html
+    assert "1 missing" in html and "1 changed cells in 1 row" in html and "Bobby" in html
     assert repr(report).startswith("<ReconcileReport by key Email: source 4 rows, export 3 rows")
     summary = report.summary()["count"]
     assert (

@@ -129,9 +129,9 @@ def test_templates_are_accounts_contacts_deals_in_order(api: Api) -> None:
     assert names == TEMPLATE_NAMES
 
 
-def test_each_template_has_exactly_id_name_description_and_columns(api: Api) -> None:
+def test_each_template_has_exactly_id_name_slug_description_and_columns(api: Api) -> None:
     for template in api.get("/templates").json()["templates"]:
-        assert set(template) == {"id", "name", "description", "columns"}
+        assert set(template) == {"id", "name", "slug", "description", "columns"}
 
 
 def test_template_ids_are_uuid4_strings(api: Api) -> None:

@@ -3,6 +3,7 @@ its end state, decision errors, and the sandbox-only cancel. Everything goes ove
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -128,6 +129,32 @@ def test_required_question_targets_the_row_missing_first_name(paused: Paused) ->
     assert question["target"]["affected_count"] == 1
     labels = [option["label"] for option in question["options"]]
     assert labels == ["Remove these rows", "Keep these rows flagged"]
+
+
+@pytest.mark.parametrize("how", ["file", "inline"])
+def test_sample_values_never_show_blank_or_missing_cells_as_nan(api: Api, how: str) -> None:
+    # First Name is required: one row leaves it empty, one writes spaces, one (inline) omits it.
+    cid = company_with(api, "Contacts")["company"]["id"]
+    if how == "file":
+        rows = [
+            CONTACTS,
+            ["ann@example.com", "", "", "", "Open", "Acme"],
+            ["bob@example.com", "   ", "", "", "Open", "Acme"],
+        ]
+        response = api.import_files(cid, [("contacts.csv", csv_bytes(rows))])
+    else:
+        objects = [
+            {"Email": "ann@example.com", "First Name": None, "Account": "Acme"},
+            {"Email": "bob@example.com", "Account": "Acme"},
+            {"Email": "cy@example.com", "First Name": "  ", "Account": "Acme"},
+        ]
+        response = api.post(f"/companies/{cid}/imports", json={"rows": objects})
+    body = api.wait(response.json()["poll_url"])
+    assert body["status"] == "needs_attention", body
+    (question,) = body["needs_attention"]["questions"]
+    assert question["target"]["column"] == "First Name"
+    assert question["target"]["sample_values"] == []
+    assert "nan" not in json.dumps(body)
 
 
 def test_proposed_patch_maps_to_closest_values_and_deletes_missing_required(paused: Paused) -> None:

@@ -5,6 +5,7 @@ afterwards on the same db file shows what was committed."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid
@@ -12,11 +13,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from migkit.sandbox import FaultConfig, Sandbox
+from migkit.sandbox.faults import REQUEST_FAULTS, STREAM_FAULTS
 from tests.helpers import Api, company_with, exported, observe, start_sandbox
 
 KEY = "sk_test_faults"
@@ -79,15 +82,65 @@ def test_error_before_answers_every_api_call_with_500(
     assert response.json() == {"error": "Server error"}
 
 
-def test_error_before_also_hits_the_signed_upload_put(error_before: Sandbox) -> None:
-    response = requests.put(
-        f"{error_before.url}/storage/v1/upload/some-token",
-        data=b"x",
-        headers={"Content-Type": "text/csv"},
-        timeout=30,
-    )
+def test_error_before_also_hits_the_signed_upload_put(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    with start_sandbox(db, KEY) as sb:
+        api = Api(sb.base_url, KEY)
+        company_id = company_with(api, "Contacts")["company"]["id"]
+        grant = api.post(
+            f"/companies/{company_id}/uploads",
+            json={"name": "contacts.csv", "content_type": "text/csv", "size": 1},
+        ).json()
+    with start_sandbox(db, KEY, "error_before=1") as sb:
+        response = requests.put(
+            sb.url + urlsplit(grant["upload_url"]).path,
+            data=b"x",
+            headers={"Content-Type": "text/csv"},
+            timeout=30,
+        )
     assert response.status_code == 500
     assert response.json() == {"error": "Server error"}
+
+
+# -- faults meet authenticated requests only ---------------------------------------------------
+UNAUTHENTICATED = [
+    pytest.param("GET", "/api/v1/sources", {}, id="no-key"),
+    pytest.param("GET", "/api/v1/sources", {"x-api-key": "sk_wrong"}, id="wrong-key"),
+    pytest.param("POST", "/api/v1/companies", {}, id="no-key-post"),
+    pytest.param("GET", f"/api/v1/companies/{uuid.uuid4()}/export.csv", {}, id="no-key-export"),
+]
+
+
+@pytest.mark.parametrize("fault", [*REQUEST_FAULTS, *STREAM_FAULTS])
+def test_a_request_without_a_valid_key_is_401_whatever_the_faults(
+    tmp_path: Path, fault: str
+) -> None:
+    with start_sandbox(tmp_path / "s.db", KEY, f"{fault}=1,slow_seconds=0.2") as sb:
+        for param in UNAUTHENTICATED:
+            method, path, headers = param.values
+            response = requests.request(method, sb.url + path, headers=headers, timeout=30)
+            assert response.status_code == 401, (param.id, response.status_code)
+            assert response.json() == {"error": "API key missing or invalid"}
+        put = requests.put(
+            sb.url + "/storage/v1/upload/unknown-token",
+            data=b"x",
+            headers={"Content-Type": "text/csv"},
+            timeout=30,
+        )
+        assert put.status_code == 403, put.text
+        assert set(put.json()) == {"error"}
+        assert sb.faults.fired == {}  # none fired, "slow" and "burst_429" included
+        # ... while an authenticated request does meet the fault.
+        api = Api(sb.base_url, KEY)
+        with contextlib.suppress(
+            requests.ConnectionError, requests.exceptions.ChunkedEncodingError
+        ):
+            if fault in STREAM_FAULTS:  # they cut streamed bodies: an export's
+                company = company_with(api, "Contacts")
+                api.export(company["company"]["id"], company["sheets"][0]["id"]).close()
+            else:
+                api.get("/sources").close()
+        assert sb.faults.fired[fault] >= 1
 
 
 def test_error_before_creates_nothing(tmp_path: Path) -> None:

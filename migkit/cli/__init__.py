@@ -16,7 +16,8 @@ import sys
 from collections.abc import Sequence
 
 from migkit.cli import local, remote, serve
-from migkit.cli.common import EXIT_CODES, USAGE, Exit, code_for
+from migkit.cli.common import EXIT_CODES, USAGE, Exit, code_for, is_outcome
+from migkit.printable import printable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,16 +53,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
     except Exit as exc:
-        print(f"migkit {args.command}: {exc}", file=sys.stderr)
+        print(f"migkit {args.command}: {printable(exc, keep_newlines=True)}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
         print(f"migkit {args.command}: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        code = code_for(exc)
-        if code == 1 and not hasattr(exc, "run_id"):
+        if not is_outcome(exc):
             raise  # a bug, not an outcome: keep the traceback
-        print(f"migkit {args.command}: {exc}", file=sys.stderr)
+        code = code_for(exc)
+        # Messages quote servers and files; whatever escaped escaping there is escaped here.
+        print(f"migkit {args.command}: {printable(exc, keep_newlines=True)}", file=sys.stderr)
         return code
     return code
 

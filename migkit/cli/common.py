@@ -8,19 +8,20 @@ import math
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from migkit.errors import (
     APIError,
     ConfigurationError,
     MigkitError,
-    RunFailed,
+    RunError,
     TransportError,
     UsageError,
-    WaitTimeout,
 )
+from migkit.printable import json_printable, printable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 OK, FAILED, USAGE, API = 0, 1, 2, 3
 EXIT_CODES = (
@@ -73,18 +74,45 @@ def add_api(parser: argparse.ArgumentParser) -> None:
         help="API base URL (default: $VERN_BASE_URL, else the real service); the API key is "
         "read from $VERN_API_KEY or a .env file, never from the command line",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_progress(parser)
+
+
+def add_progress(parser: argparse.ArgumentParser) -> None:
+    """``--no-progress``: no bars or progress lines (as ``MIGKIT_PROGRESS=0``)."""
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars or lines (also: MIGKIT_PROGRESS=0); on a terminal progress "
+        "is a bar, elsewhere one line per status change",
+    )
+
+
+def progress_wanted(args: argparse.Namespace) -> bool:
+    """False with ``--no-progress`` or ``MIGKIT_PROGRESS=0``."""
+    from migkit.progress import progress_enabled
+
+    return not getattr(args, "no_progress", False) and progress_enabled()
+
+
+def progress(args: argparse.Namespace) -> Any:
+    """The progress display of a command that waits and then prints the run itself: a bar on
+    a terminal (cleared at the end), one line per status change elsewhere; ``None`` when off."""
+    from migkit.progress import terminal_progress
+
+    return terminal_progress(end_line=False) if progress_wanted(args) else None
 
 
 def client(args: argparse.Namespace) -> Any:
     """The ``migkit.Client`` for an API command."""
     from migkit.client import Client
 
-    return Client(base_url=args.base_url, progress=not args.no_progress)
+    return Client(base_url=args.base_url, progress=progress_wanted(args))
 
 
 def plain(value: Any) -> Any:
     """``value`` as JSON-friendly data (frames become lists of records)."""
+    import pandas as pd  # here, not at the top: `migkit --help` loads no pandas
+
     if isinstance(value, pd.DataFrame):
         return [
             {str(k): plain(v) for k, v in row.items()}
@@ -110,12 +138,13 @@ class Output:
     as_json: bool
 
     def emit(self, data: Mapping[str, Any], text: Callable[[], str]) -> None:
-        """Print ``data`` as JSON, or ``text()`` for people."""
+        """Print ``data`` as JSON, or ``text()`` for people; either way, control characters
+        from a server or a file cannot act on the terminal (escaped, in JSON as ``\\uXXXX``)."""
         if self.as_json:
-            json.dump(plain(data), sys.stdout, indent=2, ensure_ascii=False, default=str)
-            sys.stdout.write("\n")
+            document = json.dumps(plain(data), indent=2, ensure_ascii=False, default=str)
+            sys.stdout.write(json_printable(document) + "\n")
         else:
-            sys.stdout.write(text().rstrip("\n") + "\n")
+            sys.stdout.write(printable(text().rstrip("\n"), keep_newlines=True) + "\n")
         sys.stdout.flush()
 
 
@@ -123,14 +152,24 @@ def table(frame: pd.DataFrame, limit: int = 20) -> str:
     """A frame as aligned text, at most ``limit`` rows (and how many more)."""
     if frame.empty:
         return "(none)"
-    shown = frame.head(limit).to_string()
+    head = frame.head(limit)
+    cells = head.map(lambda v: printable(v, limit=200) if isinstance(v, str) else v)
+    cells.columns = [printable(c, limit=100) for c in head.columns]
+    shown = cells.to_string()
     more = len(frame) - limit
     return shown + (f"\n… {more:,} more" if more > 0 else "")
 
 
+def is_outcome(exc: BaseException) -> bool:
+    """True for an error that is an outcome to report in a line (a run that failed or timed
+    out, an API, usage or file error), by its class; anything else is a bug, whose traceback
+    is kept."""
+    return isinstance(exc, MigkitError | ValueError | FileNotFoundError)
+
+
 def code_for(exc: BaseException) -> int:
     """The exit code an error means."""
-    if isinstance(exc, RunFailed | WaitTimeout):
+    if isinstance(exc, RunError):
         return FAILED
     if isinstance(exc, APIError | TransportError):
         return API

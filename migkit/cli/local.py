@@ -19,6 +19,7 @@ from migkit.cli.common import (
     read_one,
     table,
 )
+from migkit.printable import counted
 
 EXAMPLES = {
     "validate": "example: migkit validate contacts.csv --template Contacts "
@@ -29,11 +30,11 @@ EXAMPLES = {
 
 
 def _templates(args: argparse.Namespace) -> list[Any]:
-    from migkit.rules import Template
+    from migkit.rules import Template, name_links
 
     if args.templates_file:
         raw = json.loads(Path(args.templates_file).read_text(encoding="utf-8"))
-        return [Template.from_api(t) for t in raw.get("templates", raw)]
+        return name_links([Template.from_api(t) for t in raw.get("templates", raw)])
     return list(client(args).templates.list())
 
 
@@ -70,6 +71,12 @@ def add_validate(sub: Any) -> None:
     )
     p.add_argument("--errors", metavar="CSV", help="write every problem (one row per cell) here")
     p.add_argument(
+        "--errors-raw",
+        action="store_true",
+        help="write --errors values exactly as found; by default a value a spreadsheet would "
+        "run as a formula (=, +, -, @ ...) gets a leading ' so opening the CSV is safe",
+    )
+    p.add_argument(
         "--templates-file",
         help="read templates from this JSON file (GET /templates' body) instead of the API",
     )
@@ -94,7 +101,9 @@ def run_validate(args: argparse.Namespace) -> int:
         if not columns:  # a template name: every link column pointing at it
             target = _pick(templates, name, where)
             columns = [
-                c for c in template.columns if c.rule == "link" and c.link_template == target.id
+                c
+                for c in template.columns
+                if c.rule == "link" and any(link.template == target.id for link in c.links)
             ]
         if not columns:
             raise Exit(2, f"--link {item!r}: no column of {template.name} links to {name}")
@@ -102,7 +111,9 @@ def run_validate(args: argparse.Namespace) -> int:
         links.update({c.name: linked for c in columns})
     report = validate(frame, template, links=links or None)
     if args.errors:
-        report.errors.to_csv(args.errors, index=False)
+        from migkit.safe_write import write_people_csv
+
+        write_people_csv(report.errors, args.errors, guard=not args.errors_raw)
     flagged = report.predicted_flagged_rows
     data = {
         "file": args.file,
@@ -188,10 +199,12 @@ def run_compare(args: argparse.Namespace) -> int:
     }
 
     def text() -> str:
-        lines = [repr(report), "", report.summary().to_string()]
+        lines = [_headline(report), "", _summary(report).to_string()]
         labels = ("missing", "extra") if first == "source" else ("removed", "added")
         for label, frame in zip(labels, (report.missing, report.extra), strict=True):
             if len(frame):
+                if _is_diff(report):  # nothing to explain: drop the reason columns
+                    frame = frame.drop(columns=["reason", "detail"], errors="ignore")
                 lines += ["", f"{label}:", table(frame)]
         if len(report.changed):
             lines += ["", "changed cells:", table(report.changed)]
@@ -200,3 +213,29 @@ def run_compare(args: argparse.Namespace) -> int:
 
     Output(args.json).emit(data, text)
     return OK if report.ok else FAILED
+
+
+def _is_diff(report: Any) -> bool:
+    return tuple(report.names) == ("old", "new")
+
+
+def _headline(report: Any) -> str:
+    """The report's one-line account; a diff of two exports says removed and added."""
+    if not _is_diff(report):
+        return repr(report)
+    return (
+        f"diff by {report.matched_by}: old {report.rows[0]:,} rows, new {report.rows[1]:,} "
+        f"rows, {report.matched:,} in both, {len(report.removed):,} removed, "
+        f"{len(report.added):,} added, {len(report.changed):,} changed cells in "
+        f"{counted(report.changed_rows, 'row')}"
+    )
+
+
+def _summary(report: Any) -> Any:
+    """The report's counts; a diff's say removed/added, without reasons (a row of a diff is
+    removed or added, there is nothing to explain)."""
+    summary = report.summary()
+    if not _is_diff(report):
+        return summary
+    kept = summary[~summary.index.str.startswith(("missing:", "extra:"))]
+    return kept.rename(index={"missing": "removed", "extra": "added"})

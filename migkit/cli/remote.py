@@ -16,9 +16,11 @@ from migkit.cli.common import (
     add_output,
     client,
     command,
+    progress,
     read_one,
     table,
 )
+from migkit.printable import counted, printable
 
 EXAMPLES = {
     "templates": "example: migkit templates --json",
@@ -55,7 +57,7 @@ def _add_gate(p: argparse.ArgumentParser, wait_help: str) -> None:
 def _company(api: Any, name: str, create: str | None = None) -> Any:
     """A company by id or external id; ``create`` (a source) makes it when it is not found."""
     from migkit.errors import NotFound
-    from migkit.resources._context import looks_like_id
+    from migkit.resources._base import looks_like_id
 
     if looks_like_id(name):
         try:
@@ -84,15 +86,18 @@ def _run_data(run: Any) -> dict[str, Any]:
         data["report"] = {
             "inserted": run.report.inserted,
             "flagged_rows": run.report.flagged_rows,
+            "headline": run.report.headline(run.waiting),  # what "inserted" counts, in words
             "per_sheet": {s.template_name: s.row_count for s in run.report.per_sheet},
         }
     if run.needs_attention is not None:
         data["needs_attention"] = run.raw.get("needs_attention")
+    if run.questions:
+        data["questions"] = run.raw.get("questions")
     return data
 
 
 def _run_exit(run: Any, max_flagged: int | None) -> int:
-    if run.status == "failed" or run.waiting:
+    if run.status == "failed" or run.waiting or not run.known:
         return FAILED
     if max_flagged is not None and run.report is not None and run.report.flagged_rows > max_flagged:
         return FAILED
@@ -101,8 +106,10 @@ def _run_exit(run: Any, max_flagged: int | None) -> int:
 
 def _show_run(args: argparse.Namespace, run: Any) -> int:
     hint = ""
-    if run.waiting:
+    if run.status == "needs_attention":
         hint = f"\nanswer with: migkit decide {run.id} --accept | --reject | --answer ID=VALUE"
+    elif run.waiting:
+        hint = f"\nanswer in Python with client.imports.answer({run.id!r}, answers=...)"
     Output(args.json).emit(_run_data(run), lambda: str(run) + hint)
     return _run_exit(run, getattr(args, "max_flagged", None))
 
@@ -119,21 +126,21 @@ def run_templates(args: argparse.Namespace) -> int:
     def text() -> str:
         lines = []
         for t in templates:
-            lines.append(f"{t.name} ({t.id})")
+            lines.append(f"{printable(t.name)} ({printable(t.id)})")
             for c in t.columns:
                 rule = (
                     f"matches {c.pattern}"
                     if c.pattern
                     else f"one of {', '.join(c.allowed)}"
                     if c.allowed
-                    else f"links to {c.link_template}.{c.link_column}"
+                    else f"links to {c.link_target}"
                     if c.rule == "link"
                     else c.rule
                 )
                 flags = " ".join(
                     f for f, on in (("required", c.required), ("unique", c.unique)) if on
                 )
-                lines.append(f"  {c.name:<20} {flags:<16} {rule}")
+                lines.append(f"  {printable(c.name):<20} {flags:<16} {printable(rule)}")
         return "\n".join(lines)
 
     Output(args.json).emit(data, text)
@@ -163,7 +170,7 @@ def run_import(args: argparse.Namespace) -> int:
     else:
         run = api.imports.create(company, files=args.files)
     if args.wait:
-        run = api.imports.wait(run, raise_on_failure=False)
+        run = api.imports.wait(run, raise_on_failure=False, on_progress=progress(args))
     return _show_run(args, run)
 
 
@@ -180,7 +187,13 @@ def add_watch(sub: Any) -> None:
 def run_watch(args: argparse.Namespace) -> int:
     api = client(args)
     company = _company(api, args.company) if args.company else None
-    run = api.imports.wait(args.run_id, company, timeout=args.timeout, raise_on_failure=False)
+    run = api.imports.wait(
+        args.run_id,
+        company,
+        timeout=args.timeout,
+        raise_on_failure=False,
+        on_progress=progress(args),
+    )
     return _show_run(args, run)
 
 
@@ -217,7 +230,7 @@ def run_decide(args: argparse.Namespace) -> int:
         args.run_id, company, accept=args.accept, reject=args.reject, answers=answers
     )
     if args.wait:
-        run = api.imports.wait(run, raise_on_failure=False)
+        run = api.imports.wait(run, raise_on_failure=False, on_progress=progress(args))
     return _show_run(args, run)
 
 
@@ -250,7 +263,7 @@ def run_export(args: argparse.Namespace) -> int:
         "filter": args.filter,
     }
     Output(args.json).emit(
-        data, lambda: f"wrote {len(frame):,} {args.filter} rows to {args.output}"
+        data, lambda: f"wrote {counted(len(frame), args.filter + ' row')} to {args.output}"
     )
     return OK
 

@@ -8,7 +8,7 @@ import sys
 import threading
 from typing import Any
 
-from migkit.cli.common import command
+from migkit.cli.common import add_progress, command, progress_wanted
 
 EXAMPLES = {
     "sandbox": "example: migkit sandbox --port 8787 --api-key sk_local --step-seconds 0.2",
@@ -116,6 +116,7 @@ def add_demo(sub: Any) -> None:
         default=None,
         help="folder holding customer_workbook.xlsx (default: the repository's sample_data)",
     )
+    add_progress(p)
     p.set_defaults(run=run_demo)
 
 
@@ -123,4 +124,4 @@ def run_demo(args: argparse.Namespace) -> int:
     """The end-to-end story against the embedded sandbox."""
     from migkit.demo import run_demo as demo
 
-    return demo(step_seconds=args.step_seconds, data=args.data)
+    return demo(step_seconds=args.step_seconds, data=args.data, progress=progress_wanted(args))

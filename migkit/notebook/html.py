@@ -1,9 +1,15 @@
-"""Small HTML renderings for reports: headline numbers first, then a compact table."""
+"""Small HTML renderings for reports: headline numbers first, then a compact table.
+
+Colours come from JupyterLab's theme variables (with a fallback for renderers without
+them: GitHub, nbviewer, VS Code), so text stays readable in light and dark themes.
+"""
 
 from __future__ import annotations
 
 from html import escape
 from typing import TYPE_CHECKING
+
+from migkit.printable import counted
 
 if TYPE_CHECKING:
     from migkit.models import Company, Report, Run
@@ -11,10 +17,23 @@ if TYPE_CHECKING:
     from migkit.rules import Template
     from migkit.validation.report import ValidationReport
 
+MUTED = "color:var(--jp-ui-font-color2,#616161)"
+GOOD = "color:var(--jp-success-color1,#2e7d32)"
+BAD = "color:var(--jp-error-color1,#c62828)"
+WARN = "color:var(--jp-warn-color1,#e65100)"
+RED_BAR = "var(--jp-error-color2,#d9534f)"
+BLUE_BAR = "var(--jp-brand-color1,#1565c0)"
+GREY_BAR = "var(--jp-ui-font-color3,#9e9e9e)"
 
-def _bar(share: float) -> str:
+
+def span(style: str, text: str) -> str:
+    """``text`` (already escaped) in a span with ``style``."""
+    return f"<span style='{style}'>{text}</span>"
+
+
+def _bar(share: float, color: str = RED_BAR) -> str:
     width = max(1, round(120 * share)) if share > 0 else 0
-    return f'<div style="background:#d9534f;height:8px;width:{width}px;display:inline-block"></div>'
+    return f"<div style='background:{color};height:8px;width:{width}px;display:inline-block'></div>"
 
 
 def validation_html(report: ValidationReport) -> str:
@@ -22,13 +41,13 @@ def validation_html(report: ValidationReport) -> str:
     total = len(report.frame)
     flagged = report.predicted_flagged_rows
     parts = [
-        f"<div><b>{escape(report.template.name)}</b>: {total:,} rows &middot; "
-        f"<span style='color:#2e7d32'>{total - flagged:,} valid</span> &middot; "
-        f"<span style='color:#c62828'>{flagged:,} flagged</span></div>"
+        f"<div><b>{escape(report.template.name)}</b>: {counted(total, 'row')} &middot; "
+        f"{span(GOOD, f'{total - flagged:,} valid')} &middot; "
+        f"{span(BAD if flagged else GOOD, f'{flagged:,} flagged')}</div>"
     ]
     if report.missing_required:
         parts.append(
-            "<div style='color:#c62828'><b>The run would fail:</b> required columns "
+            f"<div style='{BAD}'><b>The run would fail:</b> required columns "
             f"not found: {escape(', '.join(report.missing_required))}</div>"
         )
     summary = report.summary()
@@ -46,47 +65,67 @@ def validation_html(report: ValidationReport) -> str:
         )
     if report.unchecked:
         names = ", ".join(f"{c} ({r})" for c, r in report.unchecked)
-        parts.append(f"<div style='color:#666'>Not checked locally: {escape(names)}</div>")
+        parts.append(f"<div style='{MUTED}'>Not checked locally: {escape(names)}</div>")
     return "".join(parts)
 
 
-def _table(frame_rows: list[str], headers: list[str]) -> str:
+def table(rows: list[str], headers: list[str]) -> str:
+    """A table of ready ``<tr>`` rows under escaped ``headers``."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(frame_rows)}</tbody></table>"
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _reconcile_counts(report: ReconcileReport, diff: bool) -> str:
+    # A diff of two exports reports changes, not failures: removed/added in neutral colours.
+    missing, extra = len(report.missing), len(report.extra)
+    changed = f"{len(report.changed):,} changed cells in {counted(report.changed_rows, 'row')}"
+    if diff:
+        items = [
+            f"{report.matched:,} in both",
+            f"{missing:,} removed",
+            f"{extra:,} added",
+            changed,
+        ]
+    else:
+        items = [
+            span(GOOD, f"{report.matched:,} matched"),
+            span(BAD if missing else GOOD, f"{missing:,} missing"),
+            span(BAD if extra else GOOD, f"{extra:,} extra"),
+            span(BAD if len(report.changed) else GOOD, changed),
+        ]
+    items.append(f"{report.hidden_cells:,} formatting differences hidden by normalization")
+    return "<div>" + " &middot; ".join(items) + "</div>"
 
 
 def reconcile_html(report: ReconcileReport, sample: int = 5) -> str:
     """The reconciliation as HTML: the headline numbers, reasons, counts per column with bars,
-    then a few changed cells."""
+    then a few changed cells. A diff of two exports (``diff_exports``) says removed and added
+    in neutral colours."""
     first, second = report.names
-    ok, bad = "color:#2e7d32", "color:#c62828"
+    diff = report.names == ("old", "new")
     parts = [
-        f"<div><b>{escape(first)}</b> {report.rows[0]:,} rows &middot; "
-        f"<b>{escape(second)}</b> {report.rows[1]:,} rows &middot; matched by "
+        f"<div><b>{escape(first)}</b> {counted(report.rows[0], 'row')} &middot; "
+        f"<b>{escape(second)}</b> {counted(report.rows[1], 'row')} &middot; matched by "
         f"{escape(report.matched_by)}</div>",
-        f"<div><span style='{ok}'>{report.matched:,} matched</span> &middot; "
-        f"<span style='{bad if len(report.missing) else ok}'>{len(report.missing):,} "
-        f"missing</span> &middot; <span style='{bad if len(report.extra) else ok}'>"
-        f"{len(report.extra):,} extra</span> &middot; <span style='"
-        f"{bad if len(report.changed) else ok}'>{len(report.changed):,} changed cells in "
-        f"{report.changed_rows:,} rows</span> &middot; {report.hidden_cells:,} formatting "
-        "differences hidden by normalization</div>",
+        _reconcile_counts(report, diff),
     ]
-    for label, table in (("missing", report.missing), ("extra", report.extra)):
-        if len(table):
-            counts = table["reason"].value_counts()
-            text = ", ".join(f"{escape(str(r))}: {n:,}" for r, n in counts.items())
-            parts.append(f"<div>{label.capitalize()} by reason: {text}</div>")
+    if not diff:  # a diff has no reasons: a row is removed or added, that is all
+        for label, frame in (("missing", report.missing), ("extra", report.extra)):
+            if len(frame):
+                counts = frame["reason"].value_counts()
+                text = ", ".join(f"{escape(str(r))}: {n:,}" for r, n in counts.items())
+                parts.append(f"<div>{label.capitalize()} by reason: {text}</div>")
     if len(report.by_column):
         compared = max(report.matched, 1)
+        color = GREY_BAR if diff else RED_BAR
         rows = [
             f"<tr><td>{escape(str(column))}</td><td style='text-align:right'>{int(r['changed']):,}"
-            f"</td><td>{_bar(int(r['changed']) / compared)}</td>"
+            f"</td><td>{_bar(int(r['changed']) / compared, color)}</td>"
             f"<td style='text-align:right'>{int(r['hidden by normalization']):,}</td>"
             f"<td style='text-align:right'>{r['match rate']:.1%}</td></tr>"
             for column, r in report.by_column.iterrows()
         ]
-        parts.append(_table(rows, ["column", "changed", "", "hidden", "match rate"]))
+        parts.append(table(rows, ["column", "changed", "", "hidden", "match rate"]))
     if len(report.changed):
         shown = report.changed.head(sample)
         headers = [str(c) for c in shown.columns]
@@ -95,11 +134,11 @@ def reconcile_html(report: ReconcileReport, sample: int = 5) -> str:
             for row in shown.itertuples(index=False)
         ]
         more = len(report.changed) - len(shown)
-        parts.append(_table(rows, headers))
+        parts.append(table(rows, headers))
         if more:
-            parts.append(f"<div style='color:#666'>… {more:,} more in <code>.changed</code></div>")
+            parts.append(f"<div style='{MUTED}'>… {more:,} more in <code>.changed</code></div>")
     for note in report.notes:
-        parts.append(f"<div style='color:#666'>{escape(note)}</div>")
+        parts.append(f"<div style='{MUTED}'>{escape(note)}</div>")
     return "".join(parts)
 
 
@@ -109,9 +148,9 @@ def _short(value: object, limit: int = 60) -> str:
 
 
 STATUS_COLORS = {
-    "queued": "#757575",
+    "queued": "#616161",
     "running": "#1565c0",
-    "needs_attention": "#ef6c00",
+    "needs_attention": "#e65100",
     "completed": "#2e7d32",
     "failed": "#c62828",
     "canceled": "#616161",
@@ -119,7 +158,7 @@ STATUS_COLORS = {
 
 
 def badge(status: str) -> str:
-    """A coloured status pill."""
+    """A coloured status pill (white on a status colour reads in light and dark themes)."""
     color = STATUS_COLORS.get(status, "#424242")
     return (
         f"<span style='background:{color};color:white;border-radius:8px;padding:1px 8px;"
@@ -127,55 +166,67 @@ def badge(status: str) -> str:
     )
 
 
-def report_html(report: Report) -> str:
-    """An import report: inserted and flagged rows first, then rows per sheet."""
+def report_html(report: Report, waiting: bool = False) -> str:
+    """An import report: what ``inserted`` counts, in words, then rows per sheet."""
     total = max(report.inserted, 1)
-    head = (
-        f"<div><b>{report.inserted:,}</b> rows inserted &middot; "
-        f"<span style='color:{'#c62828' if report.flagged_rows else '#2e7d32'}'>"
-        f"{report.flagged_rows:,} flagged</span></div>"
-    )
+    text = escape(report.headline(waiting))
+    head = f"<div>{span(GOOD, text) if not report.flagged_rows else text}</div>"
     rows = [
         f"<tr><td>{escape(s.template_name)}</td><td style='text-align:right'>{s.row_count:,}</td>"
-        f"<td>{_bar(s.row_count / total).replace('#d9534f', '#1565c0')}</td></tr>"
+        f"<td>{_bar(s.row_count / total, BLUE_BAR)}</td></tr>"
         for s in report.per_sheet
     ]
-    return head + (_table(rows, ["sheet", "rows", ""]) if rows else "")
+    return head + (table(rows, ["sheet", "rows inserted", ""]) if rows else "")
+
+
+def questions_html(run: Run) -> str:
+    """A paused run's questions, options and suggested fix, and how to answer."""
+    attention = run.needs_attention
+    if attention is None:
+        return ""
+    items = []
+    for q in attention.questions:
+        options = ", ".join(escape(o.label) for o in q.options)
+        samples = q.samples_text()
+        items.append(
+            f"<li><b>{escape(q.prompt)}</b> <code>{escape(q.id)}</code><br>"
+            f"<span style='{MUTED}'>{escape(q.context)}</span><br>"
+            f"{escape(q.column or '')}: {counted(q.affected_rows, 'row')}"
+            + (f", e.g. {escape(samples)}" if samples else "")
+            + f"<br>Options: {options}"
+            + (" (or a custom value)" if q.allow_custom else "")
+            + "</li>"
+        )
+    parts = [f"<ul>{''.join(items)}</ul>"]
+    if attention.proposed_patch is not None:
+        parts.append(f"<div>Suggested fix: {escape(attention.proposed_patch.summary)}</div>")
+    parts.append(
+        f"<div style='{MUTED}'>Answer with <code>run.decide(accept=True)</code>, "
+        "<code>run.decide(answers={...})</code> or <code>run.decide(reject=True)</code>, "
+        "or review it in a widget with <code>migkit.notebook.review(run)</code></div>"
+    )
+    return "".join(parts)
 
 
 def run_html(run: Run) -> str:
-    """A run: status badge and message, then its report or its questions."""
-    parts = [f"<div>Import run <code>{escape(run.id)}</code> {badge(run.status)}"]
+    """A run: status badge and message, then its report or its questions. A run this cell's
+    progress panel already shows in this state gets one line pointing there (the report is
+    shown once per cell)."""
+    from migkit.notebook.cells import shown_here
+
+    where = f" into {escape(run.label)}" if run.label else ""
+    head = f"<div>Import run <code>{escape(run.id)}</code>{where} {badge(run.status)}"
+    if shown_here(run):
+        return head + f" <span style='{MUTED}'>(shown in the panel above)</span></div>"
+    parts = [head]
     if run.progress_message:
         parts.append(f" &middot; {escape(run.progress_message)}")
     parts.append("</div>")
     if run.error:
-        parts.append(f"<div style='color:#c62828'>{escape(run.error)}</div>")
+        parts.append(f"<div style='{BAD}'>{escape(run.error)}</div>")
     if run.report is not None:
-        parts.append(report_html(run.report))
-    attention = run.needs_attention
-    if attention is not None:
-        items = []
-        for q in attention.questions:
-            options = ", ".join(escape(o.label) for o in q.options)
-            sample = ", ".join(escape(v) for v in q.sample_values[:5])
-            items.append(
-                f"<li><b>{escape(q.prompt)}</b> <code>{escape(q.id)}</code><br>"
-                f"<span style='color:#666'>{escape(q.context)}</span><br>"
-                f"{escape(q.column or '')}: {q.affected_rows:,} rows"
-                + (f", e.g. {sample}" if sample else "")
-                + f"<br>Options: {options}"
-                + (" (or a custom value)" if q.allow_custom else "")
-                + "</li>"
-            )
-        parts.append(f"<ul>{''.join(items)}</ul>")
-        if attention.proposed_patch is not None:
-            parts.append(f"<div>Suggested fix: {escape(attention.proposed_patch.summary)}</div>")
-        parts.append(
-            "<div style='color:#666'>Answer with <code>run.decide(accept=True)</code>, "
-            "<code>run.decide(answers={...})</code> or <code>run.decide(reject=True)</code>, "
-            "or review it in a widget with <code>migkit.notebook.review(run)</code></div>"
-        )
+        parts.append(report_html(run.report, run.waiting))
+    parts.append(questions_html(run))
     return "".join(parts)
 
 
@@ -194,7 +245,7 @@ def company_html(company: Company) -> str:
         f"<tr><td>{escape(s.name)}</td><td><code>{escape(s.id)}</code></td></tr>"
         for s in company.sheets
     ]
-    return head + (_table(rows, ["sheet", "id"]) if rows else "")
+    return head + (table(rows, ["sheet", "id"]) if rows else "")
 
 
 def template_html(template: Template) -> str:
@@ -206,10 +257,13 @@ def template_html(template: Template) -> str:
         elif c.allowed is not None:
             rule = "one of " + ", ".join(escape(v) for v in c.allowed)
         elif c.rule == "link":
-            rule = f"links to {escape(f'{c.link_template}.{c.link_column}')}"
+            rule = f"links to {escape(c.link_target)}"
         else:
             rule = escape(c.rule)
         flags = ", ".join(f for f, on in (("required", c.required), ("unique", c.unique)) if on)
         rows.append(f"<tr><td>{escape(c.name)}</td><td>{flags}</td><td>{rule}</td></tr>")
-    head = f"<div><b>{escape(template.name)}</b> &middot; {len(template.columns)} columns</div>"
-    return head + _table(rows, ["column", "", "rule"])
+    head = (
+        f"<div><b>{escape(template.name)}</b> &middot; "
+        f"{counted(len(template.columns), 'column')}</div>"
+    )
+    return head + table(rows, ["column", "", "rule"])

@@ -74,8 +74,15 @@ def reconcile(
     evidence = Evidence.of(flagged, validation, patch)  # checked before the slow part
     if _on_engine(source, export, engine, on_index or _index_key(key, source, export)):
         return _engine_report(
-            engine, source, export, key, ("source", "export"), normalize, duplicates,
-            heal_headers, evidence,
+            engine,
+            source,
+            export,
+            key,
+            ("source", "export"),
+            normalize,
+            duplicates,
+            heal_headers,
+            evidence,
         )
     comparison = _compare(
         source, export, key, ("source", "export"), normalize, duplicates, on_index, heal_headers

@@ -130,23 +130,35 @@ class ReconcileReport:
 
     def to_excel(self, path: str | Path) -> Path:
         """Write the report to an ``.xlsx`` workbook (a sheet per table) for people outside
-        the notebook; returns the path.
+        the notebook; returns the path. Every text cell is written as text (a value such as
+        ``=HYPERLINK(...)`` is never a live formula), control characters are shown as
+        ``\\xNN``, and the file appears whole or not at all (see :mod:`migkit.safe_write`).
 
         >>> report.to_excel("reconciliation.xlsx")  # doctest: +SKIP
         """
-        target = Path(path)
-        with pd.ExcelWriter(target, engine="openpyxl") as book:
-            self.summary().to_excel(book, sheet_name="Summary")
-            self.by_column.to_excel(book, sheet_name="By column")
-            for name, table in (
-                ("Missing", self.missing),
-                ("Extra", self.extra),
+        from migkit.safe_write import write_workbook
+
+        def labelled(table: pd.DataFrame, label: str) -> pd.DataFrame:
+            names = [
+                n or (label if i == 0 else f"{label} {i + 1}")
+                for i, n in enumerate(table.index.names)
+            ]
+            taken = set(map(str, table.columns))
+            names = [n if str(n) not in taken else f"{n} (index)" for n in names]
+            return table.rename_axis(names).reset_index()
+
+        return write_workbook(
+            path,
+            [
+                ("Summary", labelled(self.summary(), "what")),
+                ("By column", labelled(self.by_column, "column")),
+                ("Missing", labelled(self.missing, "row")),
+                ("Extra", labelled(self.extra, "row")),
                 ("Changed", self.changed),
                 ("Hidden by normalization", self.hidden),
                 ("Duplicate keys", self.duplicates),
-            ):
-                table.to_excel(book, sheet_name=name, index=name in ("Missing", "Extra"))
-        return target
+            ],
+        )
 
     def __repr__(self) -> str:
         first, second = self.names

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-from migkit.errors import MigkitError
+from migkit.errors import UnknownName as UnknownName  # defined in migkit.errors
 from migkit.models import Source, Template
-from migkit.resources._context import Context
+from migkit.resources._base import Resource
 
 
-class UnknownName(MigkitError, KeyError):
-    """No source or template with that name or id in the account."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-def _pick(kind: str, items: list[tuple[str, str]], name_or_id: str) -> int:
-    wanted = name_or_id.casefold()
-    for index, (item_id, name) in enumerate(items):
-        if item_id == name_or_id or name.casefold() == wanted:
-            return index
-    names = ", ".join(repr(n) for _, n in items) or "none"
-    raise UnknownName(f"no {kind} {name_or_id!r} in this account; {kind}s: {names}")
-
-
-class Sources:
+class Sources(Resource):
     """``client.sources``: the systems customers migrate from."""
-
-    def __init__(self, ctx: Context) -> None:
-        self._ctx = ctx
 
     def list(self) -> list[Source]:
         """Every source of the account.
@@ -35,20 +16,17 @@ class Sources:
         >>> [s.name for s in client.sources.list()]  # doctest: +SKIP
         ['Legacy CRM', 'Spreadsheet']
         """
-        body = self._ctx.get("/sources", "GET /sources")
-        return [Source.from_api(s) for s in body.get("sources") or []]
+        return self._list_sources()
 
     def get(self, name_or_id: str) -> Source:
-        """One source by name (case-insensitive) or id."""
+        """One source by name (case-insensitive) or id; :class:`~migkit.errors.UnknownName`
+        lists the sources when none matches."""
         sources = self.list()
-        return sources[_pick("source", [(s.id, s.name) for s in sources], name_or_id)]
+        return sources[self._pick("source", [(s.id, s.name) for s in sources], name_or_id)]
 
 
-class Templates:
+class Templates(Resource):
     """``client.templates``: target schemas with their column rules."""
-
-    def __init__(self, ctx: Context) -> None:
-        self._ctx = ctx
 
     def list(self) -> list[Template]:
         """Every template of the account, with columns and rules.
@@ -56,10 +34,11 @@ class Templates:
         >>> client.templates.list()[0].column_names  # doctest: +SKIP
         ['Name', 'Domain', 'Tier']
         """
-        body = self._ctx.get("/templates", "GET /templates")
-        return [Template.from_api(t) for t in body.get("templates") or []]
+        return self._list_templates()
 
     def get(self, name_or_id: str) -> Template:
-        """One template by name (case-insensitive) or id."""
+        """One template by name (case-insensitive) or id; :class:`~migkit.errors.UnknownName`
+        lists the templates when none matches."""
         templates = self.list()
-        return templates[_pick("template", [(t.id or "", t.name) for t in templates], name_or_id)]
+        items = [(t.id or "", t.name) for t in templates]
+        return templates[self._pick("template", items, name_or_id)]

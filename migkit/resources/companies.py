@@ -13,11 +13,12 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from migkit.errors import APIError, ExternalIdConflict, NotFound, ServerError, TransportError
+from migkit.errors import ExternalIdConflict, ServerError, TransportError, UnexpectedRedirect
+from migkit.fields import object_list
 from migkit.models import Company
 from migkit.preflight import check_or_raise, company_problems
-from migkit.resources._context import Context, company_id, looks_like_id
-from migkit.resources.catalog import Sources, Templates
+from migkit.printable import printable
+from migkit.resources._base import Resource
 
 
 def derived_external_id(name: str, source_id: str, template_ids: Sequence[str] | None) -> str:
@@ -30,13 +31,8 @@ def derived_external_id(name: str, source_id: str, template_ids: Sequence[str] |
     return "migkit-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
-class Companies:
+class Companies(Resource):
     """``client.companies``: provision and find customers' companies."""
-
-    def __init__(self, ctx: Context, sources: Sources, templates: Templates) -> None:
-        self._ctx = ctx
-        self._sources = sources
-        self._templates = templates
 
     def create(
         self,
@@ -56,44 +52,46 @@ class Companies:
         ... # doctest: +SKIP
         """
         check_or_raise(company_problems(name, external_id))
-        source_id = source if looks_like_id(source) else self._sources.get(source).id
-        template_ids = (
-            None
-            if templates is None
-            else [t if looks_like_id(t) else str(self._templates.get(t).id) for t in templates]
-        )
-        derived = external_id is None
+        source_id = self._source_id(source)
+        template_ids = None if templates is None else self._template_ids(templates)
         ext = external_id or derived_external_id(name, source_id, template_ids)
-        ctx, ledger = self._ctx, self._ctx.ledger
-        known = ledger.company(ctx.account, ctx.base_url, ext) if ledger else None
+        known = self._ledger.company(ext)
         if known is not None and known.body is not None:
             return self._same(Company.from_api(known.body), name, template_ids)
-        if ledger:
-            ledger.record_company(ctx.account, ctx.base_url, ext, name)
+        self._ledger.record_company(ext, name)
         body: dict[str, Any] = {"name": name, "source": source_id, "external_id": ext}
         if template_ids is not None:
             body["template_ids"] = template_ids
         if connections is not None:
             body["connections"] = dict(connections)
-        last: Exception | None = None
-        for attempt in range(ctx.transport.retry.attempts + 1):  # looked up before each retry
+        # A 409 for our external_id is ours when an earlier attempt (of this call, of a crashed
+        # one the ledger remembers, or of the same call with a derived id) may have landed.
+        tried: list[int] = []
+        ours = known is not None or external_id is None
+
+        def post() -> Company:
+            tried.append(1)
             try:
-                created = ctx.send("POST", "/companies", "POST /companies", body, safe=False)
-            except (TransportError, ServerError) as exc:
-                last = exc  # did it happen? look before trying again
-                found = self._lookup(ext)
-                if found is not None:
-                    return self._remember(ext, self._same(found, name, template_ids))
-                continue
+                answer = self._send("POST", "/companies", body, idempotent=False)
             except ExternalIdConflict:
-                ours = attempt > 0 or known is not None or derived
-                found = self._lookup(ext) if ours else None
-                if found is not None:
-                    return self._remember(ext, self._same(found, name, template_ids))
-                raise
-            return self._remember(ext, Company.from_api(created))
-        assert last is not None
-        raise last
+                found = self._lookup(ext) if ours or len(tried) > 1 else None
+                if found is None:
+                    raise
+                return self._same(found, name, template_ids)
+            return answer.parse(Company.from_api)
+
+        def look() -> Company | None:
+            # Nothing found, or the lookup failed too: sending the create again is safe, since
+            # the server refuses a second company with this external_id (the 409 above).
+            try:
+                found = self._lookup(ext)
+            except ServerError:
+                return None
+            return None if found is None else self._same(found, name, template_ids)
+
+        company = self._act_once(post, look)
+        self._ledger.set_company(ext, dict(company.raw))
+        return company
 
     @staticmethod
     def _same(company: Company, name: str, template_ids: Sequence[str] | None) -> Company:
@@ -103,63 +101,45 @@ class Companies:
             return company
         raise ExternalIdConflict(
             409,
-            f"external_id {company.external_id!r} already names company {company.name!r} "
-            f"({company.id}) with other settings than this create asks for",
+            f"external_id {printable(company.external_id, limit=300)!r} already names company "
+            f"{printable(company.name, limit=200)!r} ({printable(company.id, limit=80)}) with "
+            "other settings than this create asks for",
             method="POST",
             path="/companies",
         )
 
-    def _remember(self, external_id: str, company: Company) -> Company:
-        if self._ctx.ledger:
-            self._ctx.ledger.set_company(
-                self._ctx.account, self._ctx.base_url, external_id, dict(company.raw)
-            )
-        return company
-
     def _lookup(self, external_id: str) -> Company | None:
+        """The company with this ``external_id`` (sandbox EXT lookup); ``None`` when there is
+        none, the server lacks the lookup, or no answer came. A 5xx is raised."""
         try:
-            body = self._ctx.get("/companies", "GET /companies", {"external_id": external_id})
-        except (NotFound, TransportError):
+            answer = self._if_supported(
+                lambda: self._get("/companies", params={"external_id": external_id})
+            )
+        except UnexpectedRedirect:
+            raise  # an answer: only a missing one leaves it unknown
+        except TransportError:
             return None
-        except APIError as exc:
-            if exc.status in (404, 405, 501):  # no lookup on this server
-                return None
-            raise
-        found = [
-            c
-            for c in body.get("companies") or []
-            if (c.get("company") or {}).get("external_id") == external_id
-        ]
-        return Company.from_api(found[0]) if found else None
+        if answer is None:
+            return None
+        companies = answer.parse(
+            lambda body: [Company.from_api(c) for c in object_list(body, "companies")]
+        )
+        found = [c for c in companies if c.external_id == external_id]
+        return found[0] if found else None
 
     def get(self, company: Company | str) -> Company:
         """A company by id (sandbox extension; falls back to the ledger's copy).
 
         >>> client.companies.get("c0a8012e-...").sheets  # doctest: +SKIP
         """
-        cid = company_id(company)
-        try:
-            return Company.from_api(self._ctx.get(f"/companies/{cid}", "GET /companies/{id}"))
-        except APIError as exc:
-            ledger = self._ctx.ledger
-            entry = (
-                ledger.company_by_id(self._ctx.account, self._ctx.base_url, cid)
-                if ledger and exc.status in (404, 405)
-                else None
-            )
-            if entry is not None and entry.body is not None:
-                return Company.from_api(entry.body)
-            raise
+        return self._company(company)
 
     def find(self, external_id: str) -> Company | None:
         """The company with this ``external_id``: from the ledger, else the sandbox lookup.
 
         >>> client.companies.find("acme-001")  # doctest: +SKIP
         """
-        ledger = self._ctx.ledger
-        entry = (
-            ledger.company(self._ctx.account, self._ctx.base_url, external_id) if ledger else None
-        )
+        entry = self._ledger.company(external_id)
         if entry is not None and entry.body is not None:
             return Company.from_api(entry.body)
         return self._lookup(external_id)

@@ -1,104 +1,38 @@
-"""Exports: the streamed ``export.csv`` and export runs that write to a destination."""
+"""Exports: the streamed ``export.csv`` and export runs that write to a destination.
+
+Downloads are read and parsed by the frame layer (:mod:`migkit.export_download`,
+:mod:`migkit.export_files`); this module names the endpoints.
+"""
 
 from __future__ import annotations
 
-import tempfile
 import uuid
-import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import pandas as pd
-import requests
-from tqdm.auto import tqdm
 
-from migkit.errors import RunFailed, TransportError, UsageError
-from migkit.export_files import ExportIncomplete, describe, read_export_csv, subtract_rows
+from migkit.errors import RunFailed, UsageError
+from migkit.export_download import ExportStream as ExportStream
+from migkit.export_download import fetch_export
+from migkit.export_files import describe, read_export_csv, read_export_zip, subtract_rows
 from migkit.export_parquet import csv_to_parquet
+from migkit.fields import id_field
 from migkit.models import Company, ExportRun
 from migkit.polling import MissedPolls, ProgressHook, wait_for
-from migkit.resources._context import Context, company_id, looks_like_id, run_id
-from migkit.resources.catalog import Templates
-from migkit.resources.companies import Companies
+from migkit.resources._base import Resource, company_id, run_id
 
 FILTERS = ("valid", "all")
-DOWNLOAD_ATTEMPTS = 2  # a damaged download is fetched once more before ExportIncomplete
 
 
-class ExportStream:
-    """A streamed ``export.csv`` (or the ZIP of all sheets); read it once, then it closes.
-
-    ``total_records`` is the server's ``X-Total-Records`` when it sends one.
-
-    >>> with client.exports.csv(acme, "Contacts") as stream:  # doctest: +SKIP
-    ...     stream.save("contacts_export.csv")
-    """
-
-    def __init__(self, response: requests.Response) -> None:
-        self._response = response
-        header = response.headers.get("X-Total-Records")
-        self.total_records: int | None = int(header) if header and header.isdigit() else None
-        self.content_type = response.headers.get("Content-Type", "")
-        self.bytes_read = 0
-
-    def iter_bytes(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-        """The body in chunks, as it arrives. A body cut off in transit (the connection drops,
-        HTTP framing ends early) raises :class:`~migkit.errors.TransportError`."""
-        try:
-            for chunk in self._response.iter_content(chunk_size):
-                self.bytes_read += len(chunk)
-                yield chunk
-        except (requests.exceptions.ChunkedEncodingError, requests.ConnectionError) as exc:
-            raise TransportError(
-                f"the export download was cut off after {self.bytes_read:,} bytes"
-                f" ({type(exc).__name__}); download it again"
-            ) from None
-
-    def save(self, path: str | Path, *, progress: bool = False) -> Path:
-        """Write the body to ``path``; returns it. ``progress`` shows a byte counter (after
-        a second, so quick downloads stay quiet)."""
-        target = Path(path)
-        with (
-            target.open("wb") as out,
-            tqdm(
-                unit="B",
-                unit_scale=True,
-                desc="export.csv",
-                disable=not progress,
-                delay=1.0,
-                leave=False,
-            ) as bar,
-        ):
-            for chunk in self.iter_bytes():
-                out.write(chunk)
-                bar.update(len(chunk))
-        return target
-
-    def close(self) -> None:
-        """Release the connection."""
-        self._response.close()
-
-    def __enter__(self) -> ExportStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+def _check_filter(filter: str) -> None:
+    if filter not in (*FILTERS, "flagged"):
+        raise UsageError(f"filter must be 'valid', 'all' or 'flagged', not {filter!r}")
 
 
-class Exports:
+class Exports(Resource):
     """``client.exports``: get validated rows out."""
-
-    def __init__(self, ctx: Context, companies: Companies, templates: Templates) -> None:
-        self._ctx = ctx
-        self._companies = companies
-        self._templates = templates
 
     def csv(
         self, company: Company | str, sheet: str | None = None, *, filter: str = "valid"
@@ -108,21 +42,17 @@ class Exports:
         """
         if filter not in FILTERS:
             raise UsageError(f"filter must be 'valid' or 'all', not {filter!r}")
-        cid = company_id(company)
         params: dict[str, str] = {"filter": filter}
         if sheet is not None:
-            if not isinstance(company, Company) and not looks_like_id(sheet):
-                company = self._companies.get(company)  # a sheet name needs the sheets
-            params["sheet_id"] = company.sheet(sheet).id if isinstance(company, Company) else sheet
-        response = self._ctx.transport.request(
-            "GET",
-            f"/companies/{cid}/export.csv",
-            route="GET /companies/{id}/export.csv",
-            safe=True,
+            params["sheet_id"] = self._sheet_id(company, sheet)
+        body = self._stream(
+            "/companies/{id}/export.csv",
             params=params,
-            stream=True,
+            label="the export download",
+            noun="an export",
+            id=company_id(company),
         )
-        return ExportStream(response)
+        return ExportStream(body)
 
     def frame(self, company: Company | str, sheet: str, *, filter: str = "valid") -> pd.DataFrame:
         """One sheet's export as a DataFrame: every cell as text in pandas ``str`` columns
@@ -132,7 +62,7 @@ class Exports:
         ``filter`` is ``"valid"`` (rows with no invalid cell), ``"all"``, or ``"flagged"``
         (``all`` minus ``valid``, computed here from both exports). The body is streamed to a
         temporary file and parsed by pyarrow; a truncated or malformed download is fetched once
-        more and then raised as :class:`~migkit.export_files.ExportIncomplete`, never returned
+        more and then raised as :class:`~migkit.errors.ExportIncomplete`, never returned
         as a short frame. ``frame.attrs["migkit"]`` records the company, sheet and filter.
 
         >>> contacts = client.exports.frame(acme, "Contacts")  # doctest: +SKIP
@@ -143,9 +73,14 @@ class Exports:
             valid = self.frame(company, sheet, filter="valid")
             flagged = subtract_rows(everything, valid)
             return describe(flagged, {**everything.attrs["migkit"], "filter": "flagged"})
-        self._check_filter(filter)
+        _check_filter(filter)
+        frame = fetch_export(
+            lambda: self.csv(company, sheet, filter=filter),
+            lambda path, total: read_export_csv(path, expected_rows=total),
+            progress=self._ctx.progress,
+        )
         info = {"company": company_id(company), "sheet": sheet, "filter": filter}
-        return describe(self._download(company, sheet, filter, self._read_sheet), info)
+        return describe(frame, info)
 
     def frames(self, company: Company | str, *, filter: str = "valid") -> dict[str, pd.DataFrame]:
         """Every sheet's export (the ZIP ``export.csv``) as ``{sheet name: DataFrame}``, each
@@ -163,8 +98,12 @@ class Exports:
                 )
                 for name, frame in everything.items()
             }
-        self._check_filter(filter)
-        sheets: dict[str, pd.DataFrame] = self._download(company, None, filter, self._read_zip)
+        _check_filter(filter)
+        sheets = fetch_export(
+            lambda: self.csv(company, None, filter=filter),
+            self._read_zip,
+            progress=self._ctx.progress,
+        )
         for name, frame in sheets.items():
             describe(frame, {"company": company_id(company), "sheet": name, "filter": filter})
         return sheets
@@ -182,69 +121,20 @@ class Exports:
         if filter not in FILTERS:
             raise UsageError(f"filter must be 'valid' or 'all', not {filter!r}")
         target = Path(path)
+        return fetch_export(
+            lambda: self.csv(company, sheet, filter=filter),
+            lambda body, total: csv_to_parquet(body, target, expected_rows=total).path,
+            progress=self._ctx.progress,
+        )
 
-        def write(body: Path, total: int | None) -> Path:
-            return csv_to_parquet(body, target, expected_rows=total).path
-
-        written: Path = self._download(company, sheet, filter, write)
-        return written
-
-    @staticmethod
-    def _check_filter(filter: str) -> None:
-        if filter not in (*FILTERS, "flagged"):
-            raise UsageError(f"filter must be 'valid', 'all' or 'flagged', not {filter!r}")
-
-    def _download(
-        self,
-        company: Company | str,
-        sheet: str | None,
-        filter: str,
-        read: Callable[[Path, int | None], Any],
-    ) -> Any:
-        # Stream to a temporary file (the body is never held in memory), then parse it; a
-        # damaged body is downloaded once more before the error is raised.
-        with tempfile.TemporaryDirectory(prefix="migkit-export-") as tmp:
-            path = Path(tmp) / "export"
-            for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-                with self.csv(company, sheet, filter=filter) as stream:
-                    try:
-                        stream.save(path, progress=self._ctx.progress)
-                        return read(path, stream.total_records)
-                    except (ExportIncomplete, TransportError):
-                        if attempt == DOWNLOAD_ATTEMPTS:
-                            raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    @staticmethod
-    def _read_sheet(path: Path, total: int | None) -> pd.DataFrame:
-        return read_export_csv(path, expected_rows=total)
-
-    @staticmethod
-    def _read_zip(path: Path, total: int | None) -> dict[str, pd.DataFrame]:
-        try:
-            archive = zipfile.ZipFile(path)
-        except zipfile.BadZipFile:
-            raise ExportIncomplete(
-                "the workbook export is not a readable ZIP: it was cut off; download it again"
-            ) from None
-        sheets: dict[str, pd.DataFrame] = {}
-        with archive:
-            for member in archive.namelist():
-                name = member.removesuffix(".csv")
-                with archive.open(member) as raw, tempfile.SpooledTemporaryFile(64 << 20) as spool:
-                    while chunk := raw.read(4 << 20):  # pyarrow wants a seekable file
-                        spool.write(chunk)
-                    spool.seek(0)
-                    sheets[name] = read_export_csv(spool, name=member)
-        rows = sum(len(f) for f in sheets.values())
-        if total is not None and rows != total:
-            raise ExportIncomplete(
-                f"the workbook export holds {rows:,} rows but the server announced {total:,}"
-                " (X-Total-Records); download it again",
-                rows=rows,
-                expected=total,
-            )
-        return sheets
+    def _read_zip(self, path: Path, total: int | None) -> dict[str, pd.DataFrame]:
+        limits = self._ctx.transport.limits
+        return read_export_zip(
+            path,
+            expected_rows=total,
+            max_bytes=limits.download_bytes,
+            max_ratio=limits.zip_ratio,
+        )
 
     def to_destination(
         self,
@@ -273,17 +163,9 @@ class Exports:
             "idempotency_key": idempotency_key or f"migkit-{uuid.uuid4()}",
         }
         if templates is not None:
-            ids = [t if looks_like_id(t) else str(self._templates.get(t).id) for t in templates]
-            body["selection"] = {"template_ids": ids}
-        answer = self._ctx.send(
-            "POST", f"/companies/{cid}/exports", "POST /companies/{id}/exports", body, safe=True
-        )
-        run = ExportRun(
-            id=str(answer["run_id"]),
-            company_id=cid,
-            status=str(answer.get("status", "queued")),
-            raw=dict(answer),
-        )
+            body["selection"] = {"template_ids": self._template_ids(templates)}
+        answer = self._send("POST", "/companies/{id}/exports", body, idempotent=True, id=cid)
+        run = answer.parse(lambda raw: ExportRun.from_api(cid, id_field(raw, "run_id"), raw))
         return self.wait(run, timeout=timeout, on_progress=on_progress) if wait else run
 
     def get(self, run: ExportRun | str, company: Company | str | None = None) -> ExportRun:
@@ -292,10 +174,8 @@ class Exports:
         if cid is None:
             raise UsageError("an export run given by id needs company=... too")
         rid = run_id(run)
-        body = self._ctx.get(
-            f"/companies/{cid}/exports/{rid}", "GET /companies/{id}/exports/{run_id}"
-        )
-        return ExportRun.from_api(cid, rid, body)
+        answer = self._get("/companies/{id}/exports/{run_id}", id=cid, run_id=rid)
+        return answer.parse(lambda raw: ExportRun.from_api(cid, rid, raw))
 
     def wait(
         self,

@@ -1,59 +1,76 @@
 """Imports: create (never twice), poll, wait, decide, cancel, find the active run, recover.
 
 Every import carries an ``idempotency_key``. By default it is derived from the company and the
-content (file bytes, or canonical rows), so re-running a notebook cell returns the run already
-made instead of importing again. The ledger notes each import before and after the request.
+content (file bytes, or canonical rows: :mod:`migkit.idempotency`), so re-running a notebook
+cell returns the run already made instead of importing again. The ledger notes each import
+before and after the request.
 """
 
 from __future__ import annotations
 
 import builtins
 import dataclasses
-import hashlib
-import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from migkit.errors import (
-    APIError,
-    Conflict,
-    IdempotencyConflict,
-    RunFailed,
-    ServerError,
-    TransportError,
-    UsageError,
-)
+from migkit._answers import Answer
+from migkit.errors import Conflict, IdempotencyConflict, RunFailed, UsageError
+from migkit.fields import id_field, object_list
+from migkit.idempotency import canonical as canonical  # where the chaos tests look for it
+from migkit.idempotency import content_hash, derived_key
 from migkit.models import Company, Option, Run, Upload
 from migkit.polling import MissedPolls, ProgressHook, wait_for, wait_many
 from migkit.preflight import check_or_raise, key_problems, rows_payload
 from migkit.progress import default_progress
-from migkit.resources._context import Context, company_id, looks_like_id, run_id
-from migkit.resources.companies import Companies
-from migkit.resources.uploads import Uploads, file_bytes
+from migkit.resources._base import Context, Resource, company_id, looks_like_id, run_id
+from migkit.resources.uploads import Uploads
+from migkit.upload_files import prepare_upload
 
-RUN_ROUTE = "GET /companies/{id}/imports/{run_id}"
+RUN = "/companies/{id}/imports/{run_id}"
+RUN_ROUTE = f"GET {RUN}"  # the budget's key for a poll
 FileLike = str | Path | Upload | pd.DataFrame
 
 
-def canonical(value: Any) -> str:
-    """Canonical JSON (sorted keys, no spaces) for hashing."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def run_label(
+    company: Company | str, sheet: str | None, files: Sequence[FileLike] | None
+) -> str | None:
+    """Where a run imports, for people: ``"Acme Corp · Contacts"`` (a company id is left out).
+
+    >>> run_label("acme-001", None, ["contacts.csv"])
+    'acme-001 · contacts.csv'
+    """
+    name = company.name if isinstance(company, Company) else company
+    names = [
+        f.name if isinstance(f, Upload) else Path(f).name
+        for f in files or []
+        if not isinstance(f, pd.DataFrame)
+    ]
+    target = sheet or ", ".join(names)
+    if not target and isinstance(company, Company) and len(company.sheets) == 1:
+        target = company.sheets[0].name  # inline rows into a company's only sheet
+    parts = [p for p in (None if looks_like_id(name) else name, target) if p]
+    return " · ".join(parts) or None
 
 
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def _by_id(answers: Mapping[str, str | Option]) -> list[dict[str, str]]:
+    # Answers as the API takes them: one {id, value} per question, an option by its label.
+    return [{"id": q, "value": v.label if isinstance(v, Option) else v} for q, v in answers.items()]
 
 
-class Imports:
+def _key(raw: Mapping[str, Any]) -> str | None:
+    value = raw.get("idempotency_key")
+    return value if isinstance(value, str) else None
+
+
+class Imports(Resource):
     """``client.imports``: push rows or files into a company and follow the run."""
 
-    def __init__(self, ctx: Context, uploads: Uploads, companies: Companies) -> None:
-        self._ctx = ctx
+    def __init__(self, ctx: Context, uploads: Uploads) -> None:
+        super().__init__(ctx)
         self._uploads = uploads
-        self._companies = companies
 
     # -- create ------------------------------------------------------------------------------
     def create(
@@ -74,8 +91,7 @@ class Imports:
         >>> run = client.imports.create(acme, files=["contacts.csv"])  # doctest: +SKIP
         >>> run = client.imports.wait(run)  # doctest: +SKIP
         """
-        given = [x is not None for x in (files, rows, frame)]
-        if sum(given) != 1:
+        if sum(x is not None for x in (files, rows, frame)) != 1:
             raise UsageError("pass exactly one of files=[...], rows=[...] or frame=DataFrame")
         cid = company_id(company)
         if files is not None:
@@ -84,46 +100,29 @@ class Imports:
                 raise UsageError(
                     "sheet= goes with rows or frame; files are matched to sheets by their names"
                 )
-            return self._create_files(cid, list(files), idempotency_key)
-        inline, problems = rows_payload(frame if frame is not None else list(rows or []))
-        check_or_raise([*problems, *key_problems(idempotency_key)])
-        body: dict[str, Any] = {"rows": inline}
-        if sheet is not None:
-            body["sheet_id"] = self._sheet_id(company, sheet)
-        content = _sha(canonical(body))
-        key, derived = self._key(cid, content, idempotency_key)
-        existing = self._existing(cid, key, content)
-        if existing is not None:
-            return existing
-        return self._submit(cid, body, content, key, derived)
-
-    def _sheet_id(self, company: Company | str, sheet: str) -> str:
-        if not isinstance(company, Company) and not looks_like_id(sheet):
-            company = self._companies.get(company)  # a sheet name needs the company's sheets
-        return company.sheet(sheet).id if isinstance(company, Company) else sheet
-
-    @staticmethod
-    def _key(cid: str, content: str, key: str | None) -> tuple[str, bool]:
-        """The idempotency key to use, and whether migkit derived it from the content."""
-        return (key, False) if key else (f"migkit-{_sha(cid + content)[:40]}", True)
+            run = self._create_files(cid, list(files), idempotency_key)
+        else:
+            inline, problems = rows_payload(frame if frame is not None else list(rows or []))
+            check_or_raise([*problems, *key_problems(idempotency_key)])
+            body: dict[str, Any] = {"rows": inline}
+            if sheet is not None:
+                body["sheet_id"] = self._sheet_id(company, sheet)
+            content = content_hash(body)
+            key, derived = derived_key(cid, content, idempotency_key)
+            existing = self._existing(cid, key, content)
+            run = (
+                existing if existing is not None else self._submit(cid, body, content, key, derived)
+            )
+        return dataclasses.replace(run, label=run_label(company, sheet, files))
 
     def _create_files(self, cid: str, files: list[FileLike], key: str | None) -> Run:
-        prepared: list[tuple[FileLike, str, str]] = []  # (file, name, sha256)
-        for item in files:
-            if isinstance(item, Upload):
-                prepared.append((item, item.name, item.sha256))
-            else:
-                data, name, _ = file_bytes(item, None, None)
-                prepared.append((item, name, hashlib.sha256(data).hexdigest()))
-        content = _sha(canonical([[name, digest] for _, name, digest in prepared]))
-        key, derived = self._key(cid, content, key)
+        prepared = [item if isinstance(item, Upload) else prepare_upload(item) for item in files]
+        content = content_hash([[p.name, p.sha256] for p in prepared])
+        key, derived = derived_key(cid, content, key)
         existing = self._existing(cid, key, content)
         if existing is not None:
             return existing  # a re-run cell: nothing is uploaded again
-        uploaded = [
-            item if isinstance(item, Upload) else self._uploads.upload(cid, item)
-            for item, _, _ in prepared
-        ]
+        uploaded = [p if isinstance(p, Upload) else self._uploads.send(cid, p) for p in prepared]
         body = {"files": [{"name": u.name, "upload_ref": u.upload_ref} for u in uploaded]}
         return self._submit(cid, body, content, key, derived)
 
@@ -132,10 +131,7 @@ class Imports:
 
         A key the ledger knows with *other* content is left to the server, which answers 409.
         """
-        ledger = self._ctx.ledger
-        entry = (
-            ledger.import_entry(self._ctx.account, self._ctx.base_url, cid, key) if ledger else None
-        )
+        entry = self._ledger.import_entry(cid, key)
         if entry is None or entry.content_hash != content:
             return None
         if entry.run_id:
@@ -145,10 +141,7 @@ class Imports:
         return self._post(cid, entry.request, key)  # sent before but the answer was lost
 
     def _submit(self, cid: str, body: dict[str, Any], content: str, key: str, derived: bool) -> Run:
-        if self._ctx.ledger:
-            self._ctx.ledger.record_import(
-                self._ctx.account, self._ctx.base_url, cid, key, content, body
-            )
+        self._ledger.record_import(cid, key, content, body)
         try:
             return self._post(cid, body, key)
         except IdempotencyConflict:
@@ -161,25 +154,17 @@ class Imports:
             return found
 
     def _post(self, cid: str, body: dict[str, Any], key: str) -> Run:
-        answer = self._ctx.send(
+        answer = self._send(
             "POST",
-            f"/companies/{cid}/imports",
-            "POST /companies/{id}/imports",
+            "/companies/{id}/imports",
             {**body, "idempotency_key": key},
-            safe=True,
+            idempotent=True,
+            id=cid,
         )
-        run = Run(
-            id=str(answer["run_id"]),
-            company_id=cid,
-            status=str(answer.get("status", "queued")),
-            idempotency_key=key,
-            raw=dict(answer),
-            _imports=self,
-        )
-        if self._ctx.ledger:
-            self._ctx.ledger.set_run(
-                self._ctx.account, self._ctx.base_url, cid, key, run.id, run.status
-            )
+        # Checked before the ledger sees it: a created run has an id and a status.
+        run = answer.parse(lambda raw: Run.from_api(cid, id_field(raw, "run_id"), raw, key))
+        run = self._bind(run)
+        self._ledger.set_run(cid, key, run.id, run.status)
         return run
 
     def _by_key(self, cid: str, key: str) -> Run | None:
@@ -197,24 +182,26 @@ class Imports:
         """
         cid = self._company_of(run, company)
         rid = run_id(run)
-        body = self._ctx.get(f"/companies/{cid}/imports/{rid}", RUN_ROUTE)
+        answer = self._get(RUN, id=cid, run_id=rid)
         key = run.idempotency_key if isinstance(run, Run) else None
-        fresh = self._bind(Run.from_api(cid, rid, body, key))
-        if self._ctx.ledger:
-            self._ctx.ledger.set_status(self._ctx.account, self._ctx.base_url, rid, fresh.status)
+        fresh = self._bind(answer.parse(lambda raw: Run.from_api(cid, rid, raw, key)), run)
+        self._ledger.set_status(rid, fresh.status)
         return fresh
 
-    def _bind(self, run: Run) -> Run:
-        # Runs this resource hands out know it, so run.wait() / run.decide() work.
-        return run if run._imports is self else dataclasses.replace(run, _imports=self)
+    def _bind(self, run: Run, before: Run | str | None = None) -> Run:
+        # Runs this resource hands out know it, so run.wait() / run.decide() work; a fresh
+        # state keeps the label (company and sheet) of the state it follows.
+        label = before.label if isinstance(before, Run) and run.label is None else run.label
+        if run._imports is self and label == run.label:
+            return run
+        return dataclasses.replace(run, _imports=self, label=label)
 
     def _company_of(self, run: Run | str, company: Company | str | None) -> str:
         if company is not None:
             return company_id(company)
         if isinstance(run, Run):
             return run.company_id
-        ledger = self._ctx.ledger
-        entry = ledger.run_key(self._ctx.account, self._ctx.base_url, run) if ledger else None
+        entry = self._ledger.run_key(run)
         if entry is None:
             raise UsageError(f"run {run!r} is a bare id; pass company=... too")
         return entry.company_id
@@ -228,23 +215,21 @@ class Imports:
         """
         cid = company_id(company)
         params = {"status": "active"} if active else None
-        try:
-            body = self._ctx.get(f"/companies/{cid}/imports", "GET /companies/{id}/imports", params)
-        except APIError as exc:
-            if quiet and exc.status in (404, 405, 501):
-                return []
-            raise
-        return [
-            Run(
-                id=str(r["run_id"]),
-                company_id=cid,
-                status=str(r.get("status")),
-                idempotency_key=r.get("idempotency_key"),
-                raw=dict(r),
-                _imports=self,
-            )
-            for r in body.get("imports") or []
-        ]
+
+        def fetch() -> Answer:
+            return self._get("/companies/{id}/imports", params=params, id=cid)
+
+        answer = self._if_supported(fetch) if quiet else fetch()
+        if answer is None:
+            return []
+
+        def runs(body: dict[str, Any]) -> builtins.list[Run]:
+            return [
+                self._bind(Run.from_api(cid, id_field(r, "run_id"), r, _key(r)))
+                for r in object_list(body, "imports")
+            ]
+
+        return answer.parse(runs)
 
     def active(self, company: Company | str) -> Run | None:
         """The company's import that is queued, running or waiting, if any (sandbox EXT)."""
@@ -264,10 +249,12 @@ class Imports:
     ) -> Run:
         """Poll until the run ends (or waits for a decision); polls slow down as it ages.
 
-        Returns on ``needs_attention`` unless ``on_attention`` is given, which is called with
-        the run (decide there) and then waiting goes on. A ``failed`` run raises
-        :class:`~migkit.errors.RunFailed` unless ``raise_on_failure=False``. ``timeout``
-        raises :class:`~migkit.errors.WaitTimeout`, which says the run is still going.
+        Returns on ``needs_attention`` or ``blocked`` unless ``on_attention`` is given, which
+        is called with the run (decide or answer there) and then waiting goes on. A status
+        migkit does not know also ends the wait, with a :class:`~migkit.errors.MigkitWarning`.
+        A ``failed`` run raises :class:`~migkit.errors.RunFailed` unless
+        ``raise_on_failure=False``. ``timeout`` raises :class:`~migkit.errors.WaitTimeout`,
+        which says the run is still going.
 
         >>> run = client.imports.wait(run)  # doctest: +SKIP
         >>> run.report.flagged_rows  # doctest: +SKIP
@@ -312,7 +299,7 @@ class Imports:
             schedule=self._ctx.schedule,
             timeout=timeout,
             on_progress=self._hook(on_progress, runs=len(runs)),
-            per_minute=int(budget.limit * 60 / budget.window) if budget else None,
+            per_minute=budget.per_minute if budget else None,
         )
 
     def _hook(
@@ -349,26 +336,52 @@ class Imports:
             body = {"reject": True}
         else:
             assert answers is not None
-            body = {
-                "answers": [
-                    {"id": qid, "value": v.label if isinstance(v, Option) else v}
-                    for qid, v in answers.items()
-                ]
-            }
+            body = {"answers": _by_id(answers)}
+        return self._reply(run, company, "decisions", body)
+
+    def answer(
+        self,
+        run: Run | str,
+        company: Company | str | None = None,
+        *,
+        answers: Mapping[str, str | Option] | str,
+    ) -> Run:
+        """Answer a ``blocked`` run (``POST …/imports/{run_id}/messages``, §3.9): answers by
+        question id (an option's label, an :class:`Option`, or your own text where the
+        question allows it), or one free-form instruction as a string, which a running run
+        also accepts.
+
+        >>> client.imports.answer(run, answers={"q1": "Map them all to 'Open'"})  # doctest: +SKIP
+        >>> client.imports.answer(run, answers="Treat 'Prospect' as 'Open'")  # doctest: +SKIP
+        """
+        if isinstance(answers, str):
+            if not answers.strip():
+                raise UsageError("answers= is an empty instruction; write what the run should do")
+            body: dict[str, Any] = {"answers": answers}
+        elif not answers:
+            raise UsageError("answers= is empty; give {question id: answer} or an instruction")
+        else:
+            body = {"answers": _by_id(answers)}
+        return self._reply(run, company, "messages", body)
+
+    def _reply(
+        self, run: Run | str, company: Company | str | None, kind: str, body: dict[str, Any]
+    ) -> Run:
+        # A decision or an answer is not idempotent on the server, so it is sent once; when its
+        # outcome is unknown, the run says whether it landed: only a reply moves a waiting run.
         cid = self._company_of(run, company)
         rid = run_id(run)
         key = run.idempotency_key if isinstance(run, Run) else None
-        path = f"/companies/{cid}/imports/{rid}/decisions"
-        route = "POST /companies/{id}/imports/{run_id}/decisions"
-        try:
-            answer = self._ctx.send("POST", path, route, body, safe=False)
-        except (ServerError, TransportError):
-            # Did it land? Only a decision (or a cancel) moves a run that is waiting.
+
+        def send() -> Run:
+            answer = self._send("POST", f"{RUN}/{kind}", body, idempotent=False, id=cid, run_id=rid)
+            return self._bind(answer.parse(lambda raw: Run.from_api(cid, rid, raw, key)), run)
+
+        def landed() -> Run | None:
             now = self.get(Run(id=rid, company_id=cid, status="", idempotency_key=key))
-            if not now.waiting:
-                return now
-            answer = self._ctx.send("POST", path, route, body, safe=False)
-        return self._bind(Run.from_api(cid, rid, answer, key))
+            return None if now.waiting else now
+
+        return self._act_once(send, landed, tries=2)
 
     def cancel(self, run: Run | str, company: Company | str | None = None) -> Run:
         """Cancel a queued, running or waiting run (sandbox extension); its rows are removed.
@@ -378,20 +391,15 @@ class Imports:
         """
         cid = self._company_of(run, company)
         rid = run_id(run)
+        body = {"status": "cancel_requested"}
         try:
-            body = self._ctx.send(
-                "PATCH",
-                f"/companies/{cid}/imports/{rid}",
-                "PATCH /companies/{id}/imports/{run_id}",
-                {"status": "cancel_requested"},
-                safe=True,
-            )
+            answer = self._send("PATCH", RUN, body, idempotent=True, id=cid, run_id=rid)
         except Conflict:
             now = self.get(Run(id=rid, company_id=cid, status=""))
             if now.status == "canceled":  # an earlier attempt of ours landed
-                return now
+                return self._bind(now, run)
             raise
-        return self._bind(Run.from_api(cid, rid, body))
+        return self._bind(answer.parse(lambda raw: Run.from_api(cid, rid, raw)), run)
 
     def recover(self) -> builtins.list[Run]:
         """Unfinished imports this machine submitted (after a crash or kernel restart).
@@ -401,14 +409,13 @@ class Imports:
 
         >>> [r.status for r in client.imports.recover()]  # doctest: +SKIP
         """
-        ledger = self._ctx.ledger
-        if ledger is None:
+        if not self._ledger.enabled:
             raise UsageError(
                 "recover() needs the run ledger; create the Client with the "
                 "default ledger or ledger=PATH"
             )
         found = []
-        for entry in ledger.unfinished(self._ctx.account, self._ctx.base_url):
+        for entry in self._ledger.unfinished():
             if entry.run_id:
                 run = self.get(
                     Run(

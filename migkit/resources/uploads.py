@@ -1,96 +1,41 @@
-"""Signed uploads: ``POST /companies/{id}/uploads``, then ``PUT`` the bytes (no API key)."""
+"""Signed uploads: ``POST /companies/{id}/uploads``, then ``PUT`` the bytes (no API key).
+
+What is sent is prepared by :mod:`migkit.upload_files` (content type, re-encoding).
+"""
 
 from __future__ import annotations
 
-import hashlib
-import io
-import warnings
 from pathlib import Path
 
 import pandas as pd
 
-from migkit.errors import APIError, MigkitWarning, ServerError, TransportError, UsageError
+from migkit._urls import check_base_url
+from migkit.errors import ConfigurationError, Forbidden
 from migkit.models import Company, Upload
 from migkit.preflight import check_or_raise, upload_problems
-from migkit.read import ReadError, detect_encoding, read, sniff_delimiter
-from migkit.resources._context import Context, company_id
-
-CONTENT_TYPES = {
-    ".csv": "text/csv",
-    ".tsv": "text/tab-separated-values",
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ".xls": "application/vnd.ms-excel",
-    ".json": "application/json",
-    ".jsonl": "application/json",
-}
+from migkit.resources._base import Resource, company_id, outcome_unknown
+from migkit.upload_files import CONTENT_TYPES as CONTENT_TYPES
+from migkit.upload_files import Prepared, prepare_upload
 
 
-def file_bytes(
-    source: str | Path | pd.DataFrame | bytes, name: str | None, content_type: str | None
-) -> tuple[bytes, str, str]:
-    """The bytes, display name and content type of what is being uploaded."""
-    if isinstance(source, pd.DataFrame):
-        data = source.to_csv(index=False).encode("utf-8")
-        return data, name or "data.csv", content_type or "text/csv"
-    if isinstance(source, bytes):
-        if not name:
-            raise UsageError("uploading raw bytes needs name=..., e.g. name='contacts.csv'")
-        return source, name, content_type or _type_of(name)
-    path = Path(source)
-    if not path.is_file():
-        raise UsageError(f"no file at {str(path)!r}; pass an existing path, a DataFrame or bytes")
-    data, display = path.read_bytes(), name or path.name
-    ctype = content_type or _type_of(display)
-    if ctype in ("text/csv", "text/tab-separated-values") and content_type is None:
-        return acceptable_text(data, display, ctype)
-    return data, display, ctype
-
-
-def acceptable_text(data: bytes, name: str, content_type: str) -> tuple[bytes, str, str]:
-    """The original bytes when the server can read them as they are (UTF-8, with or without a
-    BOM, and the delimiter the content type implies); otherwise a clean UTF-8 CSV made with
-    :func:`migkit.read`, and a :class:`~migkit.errors.MigkitWarning` saying what changed."""
-    expected = "\t" if content_type == "text/tab-separated-values" else ","
+def _grant(raw: dict[str, object]) -> tuple[str, str]:
+    # The signed URL gets the customer's bytes: https (or plain http to loopback, the local
+    # sandbox), like the API itself; anything else is a broken or hostile answer.
+    url = raw["upload_url"]
+    if not isinstance(url, str):
+        raise TypeError("upload_url is not a string")
     try:
-        encoding = detect_encoding(data, name)
-        text = data.decode(encoding.name)
-    except ReadError as exc:
-        raise UsageError(str(exc)) from None
-    delimiter = sniff_delimiter(text.removeprefix("\ufeff"), expected)
-    if encoding.utf8 and delimiter == expected:
-        return data, name, content_type
-    frame = read(io.BytesIO(data), name=name, delimiter=delimiter)
-    clean = frame.to_csv(index=False).encode("utf-8")
-    changes = []
-    if not encoding.utf8:
-        changes.append(f"re-encoded from {encoding.name} to UTF-8")
-    if delimiter != ",":
-        changes.append(f"delimiter {delimiter!r} replaced by ','")
-    target = str(Path(name).with_suffix(".csv"))
-    warnings.warn(
-        f"{name}: sent as a clean UTF-8 CSV named {target} ({'; '.join(changes)}); "
-        f"{len(frame):,} rows, every cell kept as text",
-        MigkitWarning,
-        stacklevel=4,
-    )
-    return clean, target, "text/csv"
+        check_base_url(url, what="upload_url")
+    except ConfigurationError as exc:
+        raise ValueError(str(exc)) from exc
+    ref = raw["upload_ref"]
+    if not isinstance(ref, str) or not ref.strip():
+        raise ValueError("upload_ref is not a string")
+    return url, ref
 
 
-def _type_of(name: str) -> str:
-    suffix = Path(name).suffix.lower()
-    if suffix not in CONTENT_TYPES:
-        raise UsageError(
-            f"cannot tell the content type of {name!r}; use a .csv, .tsv, .xlsx, "
-            ".xls or .json file, or pass content_type=..."
-        )
-    return CONTENT_TYPES[suffix]
-
-
-class Uploads:
+class Uploads(Resource):
     """``client.uploads``: put files where an import can read them."""
-
-    def __init__(self, ctx: Context) -> None:
-        self._ctx = ctx
 
     def upload(
         self,
@@ -109,34 +54,42 @@ class Uploads:
         >>> up.upload_ref  # doctest: +SKIP
         'workbook-files/.../contacts.csv'
         """
-        data, display, ctype = file_bytes(source, name, content_type)
-        check_or_raise(upload_problems(display, ctype, len(data)))
+        prepared = prepare_upload(source, name, content_type)
+        return self.send(company, prepared)
+
+    def send(self, company: Company | str, prepared: Prepared) -> Upload:
+        """Upload what :func:`~migkit.upload_files.prepare_upload` made."""
+        check_or_raise(upload_problems(prepared.name, prepared.content_type, len(prepared.data)))
         cid = company_id(company)
-        last: Exception | None = None
-        for _ in range(self._ctx.transport.retry.attempts + 1):  # a fresh URL each time
-            grant = self._ctx.send(
+        grant = {"name": prepared.name, "content_type": prepared.content_type}
+
+        putting = False  # whether the grant is in and the PUT under way
+
+        def put() -> Upload:
+            nonlocal putting
+            putting = False
+            answer = self._send(
                 "POST",
-                f"/companies/{cid}/uploads",
-                "POST /companies/{id}/uploads",
-                {"name": display, "content_type": ctype, "size": len(data)},
-                safe=True,
+                "/companies/{id}/uploads",
+                {**grant, "size": len(prepared.data)},
+                idempotent=True,  # a grant does nothing until its URL is used
+                id=cid,
             )
-            try:
-                self._ctx.transport.put_signed(str(grant["upload_url"]), data, ctype)
-            except (TransportError, ServerError) as exc:
-                last = exc
-                continue
-            except APIError as exc:
-                if exc.status != 403:  # 403: used or expired URL; ask for a new one
-                    raise
-                last = exc
-                continue
+            upload_url, upload_ref = answer.parse(_grant)
+            putting = True
+            self._ctx.transport.put_signed(upload_url, prepared.data, prepared.content_type)
             return Upload(
-                name=display,
-                upload_ref=str(grant["upload_ref"]),
-                content_type=ctype,
-                size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
+                name=prepared.name,
+                upload_ref=upload_ref,
+                content_type=prepared.content_type,
+                size=len(prepared.data),
+                sha256=prepared.sha256,
             )
-        assert last is not None
-        raise last
+
+        def lost(exc: Exception) -> bool:
+            # A PUT with no answer, a 5xx, or a 403 (the URL used or expired) is tried again
+            # with a fresh URL; a failed grant is raised as it is (the transport retried it).
+            return putting and (outcome_unknown(exc) or isinstance(exc, Forbidden))
+
+        # Nothing needs looking up: an upload that is never imported does nothing.
+        return self._act_once(put, lambda: None, unknown=lost)

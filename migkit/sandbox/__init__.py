@@ -31,12 +31,14 @@ def start(
     *,
     max_body: int | None = None,
     workers: int = 2,
+    heartbeat_seconds: float = 15.0,
 ) -> Sandbox:
     """Start a sandbox in background threads and return it (a context manager).
 
     The options mirror ``migkit sandbox``; ``port=0`` (the default here) picks a free port.
     ``api_key`` is one key or several (each its own account); without one a key is made.
     ``faults`` is a profile string such as ``"flaky"`` or ``"error_before=0.2,seed=1"``.
+    ``heartbeat_seconds`` is how often an idle thread stream (Generation 2) sends a comment.
 
     >>> import migkit.sandbox
     >>> sb = migkit.sandbox.start(step_seconds=0)
@@ -61,6 +63,7 @@ def start(
         step_seconds=step_seconds,
         faults=fault_config,
         workers=workers,
+        heartbeat_seconds=heartbeat_seconds,
         **({"max_body": max_body} if max_body is not None else {}),
     )
     return Sandbox(config).start()

@@ -12,9 +12,17 @@ from importlib import resources
 from typing import Any, cast
 
 from flask import Flask, Response, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from migkit.sandbox import routes_companies, routes_exports, routes_imports
+from migkit.sandbox import (
+    routes_companies,
+    routes_exports,
+    routes_imports,
+    routes_migrations,
+    routes_runs,
+    routes_source,
+    routes_thread,
+)
 from migkit.sandbox.http import ApiError, size_text
 from migkit.sandbox.state import SandboxState, current_state
 
@@ -46,8 +54,10 @@ def _error(status: int, message: str) -> Response:
 
 
 def _before_faults() -> Response | None:
+    # After authentication: a request without a valid key (or upload token) is answered as
+    # without faults; only authenticated requests meet them.
     st = current_state()
-    if not st.faults.config.active or not _faulted_route():
+    if not st.faults.config.active or not _faulted_route() or not _authenticated():
         return None
     if st.faults.hit("slow"):
         time.sleep(st.faults.delay())
@@ -60,12 +70,38 @@ def _before_faults() -> Response | None:
     return None
 
 
+def _authenticated() -> bool:
+    # A valid API key (the auth hook set the account), or a signed upload URL whose token
+    # exists (the URL is its own credential).
+    if "account_id" in g:
+        return True
+    if request.path.startswith(STORAGE_PREFIX + "upload/"):
+        token = request.path.removeprefix(STORAGE_PREFIX + "upload/")
+        return current_state().store.one("SELECT 1 FROM uploads WHERE token = ?", token) is not None
+    return False
+
+
+def _read_body() -> None:
+    # A body without Content-Length (chunked) is cut at the limit by Werkzeug without a word;
+    # read it here and answer 413 when more was coming, as with a declared length.
+    if not request.path.startswith(API_PREFIX + "/") or request.content_length is not None:
+        return
+    limit = request.max_content_length
+    at_limit = limit is not None and len(request.get_data()) >= limit
+    if at_limit and request.environ["wsgi.input"].read(1):
+        raise RequestEntityTooLarge()
+
+
 def _authenticate() -> Response | None:
     if not request.path.startswith(API_PREFIX + "/") or request.path in OPEN_PATHS:
         return None
     st = current_state()
     key = request.headers.get("x-api-key", "")
-    row = st.store.one("SELECT account_id FROM api_keys WHERE key = ?", key) if key else None
+    row = (
+        st.store.one("SELECT account_id FROM api_keys WHERE key_hash = ?", st.store.key_hash(key))
+        if key
+        else None
+    )
     if row is None:
         return _error(401, "API key missing or invalid")
     g.account_id = row["account_id"]
@@ -77,7 +113,12 @@ def _authenticate() -> Response | None:
 
 def _after_faults(response: Response) -> Response:
     st = current_state()
-    if not st.faults.config.active or not _faulted_route() or response.status_code >= 500:
+    if (
+        not st.faults.config.active
+        or not _faulted_route()
+        or not _authenticated()
+        or response.status_code >= 500
+    ):
         return response
     if st.faults.hit("drop_after"):
         return _drop_connection()
@@ -132,8 +173,9 @@ def create_app(state: SandboxState) -> Flask:
     app.extensions["migkit_sandbox"] = state
     app.config["MAX_CONTENT_LENGTH"] = state.config.max_body
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.before_request(_before_faults)
     app.before_request(_authenticate)
+    app.before_request(_before_faults)
+    app.before_request(_read_body)
     app.after_request(_after_faults)
 
     @app.errorhandler(ApiError)
@@ -144,6 +186,9 @@ def create_app(state: SandboxState) -> Flask:
     def http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         messages = {
+            # A 400 that reaches here is Werkzeug's (the routes answer theirs as ApiError).
+            400: "The request body could not be read (malformed chunked encoding, or the "
+            "connection broke off); send the request again",
             404: "No such endpoint; see GET /api/v1/openapi.json for the routes",
             405: f"Method {request.method} is not allowed on {request.path}",
             413: (
@@ -165,4 +210,6 @@ def create_app(state: SandboxState) -> Flask:
     routes_companies.register(app, API_PREFIX)
     routes_imports.register(app, API_PREFIX)
     routes_exports.register(app, API_PREFIX)
+    for gen2 in (routes_migrations, routes_runs, routes_source, routes_thread):
+        gen2.register(app, API_PREFIX)
     return app

@@ -114,7 +114,7 @@ def question(group: Group, qid: str) -> dict[str, Any]:
             "sheet_id": group.sheet_id,
             "column": column.name,
             "affected_count": group.rows,
-            "sample_values": [v for v in group.values if v][:3],
+            "sample_values": [v for v in group.values if v.strip()][:3],  # blanks left out
             "error": error,
         },
         "relevant_columns": [column.name],

@@ -25,3 +25,4 @@ class SandboxConfig:
     max_upload: int = 1024 * MIB
     upload_ttl: float = 3600.0
     workers: int = 2
+    heartbeat_seconds: float = 15.0  # Generation 2: idle thread streams send a comment this often

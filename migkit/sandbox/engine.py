@@ -8,13 +8,17 @@ when the run is still ``running`` at that moment (a cancel wins).
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
-from migkit.rules import check, flagged_positions
-from migkit.sandbox import attention
+from migkit.columns import as_arrow
+from migkit.rules import Link, check, flagged_positions, link_values
+from migkit.sandbox import attention, rowstore
 from migkit.sandbox.reader import FileProblem, Part, read_upload, rows_to_part
 from migkit.sandbox.sheets import Sheet, company_sheets, link_order, route, template_frame
 from migkit.sandbox.store import Store, dumps
@@ -56,30 +60,32 @@ def load_parts(store: Store, company_id: str, request: dict[str, Any]) -> list[t
     return parts
 
 
-def _column_values(store: Store, sheet: Sheet, column: str, run_id: str) -> list[Any]:
+def _column_values(store: Store, sheet: Sheet, column: str, run_id: str) -> pa.ChunkedArray:
+    # Every stored value of the column but this run's own (a re-run replaces them).
     index = sheet.template.column_names.index(column)
-    rows = store.all(
-        "SELECT json_extract(data_json, ?) AS v FROM rows WHERE sheet_id = ? AND run_id != ?",
-        f"$[{index}]",
-        sheet.id,
-        run_id,
-    )
-    return [r["v"] for r in rows]
+    return rowstore.column_values(store, sheet.id, index, exclude_run=run_id)
 
 
 def _link_targets(
     store: Store, sheet: Sheet, sheets: list[Sheet], frames: dict[str, pd.DataFrame], run_id: str
 ) -> dict[str, list[Any]]:
     by_template = {s.template.id: s for s in sheets}
+
+    def values_of(link: Link) -> list[Any] | None:
+        target = by_template.get(link.template)
+        if target is None:
+            return None  # no sheet for the linked template in this company: not checked
+        values = _column_values(store, target, link.column, run_id).chunks
+        if target.id in frames:
+            values.append(as_arrow(frames[target.id][link.column]).cast(pa.large_string()))
+        found: list[Any] = pa.chunked_array(values, pa.large_string()).to_pylist()
+        return found
+
     links: dict[str, list[Any]] = {}
     for column in sheet.template.columns:
-        target = by_template.get(column.link_template)
-        if column.rule != "link" or target is None or column.link_column is None:
-            continue  # no sheet for the linked template in this company: not checked
-        values = _column_values(store, target, column.link_column, run_id)
-        if target.id in frames:
-            values.extend(frames[target.id][column.link_column].tolist())
-        links[column.name] = values
+        allowed = link_values(column, values_of)  # every linkRule entry, as migkit.validate
+        if allowed is not None:
+            links[column.name] = allowed
     return links
 
 
@@ -92,7 +98,8 @@ def _groups(
             hits = violations[(violations["column"] == column.name) & (violations["rule"] == rule)]
             if hits.empty or (sheet.id, column.name, rule) in kept:
                 continue
-            values = [("" if v is None else str(v)) for v in hits["value"].tolist()]
+            # a blank cell reads back as None or NaN (pandas 3 strings): never sample "nan"
+            values = [("" if v is None or v != v else str(v)) for v in hits["value"].tolist()]
             groups.append(
                 attention.Group(
                     sheet_id=sheet.id,
@@ -151,6 +158,24 @@ def run_import_pass(store: Store, run: dict[str, Any], step: Step) -> None:
     step(IMPORT_STEPS[3])
     results: list[tuple[Sheet, pd.DataFrame, pd.Series]] = []
     groups: list[attention.Group] = []
+    for sheet, frame, violations, flagged in validate_frames(store, sheets, frames, run_id):
+        results.append((sheet, frame, flagged))
+        groups.extend(_groups(sheet, violations, kept))
+    step(IMPORT_STEPS[4])
+    _store_outcome(store, run_id, results, groups)
+
+
+def validate_frames(
+    store: Store, sheets: list[Sheet], frames: dict[str, pd.DataFrame], run_id: str
+) -> list[tuple[Sheet, pd.DataFrame, pd.DataFrame, pd.Series]]:
+    """Check each sheet's frame with the rules engine, in ``sheets`` order (link order):
+    ``(sheet, frame, violations, flagged rows)`` for every sheet that has a frame.
+
+    Unique values and link targets include the rows already in the sheets (except rows of
+    ``run_id``, which a pass replaces) and the frames of this same batch. Both generations
+    validate with this one function.
+    """
+    checked = []
     for sheet in sheets:
         if sheet.id not in frames:
             continue
@@ -160,48 +185,39 @@ def run_import_pass(store: Store, run: dict[str, Any], step: Step) -> None:
             sheet.template,
             links=_link_targets(store, sheet, sheets, frames, run_id),
             existing={
-                c.name: _column_values(store, sheet, c.name, run_id)
+                c.name: _column_values(store, sheet, c.name, run_id).to_pylist()
                 for c in sheet.template.columns
                 if c.unique
             },
         )
-        flagged = flagged_positions(violations, frame)
-        results.append((sheet, frame, flagged))
-        groups.extend(_groups(sheet, violations, kept))
-    step(IMPORT_STEPS[4])
-    _store_outcome(store, run_id, results, groups)
+        checked.append((sheet, frame, violations, flagged_positions(violations, frame)))
+    return checked
 
 
-def _rows(
-    sheet: Sheet, frame: pd.DataFrame, flagged: pd.Series, run_id: str, only_clean: bool
-) -> list[tuple[str, str, str, int]]:
-    keep = ~flagged if only_clean else pd.Series(True, index=frame.index)
-    chosen = frame.loc[keep.to_numpy()]
-    flags = flagged.loc[keep.to_numpy()].astype(int).tolist()
-    return [
-        (sheet.id, run_id, dumps(values), flag)
-        for values, flag in zip(chosen.values.tolist(), flags, strict=True)
-    ]
+Outcome = list[tuple[Sheet, pd.DataFrame, pd.Series]]  # frames checked, with flagged masks
 
 
 def _store_outcome(
-    store: Store,
-    run_id: str,
-    results: list[tuple[Sheet, pd.DataFrame, pd.Series]],
-    groups: list[attention.Group],
+    store: Store, run_id: str, results: Outcome, groups: list[attention.Group]
 ) -> None:
     pausing = bool(groups)
-    rows: list[tuple[str, str, str, int]] = []
+    kept: Outcome = []
     per_sheet = []
     flagged_total = 0
     for sheet, frame, flagged in results:
-        sheet_rows = _rows(sheet, frame, flagged, run_id, only_clean=pausing)
-        rows.extend(sheet_rows)
         flagged_total += int(flagged.sum())
+        if pausing:  # a paused run inserts its clean rows only; the decision re-runs the rest
+            clean = ~flagged.to_numpy(dtype=bool)
+            frame, flagged = frame.loc[clean], flagged.loc[clean]
+        kept.append((sheet, frame, flagged))
         per_sheet.append(
-            {"templateName": sheet.template.name, "sheetId": sheet.id, "rowCount": len(sheet_rows)}
+            {"templateName": sheet.template.name, "sheetId": sheet.id, "rowCount": len(frame)}
         )
-    report = {"inserted": len(rows), "perSheet": per_sheet, "invalidCellCount": flagged_total}
+    report = {
+        "inserted": sum(len(frame) for _, frame, _ in kept),
+        "perSheet": per_sheet,
+        "invalidCellCount": flagged_total,
+    }
     if pausing:
         outcome = {
             "status": "needs_attention",
@@ -210,20 +226,15 @@ def _store_outcome(
         }
     else:
         outcome = {"status": "completed", "report": report}
-    _finish(store, run_id, outcome, rows)
+    _finish(store, run_id, outcome, kept)
 
 
-def _finish(
-    store: Store, run_id: str, outcome: dict[str, Any], rows: list[tuple[str, str, str, int]]
-) -> None:
+def _finish(store: Store, run_id: str, outcome: dict[str, Any], rows: Outcome) -> None:
     with store.write() as db:
         status = db.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
         if status != "running":
             raise RunCanceled(run_id)
-        db.execute("DELETE FROM rows WHERE run_id = ?", (run_id,))
-        db.executemany(
-            "INSERT INTO rows (sheet_id, run_id, data_json, flagged) VALUES (?, ?, ?, ?)", rows
-        )
+        replace_rows(db, run_id, rows)
         db.execute(
             "UPDATE runs SET status = ?, progress_message = NULL, report_json = ?,"
             " attention_json = ?, error = ? WHERE id = ?",
@@ -237,8 +248,19 @@ def _finish(
         )
 
 
+def replace_rows(db: sqlite3.Connection, run_id: str, rows: Outcome) -> None:
+    """Replace the rows ``run_id`` stored before with ``rows``: each sheet's checked frame
+    (template columns in order) with its flagged mask. Call inside :meth:`Store.write`."""
+    rowstore.delete_run_rows(db, run_id)
+    for sheet, frame, flagged in rows:
+        rowstore.insert_rows(db, sheet.id, run_id, frame, flagged.to_numpy(dtype=bool))
+
+
 def retry_then(store: Store, run_id: str, step: Step, fault: str | None) -> bool:
     """Play an injected run fault; returns False when the run failed for good."""
+    if fault == "crash":
+        step(IMPORT_STEPS[0])
+        os.abort()  # the process dies as under a native crash (SIGABRT): nothing runs after
     if fault not in ("retry", "fail"):
         return True
     attempts = MAX_ATTEMPTS if fault == "fail" else 3

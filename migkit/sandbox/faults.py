@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import Counter
 from dataclasses import dataclass, field, fields, replace
 
 REQUEST_FAULTS = ("error_before", "error_after", "burst_429", "slow", "drop_before", "drop_after")
 RUN_FAULTS = ("run_retry", "run_fail")
 # Streamed bodies (export.csv) only, and in no profile: each test or user asks for them by name.
 STREAM_FAULTS = ("cut_stream", "short_stream")
-RATED = REQUEST_FAULTS + RUN_FAULTS + STREAM_FAULTS
+# Aborts the whole process mid-run (as a native library hitting a bad file would): for tests of
+# restart behaviour only, and in no profile.
+CRASH_FAULTS = ("run_crash",)
+RATED = REQUEST_FAULTS + RUN_FAULTS + STREAM_FAULTS + CRASH_FAULTS
+# The fault an import run draws when claimed (the first that hits), recorded on the run so a
+# resumed run plays it again.
+RUN_FAULT_NAMES = (("crash", "run_crash"), ("fail", "run_fail"), ("retry", "run_retry"))
 
 PROFILES: dict[str, dict[str, float]] = {
     "off": {},
@@ -41,6 +48,7 @@ class FaultConfig:
     run_fail: float = 0.0
     cut_stream: float = 0.0
     short_stream: float = 0.0
+    run_crash: float = 0.0
     burst_length: int = 6
     slow_seconds: float = 1.5
     seed: int | None = None
@@ -92,6 +100,7 @@ class FaultInjector:
         self._random = random.Random(self.config.seed)
         self._lock = threading.Lock()
         self._bursts: dict[str, int] = {}
+        self.fired: Counter[str] = Counter()  # how many times each fault fired
 
     def hit(self, name: str) -> bool:
         """True with the configured probability of fault ``name``."""
@@ -99,7 +108,10 @@ class FaultInjector:
         if rate <= 0:
             return False
         with self._lock:
-            return self._random.random() < rate
+            fires = self._random.random() < rate
+            if fires:
+                self.fired[name] += 1
+            return fires
 
     def delay(self) -> float:
         """Seconds to delay a slow response."""

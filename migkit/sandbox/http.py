@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any, NoReturn
+from urllib.parse import quote
 
 from flask import Response, g, jsonify
 
@@ -72,6 +74,33 @@ def size_text(limit: int) -> str:
         if limit >= size and limit % size == 0:
             return f"{limit // size} {unit}"
     return f"{limit} bytes"
+
+
+def attachment(filename: str) -> str:
+    """A ``Content-Disposition`` value for a download named ``filename`` (RFC 6266).
+
+    Control characters (CR, LF, ...) and path separators become ``_``; the name goes in UTF-8 as
+    ``filename*``, and an ASCII-only ``filename`` (accents dropped, other characters left out,
+    ``download`` when nothing is left) comes first for clients that do not read ``filename*``.
+
+    >>> print(attachment("€ Tokyo.zip"))
+    attachment; filename="Tokyo.zip"; filename*=UTF-8''%E2%82%AC%20Tokyo.zip
+    >>> attachment("Contacts.csv")
+    'attachment; filename="Contacts.csv"'
+    """
+    safe = "".join(
+        "_" if unicodedata.category(c).startswith("C") or c in "/\\" else c for c in filename
+    )
+    stem, dot, suffix = safe.rpartition(".")
+    if not dot:
+        stem, suffix = safe, ""
+    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
+    ascii_stem = " ".join(ascii_stem.replace('"', "_").split()) or "download"
+    fallback = f"{ascii_stem}.{suffix}" if dot else ascii_stem
+    value = f'attachment; filename="{fallback}"'
+    if fallback != safe:
+        value += f"; filename*=UTF-8''{quote(safe, safe='')}"
+    return value
 
 
 def string_field(body: dict[str, Any], name: str, *, required: bool) -> str | None:

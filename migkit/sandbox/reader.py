@@ -16,6 +16,10 @@ from typing import Any
 import pandas as pd
 
 from migkit.cells import cell_text
+from migkit.read.limits import ReadError
+from migkit.read.table import distinct_names
+from migkit.read.workbook import workbook_rows
+from migkit.sandbox import csv_arrow
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLS = "application/vnd.ms-excel"
@@ -32,7 +36,7 @@ class Part:
 
     name: str
     headers: list[str]
-    frame: pd.DataFrame  # columns are positions 0..n-1, cells str or None
+    frame: pd.DataFrame  # columns are positions 0..n-1, cells str or None (or ``str`` dtype)
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -47,21 +51,10 @@ def _decode(data: bytes, name: str) -> str:
     return text.removeprefix("\ufeff")
 
 
-def _dedupe(headers: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for raw in headers:
-        name = (raw or "").strip()
-        count = seen.get(name, 0)
-        seen[name] = count + 1
-        out.append(name if count == 0 else f"{name} ({count + 1})")
-    return out
-
-
-def _table(name: str, records: list[list[Any]], *, skip_blank: bool = False) -> Part:
+def _table(name: str, records: list[list[Any]], *, skip_empty: bool = True) -> Part:
     if not records or all(_cell(v) is None for v in records[0]):
         raise FileProblem(f"{name} is empty: it has no header row")
-    headers = _dedupe([_cell(v) or "" for v in records[0]])
+    headers = distinct_names([(_cell(v) or "").strip() for v in records[0]])
     width = len(headers)
     body = []
     for number, record in enumerate(records[1:], start=2):
@@ -71,8 +64,8 @@ def _table(name: str, records: list[list[Any]], *, skip_blank: bool = False) -> 
                 f"{name} line {number} has {len(cells)} fields but the header has {width}; "
                 "quote cells that contain the delimiter"
             )
-        if not record or (skip_blank and all(c is None for c in cells)):
-            continue  # a blank line, or a worksheet's empty row, is not a row
+        if not record or (skip_empty and all(c is None for c in cells)):
+            continue  # in a file, a blank line or a row of empty cells is not a row
         body.append((cells + [None] * width)[:width])
     frame = pd.DataFrame(body, columns=range(width), dtype=object)
     return Part(name=name, headers=headers, frame=frame)
@@ -90,6 +83,10 @@ def read_delimited(data: bytes, name: str, delimiter: str) -> list[Part]:
     text = _decode(data, name)
     if not text.strip():
         raise FileProblem(f"{name} is empty: it has no header row")
+    fast = csv_arrow.parse(data, text, delimiter)  # Arrow, wherever it agrees with csv below
+    if fast is not None:
+        headers = distinct_names([h.strip() for h in fast[0]])
+        return [Part(name=name, headers=headers, frame=fast[1])]
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as exc:
@@ -98,18 +95,18 @@ def read_delimited(data: bytes, name: str, delimiter: str) -> list[Part]:
 
 
 def read_workbook(data: bytes, name: str) -> list[Part]:
-    """Every non-empty worksheet of an XLSX/XLS workbook, one part each."""
+    """Every non-empty worksheet of an XLSX/XLS workbook, one part each, through the bounded
+    reader :func:`migkit.read` uses: a sheet too big or too empty for its size (a stray cell
+    at ``XFD1048576``) fails the run with a clear error instead of exhausting memory."""
     try:
-        sheets = pd.read_excel(
-            io.BytesIO(data), sheet_name=None, header=None, engine="calamine", dtype=object
-        )
-    except Exception as exc:  # calamine raises many types for corrupt files
-        raise FileProblem(f"{name} could not be read as a workbook ({exc})") from None
+        sheets = workbook_rows(data, name)
+    except ReadError as exc:
+        raise FileProblem(str(exc)) from None
     parts = []
-    for sheet_name, frame in sheets.items():
-        records = frame.astype(object).where(frame.notna(), None).values.tolist()
+    for sheet_name, sheet in sheets.items():
+        records = [row for row in sheet.rows if any(_cell(v) is not None for v in row)]
         if records:
-            parts.append(_table(str(sheet_name), records, skip_blank=True))
+            parts.append(_table(str(sheet_name), records))
     if not parts:
         raise FileProblem(f"{name} is empty: no worksheet has a header row")
     return parts
@@ -126,11 +123,12 @@ def read_json(data: bytes, name: str) -> list[Part]:
             items = [json.loads(line) for line in text.splitlines() if line.strip()]
         except json.JSONDecodeError as exc:
             raise FileProblem(f"{name} is not JSON or JSON lines ({exc})") from None
-    return [rows_to_part(items, name)]
+    return [rows_to_part(items, name, skip_empty=True)]
 
 
-def rows_to_part(items: list[Any], name: str) -> Part:
-    """Row objects (inline ``rows`` or JSON files) as one table; keys in first-seen order."""
+def rows_to_part(items: list[Any], name: str, *, skip_empty: bool = False) -> Part:
+    """Row objects (inline ``rows`` or JSON files) as one table; keys in first-seen order.
+    Inline rows are each a row, even an empty one; ``skip_empty`` drops them (files)."""
     keys: dict[str, None] = {}
     for number, item in enumerate(items):
         if not isinstance(item, dict):
@@ -142,7 +140,7 @@ def rows_to_part(items: list[Any], name: str) -> Part:
         records.append([item.get(k) for k in headers])
     if not headers:
         raise FileProblem(f"{name} has no columns")
-    return _table(name, records)
+    return _table(name, records, skip_empty=skip_empty)
 
 
 def read_upload(path: Path, name: str, content_type: str) -> list[Part]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
+from migkit.sandbox.exporter import slug
 from migkit.sandbox.http import (
     account_id,
     company_or_404,
@@ -23,7 +24,7 @@ from migkit.sandbox.http import (
     string_field,
 )
 from migkit.sandbox.reader import CONTENT_TYPES
-from migkit.sandbox.store import dumps, is_uuid, new_id, now_iso
+from migkit.sandbox.store import dumps, is_uuid, new_id, now_iso, private_file
 
 EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 EXTERNAL_ID_MESSAGE = (
@@ -72,6 +73,7 @@ def list_templates() -> Response:
                 {
                     "id": r["id"],
                     "name": r["name"],
+                    "slug": slug(r["name"]),  # Generation 2 names templates by slug
                     "description": r["description"],
                     "columns": json.loads(r["columns_json"]),
                 }
@@ -264,7 +266,7 @@ def put_upload(token: str) -> Response:
     partial = path.with_name(f"{path.name}.{secrets.token_hex(6)}.part")
     received = 0
     try:
-        with partial.open("wb") as out:
+        with os.fdopen(private_file(partial), "wb") as out:
             while chunk := request.stream.read(1 << 20):
                 received += len(chunk)
                 out.write(chunk)

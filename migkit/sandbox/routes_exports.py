@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, Response, jsonify, request
 
 from migkit.sandbox import exporter
-from migkit.sandbox.http import company_or_404, fail, idempotency_key, json_body, run_or_404
+from migkit.sandbox.http import (
+    attachment,
+    company_or_404,
+    fail,
+    idempotency_key,
+    json_body,
+    run_or_404,
+)
 from migkit.sandbox.routes_imports import insert_run, run_body
+from migkit.sandbox.rowstore import RowFilter
 from migkit.sandbox.sheets import company_sheets
 from migkit.sandbox.state import current_state
 
 
-def _quoted(name: str) -> str:
-    return name.replace("\\", "_").replace('"', "_")
-
-
 def export_csv(company_id: str) -> Response:
     company = company_or_404(company_id)
-    filter_ = request.args.get("filter", "valid")
-    if filter_ not in ("valid", "all"):
+    row_filter = cast(RowFilter, request.args.get("filter", "valid"))
+    if row_filter not in ("valid", "all"):
         fail(400, "filter must be one of: valid, all")
-    valid_only = filter_ == "valid"
     store = current_state().store
     sheets = company_sheets(store, company_id)
     sheet_id = request.args.get("sheet_id")
@@ -34,19 +37,15 @@ def export_csv(company_id: str) -> Response:
                 404,
                 f"Sheet {sheet_id} isn't in this company; GET /companies/{{id}} lists its sheets",
             )
-        total = exporter.count_rows(store, sheet.id, valid_only)
-        response = Response(
-            exporter.csv_chunks(store, sheet, valid_only), content_type="text/csv; charset=utf-8"
-        )
-        filename = f"{sheet.name}.csv"
+        sheets = [sheet]
+        body = exporter.csv_chunks(store, sheet, row_filter)
+        content_type, filename = "text/csv; charset=utf-8", f"{sheet.name}.csv"
     else:
-        total = sum(exporter.count_rows(store, s.id, valid_only) for s in sheets)
-        response = Response(
-            exporter.zip_chunks(store, sheets, valid_only), content_type="application/zip"
-        )
-        filename = f"{company['name']}.zip"
-    response.headers["Content-Disposition"] = f'attachment; filename="{_quoted(filename)}"'
-    response.headers["X-Total-Records"] = str(total)
+        body = exporter.zip_chunks(store, sheets, row_filter)
+        content_type, filename = "application/zip", f"{company['name']}.zip"
+    response = Response(body, content_type=content_type)
+    response.headers["Content-Disposition"] = attachment(filename)
+    response.headers["X-Total-Records"] = str(exporter.export_count(store, sheets, row_filter))
     return response
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from migkit.sandbox import attention
+from migkit.sandbox import attention, rowstore
 from migkit.sandbox.http import (
     company_or_404,
     created,
@@ -256,7 +256,7 @@ def cancel(company_id: str, run_id: str) -> Response:
             "UPDATE runs SET status = 'canceled', progress_message = NULL WHERE id = ?",
             (run["id"],),
         )
-        db.execute("DELETE FROM rows WHERE run_id = ?", (run["id"],))
+        rowstore.delete_run_rows(db, run["id"])
     return jsonify({"status": "canceled"})
 
 

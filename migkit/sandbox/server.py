@@ -8,23 +8,20 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
+from migkit.sandbox import agent
+from migkit.sandbox.agent_worker import AgentWorker
 from migkit.sandbox.app import API_PREFIX, create_app
 from migkit.sandbox.catalog import ensure_account, new_api_key
 from migkit.sandbox.config import SandboxConfig
 from migkit.sandbox.faults import FaultInjector
 from migkit.sandbox.ratelimit import RollingWindowLimiter
+from migkit.sandbox.raw_errors import JsonErrorHandler, JsonErrorsMiddleware
 from migkit.sandbox.state import SandboxState
 from migkit.sandbox.store import Store
+from migkit.sandbox.thread import Hub
 from migkit.sandbox.worker import Worker
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """Request handler that does not print a line per request."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
 
 
 class Sandbox:
@@ -44,7 +41,6 @@ class Sandbox:
             db_path = Path(self._tempdir.name) / "sandbox.db"
         else:
             db_path = Path(config.db).expanduser().resolve()
-            db_path.parent.mkdir(parents=True, exist_ok=True)
         self.db_path = db_path
         self.store = Store(db_path)
         self.api_keys = list(config.api_keys) or [new_api_key()]
@@ -52,19 +48,25 @@ class Sandbox:
             ensure_account(self.store, key)
         faults = FaultInjector(config.faults)
         self.worker = Worker(self.store, config.step_seconds, faults, threads=config.workers)
+        self.hub = Hub()
+        self.agent = AgentWorker(
+            self.store, self.hub, agent.process, config.step_seconds, faults, config.workers
+        )
         self._state = SandboxState(
             store=self.store,
             config=config,
             limiter=RollingWindowLimiter(config.rate_limit, config.rate_window),
             faults=faults,
             worker=self.worker,
+            hub=self.hub,
+            agent=self.agent,
         )
         self._server: BaseWSGIServer = make_server(
             config.host,
             config.port,
-            create_app(self._state),
+            JsonErrorsMiddleware(create_app(self._state)),
             threaded=True,
-            request_handler=_QuietHandler,
+            request_handler=JsonErrorHandler,
         )
         host = "127.0.0.1" if config.host in ("0.0.0.0", "") else config.host
         host = f"[{host}]" if ":" in host else host
@@ -89,6 +91,11 @@ class Sandbox:
         return self.api_keys[0]
 
     @property
+    def faults(self) -> FaultInjector:
+        """The fault injector (its ``fired`` counts the faults that fired)."""
+        return self._state.faults
+
+    @property
     def port(self) -> int:
         """The port the server listens on."""
         return int(self._server.server_port)
@@ -97,6 +104,7 @@ class Sandbox:
         """Start the workers and the HTTP server; returns once connections are accepted."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.worker.start()
+        self.agent.start()
         self._thread.start()
         return self
 
@@ -105,9 +113,11 @@ class Sandbox:
         if self._stopped:
             return
         self._stopped = True
+        self.hub.close()  # ends every thread stream, so no request thread outlives the server
         self._server.shutdown()
         self._server.server_close()
         self.worker.stop()
+        self.agent.stop()
         self.store.close()
         if self._tempdir is not None:
             self._tempdir.cleanup()

@@ -57,8 +57,8 @@ def link_order(sheets: list[Sheet]) -> list[Sheet]:
         if sheet in ordered or sheet.id in visiting:
             return
         visiting.add(sheet.id)
-        for column in sheet.template.columns:
-            target = by_template.get(column.link_template)
+        for link in (link for column in sheet.template.columns for link in column.links):
+            target = by_template.get(link.template)
             if target is not None and target is not sheet:
                 visit(target)
         ordered.append(sheet)
@@ -68,31 +68,79 @@ def link_order(sheets: list[Sheet]) -> list[Sheet]:
     return ordered
 
 
+@dataclass(frozen=True)
+class PartMatch:
+    """Which sheet a table goes to, and how sure that is.
+
+    ``sheet`` is ``None`` when no sheet is named by the file and no header matches any
+    template column. ``tied`` lists the other sheets whose columns the table matched exactly
+    as well (the first in workbook order wins); ``score`` is the number of matched columns.
+    """
+
+    sheet: Sheet | None
+    by_name: bool
+    score: int
+    tied: tuple[Sheet, ...] = ()
+
+
+def match_part(file_name: str, part: Part, sheets: list[Sheet]) -> PartMatch:
+    """The sheet a table belongs to: the one its file or worksheet names, else the one whose
+    template columns its headers match best (header healing as :func:`match_headers`).
+
+    Both generations route tables with this one function.
+    """
+    named = [
+        s
+        for s in sheets
+        if file_stem_matches(part.name, s.template.name)
+        or file_stem_matches(file_name, s.template.name)
+    ]
+    if named:
+        score = len(match_headers(part.headers, named[0].template.column_names).mapping)
+        return PartMatch(named[0], by_name=True, score=score)
+    scores = [
+        (len(match_headers(part.headers, s.template.column_names).mapping), s) for s in sheets
+    ]
+    best = max((score for score, _ in scores), default=0)
+    if best == 0:
+        return PartMatch(None, by_name=False, score=0)
+    winners = [s for score, s in scores if score == best]
+    return PartMatch(winners[0], by_name=False, score=best, tied=tuple(winners[1:]))
+
+
 def route(parts: list[tuple[str, Part]], sheets: list[Sheet]) -> list[tuple[Sheet, str, Part]]:
     """Send each table to a sheet: by name (file or worksheet), else by best header overlap."""
     routed = []
     for file_name, part in parts:
-        named = [
-            s
-            for s in sheets
-            if file_stem_matches(part.name, s.template.name)
-            or file_stem_matches(file_name, s.template.name)
-        ]
-        if named:
-            routed.append((named[0], file_name, part))
-            continue
-        scores = [
-            (len(match_headers(part.headers, s.template.column_names).mapping), s) for s in sheets
-        ]
-        best_score = max((score for score, _ in scores), default=0)
-        if best_score == 0:
+        sheet = match_part(file_name, part, sheets).sheet
+        if sheet is None:
             raise FileProblem(
                 f"Could not match {part.name} to any sheet: its headers "
                 f"({', '.join(part.headers)}) match no template column; name the file after "
                 "its template (e.g. contacts.csv) or fix its header row"
             )
-        routed.append((next(s for score, s in scores if score == best_score), file_name, part))
+        routed.append((sheet, file_name, part))
     return routed
+
+
+def mapped_frame(template: Template, part: Part, mapping: dict[str, str]) -> pd.DataFrame:
+    """The part's cells under the template's column names, by ``mapping`` (file header ->
+    template column); template columns no header maps to are empty (``None``)."""
+    position = {h: i for i, h in enumerate(part.headers)}
+    source = {column: position[h] for h, column in mapping.items() if h in position}
+    # Arrow-backed text columns end to end (zero-copy when the part already is): the rules,
+    # the fixes and the row store all work on Arrow arrays; a column the file lacks is null.
+    return pd.DataFrame(
+        {
+            name: (
+                part.frame[source[name]].astype("str")
+                if name in source
+                else pd.Series(None, index=part.frame.index, dtype="str")
+            )
+            for name in template.column_names
+        },
+        index=part.frame.index,
+    )
 
 
 def template_frame(sheet: Sheet, file_name: str, part: Part) -> pd.DataFrame:
@@ -108,8 +156,4 @@ def template_frame(sheet: Sheet, file_name: str, part: Part) -> pd.DataFrame:
         raise FileProblem(
             f"Unrecoverable column drift: required column '{missing[0]}' not found in {where}"
         )
-    position = {h: i for i, h in enumerate(part.headers)}
-    data = {column: part.frame[position[header]] for header, column in match.mapping.items()}
-    frame = pd.DataFrame(data, index=part.frame.index, dtype=object)
-    frame = frame.reindex(columns=template.column_names).astype(object)
-    return frame.where(frame.notna(), None)
+    return mapped_frame(template, part, match.mapping)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from flask import current_app
 
@@ -10,7 +11,11 @@ from migkit.sandbox.config import SandboxConfig
 from migkit.sandbox.faults import FaultInjector
 from migkit.sandbox.ratelimit import RollingWindowLimiter
 from migkit.sandbox.store import Store
+from migkit.sandbox.thread import Hub
 from migkit.sandbox.worker import Worker
+
+if TYPE_CHECKING:
+    from migkit.sandbox.agent_worker import AgentWorker
 
 
 @dataclass
@@ -23,6 +28,8 @@ class SandboxState:
     faults: FaultInjector
     worker: Worker
     public_url: str = ""
+    hub: Hub = field(default_factory=Hub)  # Generation 2: wakes thread listeners
+    agent: AgentWorker | None = None  # Generation 2: runs the agent stand-in's runs
 
 
 def current_state() -> SandboxState:

@@ -2,6 +2,11 @@
 
 Runs are claimed from the database (``queued`` → ``running``) so several workers never take the
 same run, and a server restarted on the same file picks up where it stopped.
+
+Whatever a run raises (``MemoryError`` included) fails that run with an ``error`` and the thread
+goes on serving. What cannot be caught (the process killed, or aborted by a native library)
+leaves the run ``running``: the next start resumes it, at most :data:`MAX_RESUMES` times
+(counted in ``runs.resumes``), then fails it instead of dying on it at every start.
 """
 
 from __future__ import annotations
@@ -12,10 +17,39 @@ import threading
 from typing import Any
 
 from migkit.sandbox import engine, exporter
-from migkit.sandbox.faults import FaultInjector
+from migkit.sandbox.faults import RUN_FAULT_NAMES, FaultInjector
 from migkit.sandbox.store import Store
 
 log = logging.getLogger("migkit.sandbox")
+MAX_RESUMES = 3  # Generation 2's runs share it (agent_worker.MAX_RESTARTS)
+NOUNS = {"import": "import", "export": "export"}
+
+
+def crashed_error(kind: str) -> str:
+    """The ``error`` of a run failed because the sandbox died under it every time."""
+    noun = NOUNS.get(kind, "run")
+    return (
+        f"The sandbox crashed while running this {noun}, and again each of the "
+        f"{MAX_RESUMES} times it resumed it on restart, so it was failed to keep the sandbox "
+        f"serving. A file may be damaged or far larger than it looks (a workbook declaring a "
+        f"huge sheet, say): check the files, then start a new {noun}"
+    )
+
+
+def internal_error(kind: str, exc: BaseException) -> str:
+    """The ``error`` of a run that raised ``exc``."""
+    noun = NOUNS.get(kind, "run")
+    if isinstance(exc, MemoryError):
+        return (
+            f"The sandbox ran out of memory while running this {noun}; "
+            "split the data into smaller files and import them one at a time"
+        )
+    detail = str(exc).replace("\n", " ")[:200]
+    return (
+        f"The sandbox hit an internal error while running this {noun} "
+        f"({type(exc).__name__}{': ' + detail if detail else ''}); start it again, and see the "
+        "sandbox's log if it happens again"
+    )
 
 
 class Worker:
@@ -36,10 +70,28 @@ class Worker:
 
     def start(self) -> None:
         """Resume runs left ``running`` by a previous process, then start the threads."""
-        with self.store.write() as db:
-            db.execute("UPDATE runs SET status = 'queued' WHERE status = 'running'")
+        self.recover()
         for thread in self._threads:
             thread.start()
+
+    def recover(self) -> None:
+        """Queue again the runs a previous process left ``running`` (it died under them), or
+        fail those already resumed :data:`MAX_RESUMES` times."""
+        with self.store.write() as db:
+            db.execute("UPDATE runs SET resumes = resumes + 1 WHERE status = 'running'")
+            for run_id, kind in db.execute(
+                "SELECT id, kind FROM runs WHERE status = 'running' AND resumes > ?",
+                (MAX_RESUMES,),
+            ).fetchall():
+                log.error(
+                    "sandbox run %s crashed the sandbox %d times: failed", run_id, MAX_RESUMES + 1
+                )
+                db.execute(
+                    "UPDATE runs SET status = 'failed', progress_message = NULL, error = ?"
+                    " WHERE id = ?",
+                    (crashed_error(kind), run_id),
+                )
+            db.execute("UPDATE runs SET status = 'queued' WHERE status = 'running'")
 
     def stop(self) -> None:
         """Ask the threads to stop and wait for them."""
@@ -62,12 +114,8 @@ class Worker:
                 return None
             fault = row["fault"]
             if fault is None and row["kind"] == "import":
-                fault = (
-                    "fail"
-                    if self.faults.hit("run_fail")
-                    else "retry"
-                    if self.faults.hit("run_retry")
-                    else "none"
+                fault = next(
+                    (name for name, rate in RUN_FAULT_NAMES if self.faults.hit(rate)), "none"
                 )
             db.execute(
                 "UPDATE runs SET status = 'running', fault = ? WHERE id = ?", (fault, row["id"])
@@ -85,14 +133,22 @@ class Worker:
                 with self._wake:
                     self._wake.wait(timeout=0.5)
                 continue
-            try:
-                self._process(run)
-            except engine.RunCanceled:
-                pass
-            except Exception as exc:
-                log.exception("sandbox run %s crashed", run["id"])
-                self._fail(run["id"], f"The sandbox hit an internal error: {exc}")
+            self._run(run)
         self.store.close()
+
+    def _run(self, run: dict[str, Any]) -> None:
+        # Nothing a run raises may end the thread: the run fails, the worker keeps serving.
+        try:
+            self._process(run)
+        except engine.RunCanceled:
+            if self._stop.is_set():  # shutting down: hand the run back for the next start
+                self._requeue(run["id"])
+        except BaseException as exc:
+            log.exception("sandbox run %s crashed", run["id"])
+            try:
+                self._fail(run["id"], internal_error(run["kind"], exc))
+            except BaseException:  # the database too: the next start resumes the run
+                log.exception("sandbox run %s could not be marked failed", run["id"])
 
     def _step(self, run_id: str) -> engine.Step:
         def step(message: str) -> None:
@@ -124,6 +180,12 @@ class Worker:
                 "UPDATE runs SET status = 'completed', progress_message = NULL,"
                 " report_json = ? WHERE id = ? AND status = 'running'",
                 (json.dumps(report), run["id"]),
+            )
+
+    def _requeue(self, run_id: str) -> None:
+        with self.store.write() as db:
+            db.execute(
+                "UPDATE runs SET status = 'queued' WHERE id = ? AND status = 'running'", (run_id,)
             )
 
     def _fail(self, run_id: str, error: str) -> None:

@@ -314,9 +314,7 @@ def _report(
         missing=lazy(missing),
         extra=lazy(extra_table(engine, plan, joined, lside, ranked, small_rows)),
         changed=lazy(changed),
-        build_hidden=lambda: lazy(
-            cell_table(engine, plan, cells, "hidden", evidence, small_rows)
-        ),
+        build_hidden=lambda: lazy(cell_table(engine, plan, cells, "hidden", evidence, small_rows)),
         duplicates=repeated_keys(engine, plan, lside, rside, joined)
         if any(repeat_rows)
         else _no_dups(),

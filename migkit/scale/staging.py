@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from migkit.columns import as_arrow
 from migkit.errors import UsageError
 from migkit.export_parquet import csv_to_parquet
 from migkit.reconcile.canonical import Kind, canonical
@@ -223,6 +224,21 @@ def _from_batches(
     kinds = {label: kinds.get(label, "text") for label in labels}
     lines = tuple(f"{where}: {note}" for where, note in notes.items())
     return Staged(table, labels, names, kinds, rows, None, lines, name)
+
+
+def stage_frames(
+    names: Sequence[str], frames: Iterable[pd.DataFrame], engine: Engine, name: str
+) -> Staged:
+    """Rows read here (``migkit.read``'s rules, frame by frame, columns by position) staged
+    on ``engine`` in bounded memory, positions in the order they come."""
+    schema = pa.schema([(n, pa.large_string()) for n in names])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for frame in frames:
+            arrays = [as_arrow(frame.iloc[:, i]).cast(pa.large_string()) for i in range(len(names))]
+            yield pa.record_batch(arrays, schema=schema)
+
+    return _from_batches(schema, batches(), engine, name)
 
 
 def _nonempty(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

@@ -11,14 +11,14 @@ every row goes to Python ``re``.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from migkit.headers import match_headers
 from migkit.regex import fullmatch_arrow, python_pattern, re2_pattern
@@ -26,7 +26,7 @@ from migkit.rules import VIOLATION_COLUMNS, Template
 from migkit.scale import text
 from migkit.scale.engines import POSITION, Engine, union_all
 from migkit.scale.progress import Stages
-from migkit.scale.staging import Staged, stage
+from migkit.scale.staging import Staged, stage, stage_frames
 
 
 def _matcher(pattern: str) -> Any:
@@ -55,18 +55,24 @@ def run(
     spec: Template,
     *,
     links: Mapping[str, Iterable[Any]] | None = None,
-    delimiter: str = ",",
+    rows: tuple[list[str], Iterator[pd.DataFrame]] | None = None,
     progress: bool = True,
 ) -> Any:
-    """:func:`migkit.validate_file` on ``engine``; the same report."""
+    """:func:`migkit.validate_file` on ``engine``; the same report. ``rows``: the file's
+    column names and its rows in frames, as ``validate_file`` reads a file that is not
+    Parquet (staged as they come); a Parquet file is read by the engine."""
     from migkit.validation.files import FileValidationReport
 
     source = Path(path)
     with Stages(engine, progress) as stages:
         stages.start("staging", None)
-        names = _header(source, delimiter)
+        if rows is None:
+            names = list(pq.read_schema(source).names)
+            staged = stage(source, engine, "file")
+        else:
+            names = rows[0]
+            staged = stage_frames(names, rows[1], engine, "file")
         match = match_headers(names, spec.column_names)
-        staged = stage(source, engine, "file")
         stages.start("checking", staged.rows)
         parts, labels = _violations(engine, staged, spec, match.mapping, links or {})
         stages.start("writing", None)
@@ -76,16 +82,6 @@ def run(
     return FileValidationReport(
         path=source, template=spec, headers=match, rows=staged.rows, errors=errors
     )
-
-
-def _header(source: Path, delimiter: str) -> list[str]:
-    if source.suffix.lower() in (".parquet", ".pq", ".parq"):
-        import pyarrow.parquet as pq
-
-        return list(pq.read_schema(source).names)
-    with source.open("rb") as handle:
-        first = handle.readline().decode("utf-8-sig").rstrip("\r\n")
-    return next(iter(csv.reader([first], delimiter=delimiter)), [])
 
 
 def _violations(

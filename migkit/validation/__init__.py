@@ -14,13 +14,14 @@ It uses the very rules engine (:mod:`migkit.rules`) and header healing
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, cast
 
 import pandas as pd
 
+from migkit.errors import UnknownName, UsageError
 from migkit.headers import match_headers
-from migkit.rules import Template, check
+from migkit.rules import Column, Link, Template, check, link_values
 from migkit.validation.files import FileValidationReport, validate_file
 from migkit.validation.report import ValidationReport
 
@@ -28,53 +29,67 @@ __all__ = ["FileValidationReport", "ValidationReport", "validate", "validate_fil
 
 
 def _template(template: Template | Mapping[str, Any]) -> Template:
-    return template if isinstance(template, Template) else Template.from_api(template)
+    if isinstance(template, Template):
+        return template
+    try:
+        return Template.from_api(template)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise UsageError(
+            f"template= is not a template ({exc}); pass client.templates.get(name) or a "
+            "dict shaped like one template of GET /templates"
+        ) from exc
 
 
 def _link_values(template: Template, links: Mapping[str, Any] | None) -> dict[str, Iterable[Any]]:
     """Per link column, the values it may take: ``links`` is keyed by the link column
-    (values) or by the linked template's name or id (a frame holding the linked column)."""
-    out: dict[str, Iterable[Any]] = {}
+    (values) or by a linked template's name or id (a frame holding the linked column). A
+    column with several ``linkRule`` entries takes the values of every one given."""
     link_columns = [c for c in template.columns if c.rule == "link"]
-    known = {c.name for c in link_columns} | {str(c.link_template) for c in link_columns}
-    unknown = [
-        k
-        for k in (links or {})
-        if str(k) not in known and str(k).casefold() not in {n.casefold() for n in known}
-    ]
+    targets = {link.template for c in link_columns for link in c.links}
+    known = {c.name for c in link_columns} | targets
+    folded = {n.casefold() for n in known}
+    unknown = [k for k in (links or {}) if str(k) not in known and str(k).casefold() not in folded]
     if unknown:
-        raise KeyError(
+        raise UnknownName(
             f"links keys {unknown} name no link column of {template.name}; use the "
             f"link column ({sorted(c.name for c in link_columns)}) or the linked "
             "template"
         )
-    for column in template.columns:
-        if column.rule != "link" or not links:
+    out: dict[str, Iterable[Any]] = {}
+    for column in link_columns if links else []:
+        given = (links or {}).get(column.name)
+        if given is not None and not isinstance(given, pd.DataFrame):
+            out[column.name] = given  # the column's values, whatever its links
             continue
-        given = links.get(column.name)
-        if given is None:
-            given = next(
-                (
-                    v
-                    for k, v in links.items()
-                    if k in (column.link_template,)
-                    or str(k).casefold() == str(column.link_template or "").casefold()
-                ),
-                None,
-            )
-        if isinstance(given, pd.DataFrame):
-            target = column.link_column or ""
-            match = match_headers([str(c) for c in given.columns], [target])
-            source = next((h for h, c in match.mapping.items() if c == target), None)
-            if source is None:
-                raise KeyError(
-                    f"the frame given for {column.name}'s link has no column "
-                    f"{target!r}; columns: {list(given.columns)}"
-                )
-            given = given[source]
-        if given is not None:
-            out[column.name] = given
+        allowed = link_values(column, _lookup(links or {}, column))
+        if allowed is not None:
+            out[column.name] = allowed
     return out
+
+
+def _lookup(links: Mapping[str, Any], column: Column) -> Callable[[Link], Iterable[Any] | None]:
+    # The values given for one link of ``column``: the entry keyed by the column (values, or a
+    # frame), else the one keyed by the link's template id or name (a frame). A frame gives
+    # its column the link names, headers healed as on the server.
+    by_column = links.get(column.name)
+
+    def values_of(link: Link) -> Iterable[Any] | None:
+        given = by_column
+        if given is None:
+            wanted = link.template.casefold()
+            given = next((v for k, v in links.items() if str(k).casefold() == wanted), None)
+        if not isinstance(given, pd.DataFrame):
+            return cast("Iterable[Any] | None", given)
+        match = match_headers([str(c) for c in given.columns], [link.column])
+        source = next((h for h, c in match.mapping.items() if c == link.column), None)
+        if source is None:
+            raise UnknownName(
+                f"the frame given for {column.name}'s link has no column "
+                f"{link.column!r}; columns: {list(given.columns)}"
+            )
+        return cast("Iterable[Any]", given[source])
+
+    return values_of
 
 
 def validate(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from migkit.errors import UnknownName
 from migkit.regex import fullmatch
 from migkit.rules import closest_allowed
 
@@ -87,11 +88,17 @@ def apply_fixes(frame: pd.DataFrame, fixes: pd.DataFrame) -> pd.DataFrame:
     >>> apply_fixes(frame, fixes)["Status"].tolist(), frame["Status"].tolist()
     (['Open', 'Closed'], ['open', 'Closed'])
     """
+    missing = [c for c in ("row", "column", "action", "fix") if c not in fixes.columns]
+    if missing:
+        raise UnknownName(
+            f"the fixes table has no column(s) {missing}; use the table suggest() returns "
+            f"(columns {FIX_COLUMNS})"
+        )
     out = frame.copy()
     sets = fixes[fixes["action"] == "set"]
     for column, group in sets.groupby("column", sort=False):
         if column not in out.columns:
-            raise KeyError(f"fix for column {column!r}, which the frame does not have")
+            raise UnknownName(f"fix for column {column!r}, which the frame does not have")
         out[column] = out[column].astype(object)
         out.loc[group["row"].to_numpy(), column] = group["fix"].to_numpy()
     drops = fixes.loc[fixes["action"] == "drop", "row"].unique()

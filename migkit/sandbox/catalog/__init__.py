@@ -40,14 +40,14 @@ def new_api_key() -> str:
 
 def ensure_account(store: Store, api_key: str) -> str:
     """The account id for ``api_key``, creating and seeding the account on first sight."""
-    row = store.one("SELECT account_id FROM api_keys WHERE key = ?", api_key)
+    row = store.one("SELECT account_id FROM api_keys WHERE key_hash = ?", store.key_hash(api_key))
     if row is not None:
         return str(row["account_id"])
     catalog = load_catalog()
     account_id = new_id()
     with store.write() as db:
         db.execute("INSERT INTO accounts VALUES (?, ?)", (account_id, now_iso()))
-        db.execute("INSERT INTO api_keys VALUES (?, ?)", (api_key, account_id))
+        db.execute("INSERT INTO api_keys VALUES (?, ?)", (store.key_hash(api_key), account_id))
         for pos, source in enumerate(catalog["sources"]):
             db.execute(
                 "INSERT INTO sources VALUES (?, ?, ?, ?, ?)",
