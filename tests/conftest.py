@@ -179,10 +179,16 @@ def spark() -> Iterator[Any]:
         SparkSession.builder.master("local[2]")
         .appName("migkit-tests")
         .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.default.parallelism", "2")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", "1g")
         .config("spark.sql.session.timeZone", "UTC")
+        # Tiny data: one partition per shuffle and per scan, no adaptive re-planning and no
+        # code generation (compiling each query costs more than running it on a few rows).
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.default.parallelism", "1")
+        .config("spark.sql.files.openCostInBytes", "1")
+        .config("spark.sql.adaptive.enabled", "false")
+        .config("spark.sql.codegen.wholeStage", "false")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")

@@ -125,6 +125,19 @@ NASTY_PAIR = (
     ),
 )
 
+# Whole rows that repeat once normalized (case, trim, booleans; İ lowers to i): they pair copy
+# by copy whatever ``duplicates`` says, and a repeated row is no repeated key (no duplicates
+# table, no "duplicate key" reason, no note).
+REPEATED_ROWS = (
+    pd.DataFrame(
+        {"K": ["i", "01", "İ", " i"], "K2": ["x", "X", "X", "x"], "V1": ["a", "a", "a", "a "]},
+        dtype="str",
+    ),
+    pd.DataFrame(
+        {"K": ["İ", "I", "k"], "K2": ["x", "x", None], "V1": ["a", "A", "b"]}, dtype="str"
+    ),
+)
+
 
 def _both(
     left: pd.DataFrame, right: pd.DataFrame, key: Any, how: int, duplicates: str, engine: Any
@@ -148,6 +161,8 @@ def duck() -> DuckDB:
 @example(NASTY_PAIR[0], NASTY_PAIR[1], ["K", "K2"], 5, "first")
 @example(NASTY_PAIR[0], NASTY_PAIR[1], None, 1, "occurrence")
 @example(NASTY_PAIR[0], NASTY_PAIR[1], "K", 7, "occurrence")
+@example(REPEATED_ROWS[0], REPEATED_ROWS[1], None, 5, "first")
+@example(REPEATED_ROWS[0], REPEATED_ROWS[1], None, 3, "occurrence")
 def test_duckdb_reports_equal_in_memory(
     duck: DuckDB, left: pd.DataFrame, right: pd.DataFrame, key: Any, how: int, duplicates: str
 ) -> None:

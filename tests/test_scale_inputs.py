@@ -65,6 +65,21 @@ def test_paths_csv_and_parquet_give_the_in_memory_report(tmp_path: Path, duck: D
     assert expected.matched == 5 and len(expected.missing) == 3 and len(expected.changed) == 2
 
 
+def test_a_staging_folder_that_does_not_exist_yet_is_made(tmp_path: Path) -> None:
+    # Regression: a staging_dir given by the caller (a cluster's shared folder, a test's tmp
+    # path) was used as is, and staging a CSV into it failed with FileNotFoundError.
+    src, exp = _csv(SOURCE, tmp_path / "s.csv"), _csv(EXPORT, tmp_path / "e.csv")
+    staging = tmp_path / "not" / "yet"
+    engine = DuckDB(memory_limit="256MB", threads=1, staging_dir=staging)
+    expected = migkit.reconcile(
+        read_export_csv(src), read_export_csv(exp), key="Email", normalize=HOW, engine="pandas"
+    )
+    assert_same_report(
+        expected, migkit.reconcile(src, exp, key="Email", normalize=HOW, engine=engine)
+    )
+    assert sorted(p.name.split("-")[0] for p in staging.glob("*.parquet")) == ["e", "s"]
+
+
 def test_several_parquet_files_keep_their_order(tmp_path: Path, duck: DuckDB) -> None:
     # Positions run across the files in order: the second file's rows come after the first's.
     folder = tmp_path / "parts"

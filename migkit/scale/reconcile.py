@@ -98,7 +98,7 @@ def run(
             lside,
             rside,
             ranked,
-            plan.left.rows - unpaired[0],
+            unpaired,
             how,
             evidence,
             small_rows,
@@ -193,11 +193,32 @@ def _ranked(side: Any) -> Any:
 
 
 def _repeats(engine: Engine, lside: Any, rside: Any) -> int:
-    """Keys, on both sides, held by more than one row (one query)."""
+    """Keys, on both sides, held by more than one row (one query). On DuckDB a 64-bit hash of
+    the key is grouped first (an integer hash table, far cheaper than one of strings): when no
+    hash repeats, no key does; only when one does (a repeat, or a collision) are the keys
+    themselves grouped."""
+    if engine.name == "duckdb" and not _groups_over_one(engine, lside, rside, hashed=True):
+        return 0
+    return _groups_over_one(engine, lside, rside, hashed=False)
+
+
+def _duckdb_hash(x: Any) -> Any:
+    # DuckDB's own 64-bit ``hash`` (Ibis's ``hash()`` casts it through a bit string).
+    import ibis
+    import ibis.expr.datatypes as dt
+
+    @ibis.udf.scalar.builtin(name="hash", signature=((dt.string,), dt.uint64))  # type: ignore[untyped-decorator]
+    def hash_of(value: str) -> int: ...  # type: ignore[empty-body]
+
+    return hash_of(x)
+
+
+def _groups_over_one(engine: Engine, lside: Any, rside: Any, *, hashed: bool) -> int:
     counts = []
     for side, p in ((lside, "l"), (rside, "r")):
         keyed = side.filter(side[f"{p}_k"].notnull())
-        groups = keyed.group_by(keyed[f"{p}_k"]).aggregate(n=keyed.count())
+        k = _duckdb_hash(keyed[f"{p}_k"]) if hashed else keyed[f"{p}_k"]
+        groups = keyed.group_by(k.name("g")).aggregate(n=keyed.count())
         counts.append(groups.filter(groups.n > 1).count().name(f"{p}n").as_table())
     row = engine.to_pyarrow(counts[0].cross_join(counts[1])).to_pylist()[0]
     return int(row["ln"] or 0) + int(row["rn"] or 0)
@@ -209,8 +230,8 @@ def _join(plan: Plan, lside: Any, rside: Any, *, ranked: bool) -> Any:
     on = [lside.l_k == rside.r_k]
     if ranked:
         on.append(lside.l_occ == rside.r_occ)
-        if plan.duplicates == "first":
-            on.append(lside.l_occ == 0)
+        if plan.duplicates == "first" and plan.keys is not None:
+            on.append(lside.l_occ == 0)  # whole rows always pair copy by copy
     joined = lside.outer_join(rside, on)
     keep = joined.l_pos.isnull() | joined.r_pos.isnull()
     for a, b in plan.compared:
@@ -283,7 +304,7 @@ def _report(
     lside: Any,
     rside: Any,
     ranked: bool,
-    matched: int,
+    unpaired: tuple[int, int],
     how: Normalize,
     evidence: Evidence,
     small_rows: int,
@@ -296,11 +317,19 @@ def _report(
         repeated_keys,
     )
 
-    changed = cell_table(engine, plan, cells, "changed", evidence, small_rows)
-    missing, evidence_notes = missing_table(
-        engine, plan, joined, rside, ranked, evidence, small_rows
-    )
+    # The counts are known before the tables (one query each on Spark): the cells per column
+    # and status, the unpaired rows per side.
+    matched = plan.left.rows - unpaired[0]
     counts = by_column(engine, plan, cells, matched)
+    n_changed = int(counts["changed"].sum())
+    n_hidden = int(counts["hidden by normalization"].sum())
+    # Whole rows pair copy by copy; a repeated row is no repeated key (the in-memory
+    # pair_by_rows): no duplicate-key reasons, no duplicates table, no note.
+    ranked = ranked and plan.keys is not None
+    changed = cell_table(engine, plan, cells, "changed", evidence, small_rows, n_changed)
+    missing, evidence_notes = missing_table(
+        engine, plan, joined, rside, ranked, evidence, small_rows, unpaired[0]
+    )
     repeat_rows = _repeat_rows(engine, lside, rside) if ranked else (0, 0)
     notes = _notes(_facade(plan, repeat_rows), how)
     # A large part is a LazyTable, which answers what the report asks of its tables (len,
@@ -312,9 +341,11 @@ def _report(
         rows=(plan.left.rows, plan.right.rows),
         matched=matched,
         missing=lazy(missing),
-        extra=lazy(extra_table(engine, plan, joined, lside, ranked, small_rows)),
+        extra=lazy(extra_table(engine, plan, joined, lside, ranked, small_rows, unpaired[1])),
         changed=lazy(changed),
-        build_hidden=lambda: lazy(cell_table(engine, plan, cells, "hidden", evidence, small_rows)),
+        build_hidden=lambda: lazy(
+            cell_table(engine, plan, cells, "hidden", evidence, small_rows, n_hidden)
+        ),
         duplicates=repeated_keys(engine, plan, lside, rside, joined)
         if any(repeat_rows)
         else _no_dups(),
@@ -334,11 +365,13 @@ def _no_dups() -> pd.DataFrame:
 
 
 def _repeat_rows(engine: Engine, lside: Any, rside: Any) -> tuple[int, int]:
-    out = []
+    # Rows after the first of their key, per side (one query).
+    sums = []
     for side, p in ((lside, "l"), (rside, "r")):
         mask = (side[f"{p}_occ"] > 0) & side[f"{p}_k"].notnull()
-        out.append(int(engine.backend.execute(mask.sum()) or 0))
-    return out[0], out[1]
+        sums.append(side.aggregate(**{f"{p}n": mask.sum()}))
+    row = engine.to_pyarrow(sums[0].cross_join(sums[1])).to_pylist()[0]
+    return int(row["ln"] or 0), int(row["rn"] or 0)
 
 
 class _Count:

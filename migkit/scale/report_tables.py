@@ -31,10 +31,12 @@ def _deliver(
     small_rows: int,
     counted: dict[Any, str] | None = None,
     order: list[str] | None = None,
+    rows: int | None = None,
 ) -> Table:
-    # Counted first (no sort); small results come back as DataFrames, large ones stay on the
-    # engine, sorted only when their rows are read.
-    rows = engine.count(expr)
+    # Counted first (no sort; skipped when the count is known from an earlier query); small
+    # results come back as DataFrames, large ones stay on the engine, sorted only when their
+    # rows are read.
+    rows = engine.count(expr) if rows is None else rows
     ordered = expr.order_by(order) if order else expr
     if rows <= small_rows:
         return post(engine.to_pyarrow(ordered))
@@ -52,9 +54,16 @@ def _objects(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 
 def cell_table(
-    engine: Engine, plan: Plan, cells: Any, kind: str, evidence: Evidence, small_rows: int
+    engine: Engine,
+    plan: Plan,
+    cells: Any,
+    kind: str,
+    evidence: Evidence,
+    small_rows: int,
+    rows_known: int | None = None,
 ) -> Table:
-    """Changed (or hidden) cells in row then column order (``Comparison.cell_table``)."""
+    """Changed (or hidden) cells in row then column order (``Comparison.cell_table``);
+    ``rows_known``: their count when already known."""
     import ibis
 
     first, second = plan.names
@@ -93,7 +102,7 @@ def cell_table(
     counted = {last: "why"}
     if _labels_are_positions(plan.left):
         counted[f[f"{first}_row"]] = "l_pos"
-    return _deliver(engine, rows, post, small_rows, counted, ["l_pos", "col"])
+    return _deliver(engine, rows, post, small_rows, counted, ["l_pos", "col"], rows_known)
 
 
 def _patch_hits(evidence: Evidence, column: Any, rows: Any) -> list[Any]:
@@ -120,6 +129,7 @@ def missing_table(
     repeats: bool,
     evidence: Evidence,
     small_rows: int,
+    rows_known: int | None = None,
 ) -> tuple[Table, list[str]]:
     """Rows of the first side with no partner, with ``reason`` and ``detail``."""
     import ibis
@@ -141,11 +151,17 @@ def missing_table(
     out = rows.select(POSITION, *plan.left.names.values(), "m_reason", "m_detail")
     post = _rows_post(plan.left, [("m_reason", plan.fields["reason"])], plan.fields["detail"])
     counted = {plan.fields["reason"]: "m_reason"}
-    return _deliver(engine, out, post, small_rows, counted, [POSITION]), notes
+    return _deliver(engine, out, post, small_rows, counted, [POSITION], rows_known), notes
 
 
 def extra_table(
-    engine: Engine, plan: Plan, joined: Any, lside: Any, repeats: bool, small_rows: int
+    engine: Engine,
+    plan: Plan,
+    joined: Any,
+    lside: Any,
+    repeats: bool,
+    small_rows: int,
+    rows_known: int | None = None,
 ) -> Table:
     """Rows of the second side with no partner, with ``reason``."""
     import ibis
@@ -164,7 +180,7 @@ def extra_table(
     )
     post = _rows_post(plan.right, [("e_reason", plan.fields["reason"])], None)
     counted = {plan.fields["reason"]: "e_reason"}
-    return _deliver(engine, out, post, small_rows, counted, [POSITION])
+    return _deliver(engine, out, post, small_rows, counted, [POSITION], rows_known)
 
 
 def _rows_post(

@@ -119,8 +119,7 @@ def _violations(
         if column.rule == "link" and header is not None and links.get(column.name) is not None:
             targets = _values_table(engine, links[column.name])
             miss = ~x.isin(targets.v).fill_null(False) & ~empty
-            where = f"{column.link_template}.{column.link_column}"
-            checks.append(("link", miss, f"No {where} has this value"))
+            checks.append(("link", miss, column.link_message))
         for rule, mask, message in checks:
             number = len(labels)
             labels.append((column.name, rule, message))
