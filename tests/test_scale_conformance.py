@@ -170,13 +170,14 @@ def test_duckdb_reports_equal_in_memory(
 
 
 @pytest.mark.spark
-@pytest.mark.timeout(900)  # local Spark: seconds per query, and one generated example
-@settings(max_examples=1, deadline=None, suppress_health_check=SLOW)
-@given(**CASES)
-@example(NASTY_PAIR[0], NASTY_PAIR[1], "K", 5, "occurrence")
-def test_spark_reports_equal_in_memory(
-    spark: Any, left: pd.DataFrame, right: pd.DataFrame, key: Any, how: int, duplicates: str
-) -> None:
-    options = dict(key=key, normalize=OPTIONS[how], duplicates=duplicates)
-    expected = migkit.reconcile(left, right, engine="pandas", **options)
-    assert_same_report(expected, migkit.reconcile(left, right, engine=spark, **options))
+@pytest.mark.timeout(600)
+def test_spark_reports_equal_in_memory(spark: Any) -> None:
+    # Local Spark pays about a second per query whatever the data (a reconcile is about a
+    # dozen), so Spark gets the nastiest hand-picked pair rather than generated ones: every
+    # built-in where Spark differs (trim of tabs and no-break spaces, lower of İ and final Σ,
+    # booleans, numbers as text), repeated and empty keys, blanks, nulls, under trim + case +
+    # booleans. The generated pairs run the same Ibis expressions on DuckDB above.
+    options = dict(key="K", normalize=OPTIONS[5], duplicates="occurrence")
+    expected = migkit.reconcile(*NASTY_PAIR, engine="pandas", **options)
+    assert_same_report(expected, migkit.reconcile(*NASTY_PAIR, engine=spark, **options))
+    assert len(expected.duplicates) and len(expected.changed) and len(expected.hidden)
