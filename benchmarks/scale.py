@@ -275,15 +275,22 @@ def side_validate(path: Path, args: argparse.Namespace, engine_name: str) -> dic
 # --- the parent ----------------------------------------------------------------------------------
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process
+    return usage.ru_utime + usage.ru_stime
+
+
 def child(args: argparse.Namespace) -> None:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     if args.command == "validate":
         out = side_validate(generate_csv(args.workdir, args.rows), args, args.side)
     else:
         source, export = generate(args.workdir, args.rows)
         out = globals()[f"side_{args.side}"](source, export, args)
-    seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "peak": _measure.status_bytes("VmHWM"), **out}))
+    seconds, cpu = time.perf_counter() - started, _cpu() - cpu
+    peak = _measure.status_bytes("VmHWM")
+    load = round(os.getloadavg()[0], 1)
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "load": load, "peak": peak, **out}))
 
 
 def run_side(args: argparse.Namespace, side: str, rows: int) -> dict[str, Any]:
@@ -321,17 +328,28 @@ def run_side(args: argparse.Namespace, side: str, rows: int) -> dict[str, Any]:
 
 
 def report(results: dict[str, dict[str, Any]], floor: str, counts: list[str]) -> None:
+    # Wall time, and CPU time (user + system, every thread): on a shared machine the CPU
+    # time's ratio is the steadier one.
     base = results.get(floor, {}).get("seconds")
-    print(f"{'side':<24}{'time':>10}{'x ' + floor:>12}{'peak RSS':>12}  counts")
+    base_cpu = results.get(floor, {}).get("cpu")
+    print(
+        f"{'side':<24}{'time':>10}{'x ' + floor:>12}{'cpu':>10}{'x ' + floor:>12}"
+        f"{'load':>6}{'peak RSS':>10}  counts"
+    )
     for name, r in results.items():
         if "error" in r:
             print(f"{name:<24}{'failed':>10}{'':>12}{'':>12}  {r['error']}")
             continue
         ratio = f"{r['seconds'] / base:.2f}x" if base else "-"
+        cpu = r.get("cpu")
+        cpu_ratio = f"{cpu / base_cpu:.2f}x" if cpu and base_cpu else "-"
         shown = ", ".join(
             f"{c} {r[c]:,}" if isinstance(r[c], int) else f"{c} {r[c]}" for c in counts if c in r
         )
-        print(f"{name:<24}{r['seconds']:>9.1f}s{ratio:>12}{r['peak'] / GB:>10.2f}GB  {shown}")
+        print(
+            f"{name:<24}{r['seconds']:>9.1f}s{ratio:>12}{(cpu or 0):>9.1f}s{cpu_ratio:>12}"
+            f"{r.get('load', 0):>6}{r['peak'] / GB:>8.2f}GB  {shown}"
+        )
     same_size = [r for n, r in results.items() if "error" not in r and "rows)" not in n]
     keys = {json.dumps({c: r.get(c) for c in counts}) for r in same_size}
     print(f"identical counts on every side that finished at full size: {len(keys) == 1}")
