@@ -114,7 +114,11 @@ def side_migkit(source: Path, export: Path, args: argparse.Namespace) -> dict[st
     import migkit
     from migkit.scale import DuckDB
 
-    engine = DuckDB(memory_limit=args.memory_limit, temp_directory=args.workdir / "spill-m")
+    engine = DuckDB(
+        memory_limit=args.memory_limit,
+        temp_directory=args.workdir / "spill-m",
+        threads=args.threads,
+    )
     report = migkit.reconcile(source, export, key="Email", engine=engine)
     return {
         "matched": report.matched,
@@ -130,6 +134,8 @@ def side_floor(source: Path, export: Path, args: argparse.Namespace) -> dict[str
 
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{args.memory_limit}'")
+    if args.threads:
+        con.execute(f"SET threads = {args.threads}")
     con.execute(f"SET temp_directory = '{args.workdir / 'spill-f'}'")
     con.execute("SET preserve_insertion_order = false")
     differ = [f's."{c}" IS DISTINCT FROM e."{c}"' for c in COLUMNS]
@@ -306,6 +312,7 @@ def run_side(args: argparse.Namespace, side: str, rows: int) -> dict[str, Any]:
         str(args.workdir),
         "--memory-limit",
         args.memory_limit,
+        *(["--threads", str(args.threads)] if args.threads else []),
     ]
     started = time.perf_counter()
     try:
@@ -321,7 +328,9 @@ def run_side(args: argparse.Namespace, side: str, rows: int) -> dict[str, Any]:
         return {"error": f"over {args.timeout}s"}
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
-        tail = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+        err = proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"]
+        # The exception's own line (DuckDB ends its messages with advice and a link).
+        tail = next((line for line in reversed(err) if "Error" in line), err[-1])
         return {"error": tail[:160], "seconds": time.perf_counter() - started}
     result: dict[str, Any] = json.loads(lines[-1])
     return result
@@ -362,6 +371,7 @@ def main() -> None:
     parser.add_argument("--datacompy-rows", type=int, default=None)
     parser.add_argument("--memory-limit", default="1GB")
     parser.add_argument("--sides", default=",".join(SIDES))
+    parser.add_argument("--threads", type=int, default=None, help="DuckDB threads (all cores)")
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument(
         "--data",
