@@ -112,14 +112,33 @@ def _quotes_balanced(source: IO[bytes]) -> bool:
     return count % 2 == 0
 
 
-def _header(source: IO[bytes]) -> list[str]:
+def _header(source: IO[bytes], delimiter: str = ",") -> list[str]:
     # The header record, parsed with the csv module (a quoted name may hold a comma), then the
     # stream is rewound for pyarrow.
     start = source.tell()
     first = source.readline(1 << 20)
     source.seek(start)
     text = first.decode("utf-8-sig", errors="replace")
-    return next(csv.reader([text]), [])
+    return next(csv.reader([text], delimiter=delimiter), [])
+
+
+def check_body(source: IO[bytes], name: str = "export.csv", delimiter: str = ",") -> list[str]:
+    """The header names of a CSV body (a seekable binary file, rewound after), or
+    :class:`ExportIncomplete` when it has no header, repeats a name, or ends inside a quoted
+    field."""
+    names = _header(source, delimiter)
+    if not names or names == [""]:
+        raise ExportIncomplete(f"{name} has no header row: the body is empty or cut off")
+    if not _quotes_balanced(source):
+        raise ExportIncomplete(
+            f"{name} ends inside a quoted field: it was cut off; download it again"
+        )
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ExportIncomplete(
+            f"{name} repeats the column(s) {printable(duplicated, limit=300)} in its header"
+        )
+    return names
 
 
 def read_export_csv(
@@ -140,18 +159,7 @@ def read_export_csv(
     if isinstance(source, str | Path):
         with Path(source).open("rb") as stream:
             return read_export_csv(stream, expected_rows=expected_rows, name=name)
-    names = _header(source)
-    if not names or names == [""]:
-        raise ExportIncomplete(f"{name} has no header row: the body is empty or cut off")
-    if not _quotes_balanced(source):
-        raise ExportIncomplete(
-            f"{name} ends inside a quoted field: it was cut off; download it again"
-        )
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise ExportIncomplete(
-            f"{name} repeats the column(s) {printable(duplicated, limit=300)} in its header"
-        )
+    names = check_body(source, name)
     try:
         frame = text_csv(source, names)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:

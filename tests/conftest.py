@@ -157,3 +157,40 @@ def hostile_client(
     yield make
     for client in made:
         client.close()
+
+
+# -- engines (tests/test_scale_*.py) -----------------------------------------------------------
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local Spark session for the whole test session (starting one takes seconds). In CI
+    (``MIGKIT_CI=1``) a missing JRE or pyspark fails instead of skipping."""
+    import os
+    import shutil
+    import sys
+
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        if os.environ.get("MIGKIT_CI"):
+            pytest.fail("Spark tests need a JRE: .ci/run installs default-jre-headless")
+        pytest.skip("no Java runtime for Spark")
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # the workers run this virtualenv's Python
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("migkit-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", "1g")
+        .config("spark.sql.session.timeZone", "UTC")
+        # Tiny data: one partition per shuffle and per scan, no adaptive re-planning and no
+        # code generation (compiling each query costs more than running it on a few rows).
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.default.parallelism", "1")
+        .config("spark.sql.files.openCostInBytes", "1")
+        .config("spark.sql.adaptive.enabled", "false")
+        .config("spark.sql.codegen.wholeStage", "false")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

@@ -33,6 +33,7 @@ def reconcile(
     duplicates: str = "occurrence",
     on_index: bool = False,
     heal_headers: bool = True,
+    engine: Any = "auto",
 ) -> ReconcileReport:
     """Compare the rows you imported (``source``) with what the export holds.
 
@@ -58,6 +59,11 @@ def reconcile(
     (``validation``, a :func:`migkit.validate` report of this source, flags it); ``unknown``.
     ``detail`` lists its predicted problems either way.
 
+    ``source`` and ``export`` may also be paths (CSV, Parquet), Arrow tables or datasets:
+    ``engine="auto"`` keeps frames that fit in memory and runs the rest on DuckDB (out of
+    core, a memory cap); ``engine="duckdb"``, ``migkit.scale.DuckDB(memory_limit=...)`` or a
+    Spark session force an engine, with the same answers (see ``docs/scale.md``).
+
     >>> import migkit, pandas as pd
     >>> source = pd.DataFrame({"Email": ["a@x.io", "b@x.io"], "Zip": ["02139", "007"]})
     >>> export = pd.DataFrame({"Email": ["a@x.io", "b@x.io"], "Zip": ["2139", "007"]})
@@ -66,6 +72,18 @@ def reconcile(
     [['a@x.io', 'Zip', '02139', '2139']]
     """
     evidence = Evidence.of(flagged, validation, patch)  # checked before the slow part
+    if _on_engine(source, export, engine, on_index or _index_key(key, source, export)):
+        return _engine_report(
+            engine,
+            source,
+            export,
+            key,
+            ("source", "export"),
+            normalize,
+            duplicates,
+            heal_headers,
+            evidence,
+        )
     comparison = _compare(
         source, export, key, ("source", "export"), normalize, duplicates, on_index, heal_headers
     )
@@ -81,12 +99,14 @@ def diff_exports(
     duplicates: str = "occurrence",
     on_index: bool = False,
     heal_headers: bool = True,
+    engine: Any = "auto",
 ) -> ReconcileReport:
     """Added, removed and changed rows between two exports of the same sheet.
 
     The report is a :class:`ReconcileReport` with sides ``old`` and ``new``: ``.added``
     (rows only in ``new``), ``.removed`` (rows only in ``old``) and ``.changed`` cells. The
-    arguments mean what they mean for :func:`reconcile`.
+    arguments mean what they mean for :func:`reconcile` (``old`` and ``new`` may be paths,
+    Arrow tables or datasets too, and ``engine`` picks where the work runs).
 
     >>> old = pd.DataFrame({"Email": ["a@x.io", "b@x.io"], "Tier": ["Gold", "Silver"]})
     >>> new = pd.DataFrame({"Email": ["b@x.io", "c@x.io"], "Tier": ["Gold", "Gold"]})
@@ -94,10 +114,77 @@ def diff_exports(
     >>> d.added["Email"].tolist(), d.removed["Email"].tolist(), d.changed["column"].tolist()
     (['c@x.io'], ['a@x.io'], ['Tier'])
     """
+    if _on_engine(old, new, engine, on_index or _index_key(key, old, new)):
+        return _engine_report(
+            engine, old, new, key, ("old", "new"), normalize, duplicates, heal_headers, Evidence()
+        )
     comparison = _compare(
         old, new, key, ("old", "new"), normalize, duplicates, on_index, heal_headers
     )
     return _report(comparison, Evidence(), Normalize.of(normalize), unexplained="not in the new")
+
+
+def _index_key(key: Key, left: Any, right: Any) -> bool:
+    """True when ``key="index"`` means the frames' index (no column of that name)."""
+    if not (isinstance(key, str) and key == "index"):
+        return False
+    frames = [f for f in (left, right) if isinstance(f, pd.DataFrame)]
+    return len(frames) == 2 and not all("index" in f.columns for f in frames)
+
+
+def _on_engine(left: Any, right: Any, engine: Any, on_index: bool) -> bool:
+    """True when the comparison runs on an engine rather than in memory."""
+    if engine in ("pandas", "memory"):
+        return False
+    frames = isinstance(left, pd.DataFrame) and isinstance(right, pd.DataFrame)
+    if engine != "auto":
+        if on_index:
+            raise UsageError(
+                "joining on a frame index (key='index' or on_index=True) is for the in-memory"
+                " path only: pass key=<column>, or engine='pandas'"
+            )
+        return True
+    if not frames:
+        # Inputs by reference go to an engine; anything else gets the in-memory path's error.
+        from migkit.scale.staging import by_reference
+
+        return all(isinstance(v, pd.DataFrame) or by_reference(v) for v in (left, right))
+    from migkit.scale import AUTO_ROWS
+
+    return not on_index and max(len(left), len(right)) > AUTO_ROWS
+
+
+def _engine_report(
+    engine: Any,
+    left: Any,
+    right: Any,
+    key: Key,
+    names: tuple[str, str],
+    normalize: NormalizeLike,
+    duplicates: str,
+    heal_headers: bool,
+    evidence: Evidence,
+) -> ReconcileReport:
+    from migkit.reconcile.pairing import DUPLICATES
+    from migkit.scale import reconcile as on_engine
+    from migkit.scale.engines import engine_of
+
+    if duplicates not in DUPLICATES:
+        raise UsageError(
+            f"duplicates={duplicates!r} is not an option; use 'occurrence' (the n-th row of"
+            " a key pairs with the n-th) or 'first' (only the first rows pair)"
+        )
+    return on_engine.run(
+        engine_of("duckdb" if engine == "auto" else engine),
+        left,
+        right,
+        key,
+        names=names,
+        how=Normalize.of(normalize),
+        duplicates="first" if duplicates == "first" else "occurrence",
+        heal_headers=heal_headers,
+        evidence=evidence,
+    )
 
 
 def _compare(

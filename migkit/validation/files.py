@@ -18,6 +18,8 @@ from migkit.read.table import distinct_names
 from migkit.rules import Template, blank_mask, check
 from migkit.validation.report import Prediction
 
+PARQUET = (".parquet", ".pq", ".parq")
+
 
 @dataclass(frozen=True)
 class FileValidationReport(Prediction):
@@ -72,6 +74,7 @@ def validate_file(
     sheet: str | int | None = None,
     block_bytes: int = 1 << 24,
     limits: ReadLimits = DEFAULT_LIMITS,
+    engine: Any = "auto",
 ) -> FileValidationReport:
     """Validate a file in batches of ``batch_rows`` with bounded memory, reading it exactly as
     :func:`migkit.read` does (encoding, delimiter, header position, short and empty rows), so
@@ -82,6 +85,11 @@ def validate_file(
     the one thing that grows). ``links`` maps link columns to their allowed values;
     ``block_bytes`` is how much text the parser takes at a time (a record must fit in it).
 
+    ``engine``: ``"auto"`` (the default) streams a CSV here and runs a Parquet file on DuckDB;
+    ``"duckdb"``, ``migkit.scale.DuckDB(memory_limit=...)`` or a Spark session run the same
+    rules on that engine, with the same report (see ``docs/scale.md``); any other file is
+    read here exactly as above and its rows staged on the engine.
+
     >>> report = migkit.validate_file("big_contacts.csv", contacts_template)  # doctest: +SKIP
     >>> report.predicted_flagged_rows  # doctest: +SKIP
     """
@@ -89,6 +97,23 @@ def validate_file(
     source = Path(path)
     if not source.is_file():
         raise ReadError(f"no file at {str(source)!r}")
+    parquet = source.suffix.lower() in PARQUET
+    if engine not in ("pandas", "memory") and (parquet or engine != "auto"):
+        from migkit.scale import validate as on_engine
+        from migkit.scale.engines import engine_of
+
+        where = engine_of("duckdb" if engine == "auto" else engine)
+        rows = None
+        if not parquet:
+            rows = _batches(
+                source,
+                delimiter=delimiter,
+                encoding=encoding,
+                sheet=sheet,
+                block_bytes=block_bytes,
+                limits=limits,
+            )
+        return on_engine.run(where, source, spec, links=links, rows=rows)  # type: ignore[no-any-return]
     names, frames = _batches(
         source,
         delimiter=delimiter,
