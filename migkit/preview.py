@@ -14,7 +14,7 @@ A payload of the wrong shape raises :class:`migkit.MalformedPreview`, naming whe
 ...     {"template": {"slug": "contacts", "name": "Contacts"},
 ...      "rows": [["Email", "Status"], ["a@x.io", "Open"], [None, "open?"]],
 ...      "invalid_cells": [{"row": 1, "column": "Email", "error": "Required"}]}]})
->>> p["contacts"]["Email"].tolist(), p.flagged_rows, p.truncated
+>>> p["contacts"]["Email"].isna().tolist(), p.flagged_rows, p.truncated
 (['a@x.io', None], 1, False)
 """
 
