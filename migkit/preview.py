@@ -15,7 +15,7 @@ A payload of the wrong shape raises :class:`migkit.MalformedPreview`, naming whe
 ...      "rows": [["Email", "Status"], ["a@x.io", "Open"], [None, "open?"]],
 ...      "invalid_cells": [{"row": 1, "column": "Email", "error": "Required"}]}]})
 >>> p["contacts"]["Email"].isna().tolist(), p.flagged_rows, p.truncated
-(['a@x.io', None], 1, False)
+([False, True], 1, False)
 """
 
 from __future__ import annotations
