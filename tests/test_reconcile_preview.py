@@ -267,19 +267,23 @@ def test_a_rejected_answer_is_not_credited() -> None:
             tool="apply_answer",
             input={"question": "q1", "value": "Shut"},
         ),
-        event(3, "tool_result", "g", "generate", tool="apply_answer", error="not allowed"),
+        event(3, "status", "g", "generate", message="Checking values"),  # between call and result
+        event(4, "tool_result", "g", "generate", tool="apply_answer", error="not allowed"),
         event(
-            4,
+            5,
             "tool_call",
             "g",
             "generate",
             tool="apply_answer",
             input={"question": "q1", "value": "Closed"},
         ),
-        event(5, "tool_result", "g", "generate", tool="apply_answer", output="map_values"),
+        event(6, "tool_result", "g", "generate", tool="apply_answer", output="map_values"),
     ]
     report = migkit.reconcile(source, preview, key="Name", thread=thread, template="contacts")
     assert report.changed["reason"].tolist() == ["value fix: answer to q1: Closed (generate run g)"]
+    # the rejected answer alone explains nothing, even with another event before its result
+    report = migkit.reconcile(source, preview, key="Name", thread=thread[:4], template="contacts")
+    assert report.changed["reason"].tolist() == ["value differs"]
 
 
 def test_a_truncated_preview_explains_export_rows_past_its_sample() -> None:

@@ -144,23 +144,26 @@ def _from_tools(events: list[dict[str, Any]]) -> tuple[list[Instruction], set[An
     asked = _questions(events)
     found: list[Instruction] = []
     runs: set[Any] = set()
-    pending: Instruction | None = None
+    pending: dict[tuple[Any, Any], Instruction] = {}  # (run, tool) -> its call awaiting a result
     for e in events:
         data = e["data"]
-        if e["type"] == "tool_result" and pending is not None and data.get("error"):
-            found.remove(pending)
-        pending = None
+        if e["type"] == "tool_result":
+            call = pending.pop((e["run_id"], data.get("tool")), None)
+            if call is not None and data.get("error"):
+                found.remove(call)
+            continue
         if e["type"] != "tool_call" or not isinstance(data.get("input"), Mapping):
             continue
         given = data["input"]
         if isinstance(given.get("instruction"), str):
             text = given["instruction"]
-            pending = Instruction(text, text.casefold(), e["run_id"], e["kind"], e["sequence"])
+            call = Instruction(text, text.casefold(), e["run_id"], e["kind"], e["sequence"])
         elif "question" in given and isinstance(given.get("value"), str):
-            pending = _answer(e, given["question"], given["value"], asked)
+            call = _answer(e, given["question"], given["value"], asked)
         else:
             continue
-        found.append(pending)
+        pending[(e["run_id"], data.get("tool"))] = call
+        found.append(call)
         runs.add(e["run_id"])
     return found, runs
 
