@@ -58,10 +58,14 @@ def missing_reasons(
     if len(problems):
         detail = rows.p_detail.fill_null("")
         settled.append((rows.p_pos.notnull(), PREDICTED))
-    reason: Any = ibis.literal(UNKNOWN)
+    # A diff of two exports needs no evidence: a row only in the old one is "not in the new"
+    # (as in memory, migkit.reconcile.reasons.missing_table's ``unexplained``).
+    diff = tuple(plan.names) == ("old", "new")
+    unexplained = f"not in the {plan.names[1]}" if diff else UNKNOWN
+    reason: Any = ibis.literal(unexplained)
     for condition, name in reversed(settled):
         reason = ibis.ifelse(condition.fill_null(False), name, reason)
-    if not evidence.given:
+    if not evidence.given and not diff:
         detail = ibis.ifelse(reason == UNKNOWN, NO_EVIDENCE, detail)
     return rows, reason, detail, notes
 
