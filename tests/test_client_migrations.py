@@ -43,6 +43,7 @@ def story(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> dict[st
             }
         ).wait()
         again = client.migrations.generate(m)
+        preview = client.migrations.preview(m)
         clarified = client.migrations.clarify(m, "How many contacts are flagged?")
         updated = client.migrations.update(m, "use Work Email for missing Email").wait()
         executed = client.migrations.execute(m).wait()
@@ -60,6 +61,7 @@ def story(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> dict[st
             "blocked": blocked,
             "answered": answered,
             "again": again,
+            "preview": preview,
             "clarified": clarified,
             "updated": updated,
             "executed": executed,
@@ -87,6 +89,17 @@ def test_answers_by_option_label_and_text_give_a_preview(story: dict[str, Any]) 
 def test_a_second_generate_for_the_same_files_returns_the_run_made(story: dict[str, Any]) -> None:
     assert story["again"].id == story["blocked"].id
     assert story["again"].status == "awaiting_approval"
+
+
+def test_preview_gives_frames_invalid_cells_and_truncation(story: dict[str, Any]) -> None:
+    preview = story["preview"]
+    assert set(preview) == {"accounts", "contacts", "deals"}
+    contacts = preview["contacts"]
+    assert list(contacts.columns) == CONTACTS and len(contacts) == 14
+    cells = preview.invalid_cells
+    assert {"row", "column", "error"} <= set(cells.columns)
+    assert set(cells["column"]) >= {"Email"}
+    assert preview.truncated is False
 
 
 def test_clarify_returns_the_agents_answer_text(story: dict[str, Any]) -> None:
