@@ -44,21 +44,28 @@ class Tamper:
         return tamper
 
     def lose(self, method: str, pattern: str, times: int = 1) -> None:
-        self._rules.append((method, re.compile(pattern), "lose", 500, [times]))
+        self._rules.append((method, re.compile(pattern), "lose", 500, [times, 0]))
 
-    def refuse(self, method: str, pattern: str, status: int = 404, times: int = 10**9) -> None:
-        self._rules.append((method, re.compile(pattern), "refuse", status, [times]))
+    def refuse(
+        self, method: str, pattern: str, status: int = 404, times: int = 10**9, after: int = 0
+    ) -> None:
+        """Answer ``status`` to the matching requests after the first ``after`` of them."""
+        self._rules.append((method, re.compile(pattern), "refuse", status, [times, after]))
 
     def count(self, method: str, pattern: str) -> int:
         rx = re.compile(pattern)
         with self._lock:
-            return sum(1 for s in self.seen if s.startswith(method + " ") and rx.search(s))
+            paths = [s.partition(" ")[2] for s in self.seen if s.startswith(method + " ")]
+        return sum(1 for path in paths if rx.search(path))
 
     def _rule(self, method: str, path: str) -> tuple[str, int] | None:
         with self._lock:
             self.seen.append(f"{method} {path}")
             for want, rx, action, status, left in self._rules:
                 if want == method and rx.search(path) and left[0] > 0:
+                    if left[1] > 0:
+                        left[1] -= 1
+                        continue
                     left[0] -= 1
                     return action, status
         return None
