@@ -62,6 +62,7 @@ class MigrationRuns(Resource):
             raise UsageError(f"kind must be one of {', '.join(RUN_KINDS)}, not {kind!r}")
         mid = migration_id(migration)
         known = {e.run_id for e in self._ledger.migration_runs(mid) if e.run_id}
+        known |= set(self._after)  # runs this client started, ledger or not
         after = self._thread.tail(mid)
         local = uuid.uuid4().hex
         self._ledger.record_migration_run(
