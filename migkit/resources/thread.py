@@ -10,6 +10,7 @@ instead, with the same intervals as a run's polls.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -214,8 +215,6 @@ class Thread(Resource):
             if not message.data:
                 continue
             try:
-                import json
-
                 event = ThreadEvent.from_api(json.loads(message.data))
             except (ValueError, TypeError) as exc:
                 raise UnexpectedResponse(
