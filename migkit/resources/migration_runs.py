@@ -29,7 +29,7 @@ from migkit.ledger import MigrationRunEntry
 from migkit.migration_models import RUN_KINDS, MigrationRun
 from migkit.questions import Option
 from migkit.resources._base import Context, Resource, run_id
-from migkit.resources._messages import answers_body, reply_once
+from migkit.resources._messages import answers_body, landed, reply_once
 from migkit.resources.secrets import scrubbed
 from migkit.resources.thread import Thread, migration_id
 
@@ -240,11 +240,11 @@ class MigrationRuns(Resource):
             )
             return self._bind(answer.parse(lambda raw: MigrationRun.from_api(mid, rid, raw, kind)))
 
-        def landed() -> MigrationRun | None:
+        def arrived() -> MigrationRun | None:
             now = self.get(rid, mid)
-            return None if now.waiting else now
+            return now if landed(body, now.waiting, [q.id for q in now.questions]) else None
 
-        return reply_once(self._act_once, send, landed)
+        return reply_once(self._act_once, send, arrived)
 
     def submit_credentials(
         self,
