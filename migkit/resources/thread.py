@@ -18,7 +18,13 @@ from typing import Any
 
 from sseclient import SSEClient
 
-from migkit.errors import APIError, TransportError, UnexpectedResponse, UsageError
+from migkit.errors import (
+    APIError,
+    TransportError,
+    UnexpectedRedirect,
+    UnexpectedResponse,
+    UsageError,
+)
 from migkit.fields import object_list
 from migkit.migration_models import ThreadEvent
 from migkit.resources._base import Context, Resource, lacks_extension
@@ -147,6 +153,8 @@ class Thread(Resource):
             except _NoStream:
                 yield from self._polled(mid, last, include, stop, poll_every)
                 return
+            except UnexpectedRedirect:
+                raise  # an answer, and the same one next time
             except TransportError:
                 drops += 1
                 if drops > RECONNECTS:
