@@ -36,6 +36,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from migkit.ledger_migrations import (
+    MIGRATION_SCHEMA,
+    AccountMigrationRecords,
+    ClientMigrationRecords,
+    MigrationRecords,
+    NullMigrationRecords,
+)
+from migkit.ledger_migrations import CompanyEntry as CompanyEntry
+from migkit.ledger_migrations import MigrationRunEntry as MigrationRunEntry
 from migkit.statuses import TERMINAL
 
 SCHEMA = """
@@ -87,17 +96,7 @@ class ImportEntry:
     created_at: str
 
 
-@dataclass(frozen=True)
-class CompanyEntry:
-    """One company this machine created (or tried to)."""
-
-    external_id: str
-    company_id: str | None
-    name: str
-    body: dict[str, Any] | None
-
-
-class Ledger:
+class Ledger(MigrationRecords):
     """The SQLite ledger. Thread-safe; one short transaction per call."""
 
     def __init__(self, path: Path | str) -> None:
@@ -105,7 +104,7 @@ class Ledger:
         _private_file(self.path)
         self._lock = threading.Lock()
         with self._connect() as db:
-            db.executescript(SCHEMA)
+            db.executescript(SCHEMA + MIGRATION_SCHEMA)
 
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"
@@ -246,7 +245,7 @@ class Ledger:
         return [_entry(r) for r in rows]
 
 
-class ClientLedger(Protocol):
+class ClientLedger(ClientMigrationRecords, Protocol):
     """What the resources of one client ask of the ledger (:class:`AccountLedger`, or
     :class:`NullLedger` when it is off): the :class:`Ledger`'s calls without the account and
     base URL, which the scope fixes."""
@@ -277,13 +276,13 @@ class ClientLedger(Protocol):
     def unfinished(self) -> list[ImportEntry]: ...
 
 
-class AccountLedger:
+class AccountLedger(AccountMigrationRecords):
     """A :class:`Ledger` scoped to one account at one base URL (see :class:`ClientLedger`)."""
 
     enabled = True
 
     def __init__(self, ledger: Ledger, account: str, base_url: str) -> None:
-        self.ledger = ledger
+        self.ledger: Ledger = ledger
         self._scope = (account, base_url)
 
     def __repr__(self) -> str:
@@ -322,7 +321,7 @@ class AccountLedger:
         return self.ledger.unfinished(*self._scope)
 
 
-class NullLedger:
+class NullLedger(NullMigrationRecords):
     """The ledger turned off (``Client(ledger=None)``): records nothing, knows nothing."""
 
     enabled = False
