@@ -206,14 +206,20 @@ class Transport:
         params: Mapping[str, Any] | None = None,
         label: str = "the download",
         noun: str = "a download",
+        headers: Mapping[str, str] | None = None,
+        stall: tuple[float, int] | None = None,
     ) -> Body:
         """GET a download: a :class:`~migkit._body.Body` read as it arrives, capped at
         ``ResponseLimits.download_bytes``; once the headers are in, the attempt lives while
-        the body keeps moving (``stall_seconds`` / ``stall_bytes``) instead of by a deadline."""
-        response = self.request("GET", path, route=route, idempotent=True, params=params)
+        the body keeps moving (``stall_seconds`` / ``stall_bytes``, or ``stall``: an event
+        stream moves a few bytes of heartbeat at a time) instead of by a deadline."""
+        response = self.request(
+            "GET", path, route=route, idempotent=True, params=params, headers=headers
+        )
         deadline = getattr(getattr(response.raw, "connection", None), "deadline", None)
         if deadline is not None:
-            deadline.streaming(self.limits.stall_seconds, self.limits.stall_bytes)
+            seconds, size = stall or (self.limits.stall_seconds, self.limits.stall_bytes)
+            deadline.streaming(seconds, size)
         cap = self.limits.download_bytes
         return Body(response, method="GET", path=route, cap=cap, label=label, noun=noun)
 
@@ -226,13 +232,15 @@ class Transport:
         idempotent: bool,
         json: Any = None,
         params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
         """Send an API request; returns a 2xx response whose body is not read yet (read it
         or close it), or raises a :class:`~migkit.errors.MigkitError`."""
         url = self.url(path)
+        extra: dict[str, Any] = {"headers": dict(headers)} if headers else {}
         try:
             response = self._exchange(
-                self._api, method, url, route, idempotent, json=json, params=params
+                self._api, method, url, route, idempotent, json=json, params=params, **extra
             )
         except _NoAnswer as gave_up:
             # Chained: the cause names the host and path, nothing secret (the key is a header).

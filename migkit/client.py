@@ -16,12 +16,15 @@ from types import TracebackType
 from migkit._http import DEFAULT_BASE_URL, RequestBudget, ResponseLimits, RetryPolicy, Transport
 from migkit.errors import ConfigurationError
 from migkit.ledger import Ledger, NullLedger, default_path, fingerprint
+from migkit.migration_models import MigrationRun
+from migkit.models import Run
 from migkit.polling import PollSchedule
 from migkit.resources._base import Context
 from migkit.resources.catalog import Sources, Templates
 from migkit.resources.companies import Companies
 from migkit.resources.exports import Exports
 from migkit.resources.imports import Imports
+from migkit.resources.migrations import Migrations
 from migkit.resources.uploads import Uploads
 
 DEFAULT = "default"
@@ -147,6 +150,7 @@ class Client:
         self.uploads = Uploads(self._ctx)
         self.imports = Imports(self._ctx, self.uploads)
         self.exports = Exports(self._ctx)
+        self.migrations = Migrations(self._ctx)
 
     @property
     def base_url(self) -> str:
@@ -158,6 +162,18 @@ class Client:
         """HTTP requests this client has sent, every retry included (each attempt is counted
         as it goes out, whatever came of it)."""
         return self._transport.requests_sent
+
+    def recover(self) -> list[Run | MigrationRun]:
+        """Unfinished runs of both generations this machine started (after a crash or a
+        kernel restart): Generation 1's imports (``client.imports.recover()``), then
+        Generation 2's runs (``client.migrations.recover()``), each in its current state.
+
+        >>> for run in client.recover():  # doctest: +SKIP
+        ...     run.wait()
+        """
+        found: list[Run | MigrationRun] = [*self.imports.recover()]
+        found += self.migrations.recover()
+        return found
 
     def __repr__(self) -> str:
         ledger = str(self.ledger.path) if self.ledger else None

@@ -140,12 +140,20 @@ class Resource:
         params: Mapping[str, Any] | None = None,
         label: str = "the download",
         noun: str = "a download",
+        headers: Mapping[str, str] | None = None,
+        stall: tuple[float, int] | None = None,
         **ids: str,
     ) -> Body:
         """GET a download, read as it arrives (see :class:`~migkit._body.Body`)."""
         path = path_template(template, **ids)
         return self._ctx.transport.stream(
-            path, route=template, params=params, label=label, noun=noun
+            path,
+            route=template,
+            params=params,
+            label=label,
+            noun=noun,
+            headers=headers,
+            stall=stall,
         )
 
     # -- what a server without the sandbox's extensions answers ------------------------------

@@ -26,6 +26,7 @@ from migkit.polling import MissedPolls, ProgressHook, wait_for, wait_many
 from migkit.preflight import check_or_raise, key_problems, rows_payload
 from migkit.progress import default_progress
 from migkit.resources._base import Context, Resource, company_id, looks_like_id, run_id
+from migkit.resources._messages import answers_body, reply_once
 from migkit.resources.uploads import Uploads
 from migkit.upload_files import prepare_upload
 
@@ -53,11 +54,6 @@ def run_label(
         target = company.sheets[0].name  # inline rows into a company's only sheet
     parts = [p for p in (None if looks_like_id(name) else name, target) if p]
     return " · ".join(parts) or None
-
-
-def _by_id(answers: Mapping[str, str | Option]) -> list[dict[str, str]]:
-    # Answers as the API takes them: one {id, value} per question, an option by its label.
-    return [{"id": q, "value": v.label if isinstance(v, Option) else v} for q, v in answers.items()]
 
 
 def _key(raw: Mapping[str, Any]) -> str | None:
@@ -336,7 +332,7 @@ class Imports(Resource):
             body = {"reject": True}
         else:
             assert answers is not None
-            body = {"answers": _by_id(answers)}
+            body = answers_body(answers)
         return self._reply(run, company, "decisions", body)
 
     def answer(
@@ -354,14 +350,7 @@ class Imports(Resource):
         >>> client.imports.answer(run, answers={"q1": "Map them all to 'Open'"})  # doctest: +SKIP
         >>> client.imports.answer(run, answers="Treat 'Prospect' as 'Open'")  # doctest: +SKIP
         """
-        if isinstance(answers, str):
-            if not answers.strip():
-                raise UsageError("answers= is an empty instruction; write what the run should do")
-            body: dict[str, Any] = {"answers": answers}
-        elif not answers:
-            raise UsageError("answers= is empty; give {question id: answer} or an instruction")
-        else:
-            body = {"answers": _by_id(answers)}
+        body = answers_body(answers)
         return self._reply(run, company, "messages", body)
 
     def _reply(
@@ -381,7 +370,7 @@ class Imports(Resource):
             now = self.get(Run(id=rid, company_id=cid, status="", idempotency_key=key))
             return None if now.waiting else now
 
-        return self._act_once(send, landed, tries=2)
+        return reply_once(self._act_once, send, landed)
 
     def cancel(self, run: Run | str, company: Company | str | None = None) -> Run:
         """Cancel a queued, running or waiting run (sandbox extension); its rows are removed.
