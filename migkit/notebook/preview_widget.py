@@ -46,7 +46,8 @@ from migkit.printable import printable
 
 def _tab_title(sheet: Any, changed: bool) -> str:
     flagged = f" · {sheet.flagged_rows:,} flagged" if sheet.flagged_rows else ""
-    return f"{printable(sheet.name, limit=40)} ({sheet.rows:,}{flagged})" + (" *" if changed else "")
+    mark = " *" if changed else ""
+    return f"{printable(sheet.name, limit=40)} ({sheet.rows:,}{flagged}){mark}"
 
 
 class PreviewWidget(Published, widgets.VBox):  # type: ignore[misc]
