@@ -36,6 +36,7 @@ from migkit.errors import (
     Forbidden,
     IdempotencyConflict,
     ImportInProgress,
+    MalformedPreview,
     MigkitError,
     MigkitWarning,
     NotFound,
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
         Upload,
     )
     from migkit.polling import PollSchedule
+    from migkit.preview import Preview, PreviewSheet
     from migkit.read import read
     from migkit.reconcile import Normalize, ReconcileReport, diff_exports, reconcile
     from migkit.validation import ValidationReport, validate, validate_file
@@ -82,6 +84,8 @@ _LAZY = {
     "ResponseLimits": "migkit._answers",
     "RetryPolicy": "migkit._retry",
     "PollSchedule": "migkit.polling",
+    "Preview": "migkit.preview",
+    "PreviewSheet": "migkit.preview",
     **dict.fromkeys(
         ("Company", "ExportReport", "ExportRun", "Question", "Report", "Run", "Source"),
         "migkit.models",
@@ -153,11 +157,14 @@ __all__ = [
     "Forbidden",
     "IdempotencyConflict",
     "ImportInProgress",
+    "MalformedPreview",
     "MigkitError",
     "MigkitWarning",
     "Normalize",
     "NotFound",
     "PollSchedule",
+    "Preview",
+    "PreviewSheet",
     "Question",
     "RateLimited",
     "ReadError",

@@ -11,7 +11,8 @@
     ├── TransportError              no HTTP answer (refused, dropped, past the deadline)
     │   └── UnexpectedRedirect      a 3xx, which migkit never follows
     ├── UnexpectedResponse          an answer the API does not give (HTML, cut-off JSON, ...)
-    │   └── ResponseTooLarge        past a cap of ResponseLimits
+    │   ├── ResponseTooLarge        past a cap of ResponseLimits
+    │   └── MalformedPreview        a Generation-2 preview body of the wrong shape
     ├── APIError                    the API answered an error status
     │   ├── BadRequest              400, 413
     │   ├── AuthenticationError     401
@@ -181,6 +182,25 @@ class ResponseTooLarge(UnexpectedResponse):
         "Reading stopped there. If the answer is genuine, raise the cap with "
         "Client(limits=migkit.ResponseLimits(...)) (see docs/limits.md)."
     )
+
+
+class MalformedPreview(UnexpectedResponse):
+    """A Generation-2 preview (``GET /migrations/{id}/preview``) that is not the documented
+    shape; ``problem`` names where (``sheets[1].rows[3]``) and what is wrong.
+
+    >>> MalformedPreview("sheets is a null where the sheets (an array) belongs").status_code
+    200
+    """
+
+    hint = (
+        "Nothing of this preview was used. Fetch it again; if it persists, report it with "
+        "this message."
+    )
+
+    def __init__(
+        self, problem: str, path: str = "/migrations/{migration_id}/preview", status: int = 200
+    ) -> None:
+        super().__init__("GET", path, status, f"a malformed preview: {problem}")
 
 
 class APIError(MigkitError):
