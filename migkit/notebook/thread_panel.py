@@ -86,8 +86,8 @@ class ThreadPanel(Published, widgets.VBox):  # type: ignore[misc]
         self._thread: threading.Thread | None = None
         self._source: Any = None
         self.header = widgets.HTML(self._header_html())
-        self.log = widgets.HTML(layout=widgets.Layout(max_height="360px", overflow_y="auto"))
-        super().__init__([self.header, self.log])
+        self.feed = widgets.HTML(layout=widgets.Layout(max_height="360px", overflow="auto"))
+        super().__init__([self.header, self.feed])
         for event in events:
             self.add(event, publish=False)
 
@@ -103,7 +103,7 @@ class ThreadPanel(Published, widgets.VBox):  # type: ignore[misc]
             if len(self.events) > SHOWN:
                 self.events.pop(0)
                 self.dropped += 1
-            self.log.value = self._log_html()
+            self.feed.value = self._log_html()
             self.header.value = self._header_html()
         if publish and kind in MILESTONES:
             self.publish()
@@ -137,8 +137,10 @@ class ThreadPanel(Published, widgets.VBox):  # type: ignore[misc]
 
     @property
     def following(self) -> bool:
-        """True while the background reader runs."""
-        return self._thread is not None and self._thread.is_alive()
+        """True while the background reader runs and was not told to stop (a reader blocked
+        on a quiet stream ends at the next bytes, a heartbeat at the latest, adding nothing)."""
+        alive = self._thread is not None and self._thread.is_alive()
+        return alive and not self._stop.is_set()
 
     def wait_for(self, predicate: Callable[[Any], bool], timeout: float = 60.0) -> Any:
         """Block until an event for which ``predicate(event)`` is true has arrived (and
@@ -151,6 +153,10 @@ class ThreadPanel(Published, widgets.VBox):  # type: ignore[misc]
                 return found
             self._stop.wait(0.05)
             waited += 0.05
+
+    def stopped(self) -> bool:
+        """True once :meth:`stop` was called."""
+        return self._stop.is_set()
 
     def stop(self, timeout: float = 1.0) -> None:
         """End the stream; the output keeps the panel's final state as text and HTML."""
@@ -209,5 +215,9 @@ def thread_panel(
     options: dict[str, Any] = {"include": include}
     if after is not None:
         options["after"] = after
-    panel.follow(client.migrations.stream(migration, **options))
+    try:  # a stream that checks a stop flag ends at once on stop(), heartbeats included
+        events = client.migrations.stream(migration, stop=panel.stopped, **options)
+    except TypeError:
+        events = client.migrations.stream(migration, **options)
+    panel.follow(events)
     return panel
