@@ -28,6 +28,7 @@ from migkit.cli.common import (
     plain,
 )
 from migkit.printable import counted, json_printable, printable
+from migkit.questions import question_lines
 
 WAITING = 3  # exit code: the agent waits for answers (or credentials) a script must give
 EXAMPLES = {
@@ -192,13 +193,14 @@ def ask_on_terminal(run: Any, read: Callable[[str], str] = input) -> dict[str, s
             reply = read(f"answer ({hint}; Enter to skip): ").strip()
             if not reply:
                 break
-            if reply.isdigit() and 1 <= int(reply) <= len(q.options):
-                answers[q.id] = q.options[int(reply) - 1].label
-                break
-            if q.allow_custom:
+            if reply.isdigit() and q.options:
+                if 1 <= int(reply) <= len(q.options):
+                    answers[q.id] = q.options[int(reply) - 1].label
+                    break
+            elif q.allow_custom:
                 answers[q.id] = reply
                 break
-            print(f"  pick a number from 1 to {len(q.options)}", file=sys.stderr)
+            print(f"  pick a number from 1 to {len(q.options)}", file=sys.stderr)  # or a value
     return answers
 
 
@@ -265,7 +267,9 @@ def _settle(api: Any, run: Any, story: Story, answers: dict[str, str], interacti
         if run.needs_credentials:
             if not interactive:
                 story.data["credentials"] = _credential_data(run)
-                story.say(str(run))
+                story.say(
+                    f"The agent needs credentials: {', '.join(run.credential_request.schema)}"
+                )
                 raise Exit(WAITING, "the agent needs credentials; run this on a terminal")
             run = api.migrations.wait(run.submit_credentials(credentials_on_terminal(run)))
         else:
@@ -274,7 +278,7 @@ def _settle(api: Any, run: Any, story: Story, answers: dict[str, str], interacti
                 mine = ask_on_terminal(run)
             if not mine:
                 story.data["questions"] = _question_data(run)
-                story.say(str(run))
+                story.say("\n".join(line for q in run.questions for line in question_lines(q)))
                 story.say("answer with: --answer ID=VALUE (one per question), then run again")
                 raise Exit(WAITING, f"the agent asks {counted(len(run.questions), 'question')}")
             run = api.migrations.wait(run.answer(mine), raise_on_failure=False)
@@ -284,6 +288,23 @@ def _settle(api: Any, run: Any, story: Story, answers: dict[str, str], interacti
             FAILED, f"the {run.kind or 'agent'} run failed: {run.error or 'no reason given'}"
         )
     return run
+
+
+def _upload(api: Any, migration: Any, files: list[str], story: Story) -> None:
+    """Upload the files the migration does not hold yet (same name and size): a re-run of
+    the command never uploads a file twice, so the agent never reads it twice."""
+    from pathlib import Path
+
+    held = {(f.name, f.size) for f in api.migrations.files(migration) if f.status == "uploaded"}
+    new = [f for f in files if (Path(f).name, Path(f).stat().st_size) not in held]
+    kept = [Path(f).name for f in files if f not in new]
+    uploaded = api.migrations.upload(migration, new) if new else []
+    story.data["files"] = [{"name": f.name, "size": f.size} for f in uploaded]
+    story.data["already_uploaded"] = kept
+    if uploaded:
+        story.say("Uploaded " + ", ".join(f"{f.name} ({f.size or 0:,} bytes)" for f in uploaded))
+    if kept:
+        story.say("Already uploaded: " + ", ".join(kept))
 
 
 def run_migrate(args: argparse.Namespace) -> int:
@@ -300,9 +321,7 @@ def run_migrate(args: argparse.Namespace) -> int:
     m = api.migrations.create(args.name, args.source, external_id=args.external_id)
     story.data["migration"] = {"id": m.id, "name": m.name, "external_id": m.external_id}
     story.say(f"Migration {m.name} ({m.id}), external id {m.external_id}")
-    uploaded = api.migrations.upload(m, list(args.files))
-    story.data["files"] = [{"name": f.name, "size": f.size} for f in uploaded]
-    story.say("Uploaded " + ", ".join(f"{f.name} ({f.size or 0:,} bytes)" for f in uploaded))
+    _upload(api, m, args.files, story)
     try:
         _settle(api, api.migrations.generate(m), story, answers, interactive)
         for instruction in args.instruction:
