@@ -14,8 +14,8 @@ A payload of the wrong shape raises :class:`migkit.MalformedPreview`, naming whe
 ...     {"template": {"slug": "contacts", "name": "Contacts"},
 ...      "rows": [["Email", "Status"], ["a@x.io", "Open"], [None, "open?"]],
 ...      "invalid_cells": [{"row": 1, "column": "Email", "error": "Required"}]}]})
->>> p["contacts"]["Email"].tolist(), p.flagged_rows, p.truncated
-(['a@x.io', None], 1, False)
+>>> p["contacts"]["Email"].isna().tolist(), p.flagged_rows, p.truncated
+([False, True], 1, False)
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -10,11 +11,13 @@ import pandas as pd
 from migkit.errors import UsageError
 from migkit.reconcile.comparison import Comparison
 from migkit.reconcile.normalize import Normalize
+from migkit.reconcile.preview_sides import PreviewSides
 from migkit.reconcile.reasons import Evidence, change_reasons, missing_table
 from migkit.reconcile.report import ReconcileReport
 
 if TYPE_CHECKING:
     from migkit.models import ProposedPatch, Run
+    from migkit.preview import Preview, PreviewSheet
     from migkit.validation.report import ValidationReport
 
 NormalizeLike = Normalize | str | Iterable[str] | Mapping[str, Any] | None
@@ -22,8 +25,8 @@ Key = Hashable | Sequence[Hashable] | None
 
 
 def reconcile(
-    source: pd.DataFrame,
-    export: pd.DataFrame,
+    source: pd.DataFrame | Preview | PreviewSheet,
+    export: pd.DataFrame | Preview | PreviewSheet,
     key: Key = None,
     *,
     normalize: NormalizeLike = None,
@@ -33,6 +36,8 @@ def reconcile(
     duplicates: str = "occurrence",
     on_index: bool = False,
     heal_headers: bool = True,
+    thread: pd.DataFrame | Sequence[Mapping[str, Any]] | None = None,
+    template: str | None = None,
 ) -> ReconcileReport:
     """Compare the rows you imported (``source``) with what the export holds.
 
@@ -58,6 +63,14 @@ def reconcile(
     (``validation``, a :func:`migkit.validate` report of this source, flags it); ``unknown``.
     ``detail`` lists its predicted problems either way.
 
+    A Generation-2 :class:`migkit.Preview` can be either side (``template=`` picks its sheet
+    when it has several): ``reconcile(source, preview, key=..., thread=events)`` says what
+    the agent's recipe changed (columns it mapped, each changed cell's ``value fix`` with the
+    instruction and run behind it, rows ``dropped by the recipe``), and
+    ``reconcile(preview, export, key=..., flagged=invalid)`` whether every previewed row
+    landed (``flagged in the preview`` rows are in the ``invalid`` export). See
+    ``docs/reconcile.md``.
+
     >>> import migkit, pandas as pd
     >>> source = pd.DataFrame({"Email": ["a@x.io", "b@x.io"], "Zip": ["02139", "007"]})
     >>> export = pd.DataFrame({"Email": ["a@x.io", "b@x.io"], "Zip": ["2139", "007"]})
@@ -66,10 +79,12 @@ def reconcile(
     [['a@x.io', 'Zip', '02139', '2139']]
     """
     evidence = Evidence.of(flagged, validation, patch)  # checked before the slow part
+    sides = PreviewSides.of(source, export, thread, template)
+    evidence = dataclasses.replace(evidence, **sides.evidence)
     comparison = _compare(
-        source, export, key, ("source", "export"), normalize, duplicates, on_index, heal_headers
+        sides.left, sides.right, key, sides.names, normalize, duplicates, on_index, heal_headers
     )
-    return _report(comparison, evidence, Normalize.of(normalize))
+    return sides.finish(_report(comparison, evidence, Normalize.of(normalize)))
 
 
 def diff_exports(
@@ -134,7 +149,7 @@ def _report(c: Comparison, evidence: Evidence, how: Normalize) -> ReconcileRepor
         matched=len(c.pairing.left),
         missing=missing,
         extra=c.extra(),
-        changed=c.cell_table("changed", change_reasons(evidence.actions)),
+        changed=c.cell_table("changed", change_reasons(evidence.actions, evidence.recipe)),
         build_hidden=lambda: c.cell_table("hidden"),
         duplicates=c.repeated_keys(),
         by_column=c.by_column(),

@@ -6,13 +6,19 @@ A missing row gets the first of these reasons that its evidence supports:
 1. ``flagged by the server``: the row is in ``flagged=`` (by key, or as a whole row when its
    key is empty). The server's own export is the strongest evidence there is, so it wins
    over anything a patch could have done.
-2. ``deleted by an accepted patch``: ``patch=`` has a ``delete_invalid_rows`` action for a
+2. ``flagged in the preview`` (a Generation-2 preview as the first side): the preview marks
+   an invalid cell in the row, so an execute inserts it flagged (in the ``invalid`` export).
+3. ``deleted by an accepted patch``: ``patch=`` has a ``delete_invalid_rows`` action for a
    column in which the row is empty (the contract issues that action for missing required
    cells, and only for them).
-3. ``empty key``: the key is empty as a whole, so the row could not be paired.
-4. ``duplicate key``: the key repeats, and the export holds fewer rows with it.
-5. ``predicted invalid locally``: ``validation=`` flags the row.
-6. ``unknown``.
+4. ``dropped by the recipe`` (a preview as the second side, with ``thread=``): an
+   instruction or answer of the thread drops rows empty in, or holding a value it quotes in,
+   a column it names; ``detail`` names it and its run.
+5. ``empty key``: the key is empty as a whole, so the row could not be paired.
+6. ``duplicate key``: the key repeats, and the export holds fewer rows with it.
+7. ``predicted invalid locally``: ``validation=`` flags the row.
+8. ``past the preview's sample``: the preview is truncated, so the row may be past its rows.
+9. ``unknown``.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from migkit.reconcile.pairing import full_row_key, row_key
 from migkit.reconcile.sides import Side
 
 if TYPE_CHECKING:
+    from migkit.reconcile.agent import RecipeEvidence
     from migkit.validation.report import ValidationReport
 
 FLAGGED = "flagged by the server"
@@ -42,9 +49,23 @@ EMPTY_KEY = "empty key"
 DUPLICATE_KEY = "duplicate key"
 PREDICTED = "predicted invalid locally"
 UNKNOWN = "unknown"
-PRECEDENCE = (FLAGGED, DELETED, EMPTY_KEY, DUPLICATE_KEY, PREDICTED, UNKNOWN)
+FLAGGED_IN_PREVIEW = "flagged in the preview"
+DROPPED = "dropped by the recipe"
+PAST_SAMPLE = "past the preview's sample"
+PRECEDENCE = (
+    FLAGGED,
+    FLAGGED_IN_PREVIEW,
+    DELETED,
+    DROPPED,
+    EMPTY_KEY,
+    DUPLICATE_KEY,
+    PREDICTED,
+    PAST_SAMPLE,
+    UNKNOWN,
+)
 SET_BY_PATCH = "set by the accepted patch"
 NO_EVIDENCE = "pass flagged=, validation= or patch= to explain missing rows"
+NO_THREAD = "pass thread= (the migration's thread, include='tools') to explain dropped rows"
 
 
 @dataclass(frozen=True)
@@ -55,6 +76,9 @@ class Evidence:
     validation: ValidationReport | None = None
     actions: tuple[Mapping[str, Any], ...] = ()
     questions: tuple[Any, ...] = ()  # the paused run's questions, when it was passed
+    recipe: RecipeEvidence | None = None  # source vs a Generation-2 preview
+    preview_problems: pd.Series | None = None  # a preview as the first side: its invalid rows
+    sample_cut: bool = False  # the preview side is truncated
 
     @classmethod
     def of(
@@ -82,7 +106,13 @@ class Evidence:
     @property
     def given(self) -> bool:
         """True when any evidence was passed."""
-        return self.flagged is not None or self.validation is not None or bool(self.actions)
+        return (
+            self.flagged is not None
+            or self.validation is not None
+            or bool(self.actions)
+            or self.preview_problems is not None
+            or (self.recipe is not None and self.recipe.thread_given)
+        )
 
     def deletions(self) -> list[Hashable]:
         """The columns of the patch's ``delete_invalid_rows`` actions."""
@@ -114,18 +144,35 @@ def missing_table(c: Comparison, evidence: Evidence) -> tuple[pd.DataFrame, list
     if evidence.flagged is not None:
         settle(_in_flagged(c, evidence.flagged, positions), FLAGGED)
     labels = c.left.frame.index[positions]
+    shown = evidence.preview_problems
+    if shown is not None and len(shown):
+        settle(labels.isin(shown.index), FLAGGED_IN_PREVIEW)
     for column in evidence.deletions():
         hit = _deleted(c, column, positions, labels, evidence.validation)
         notes += _check_count(column, int((hit & open_).sum()), evidence.questions)
         settle(hit, DELETED)
+    why = np.full(len(positions), "", dtype=object)
+    if evidence.recipe is not None and len(positions):
+        values = {b: pd.Series(c.left.values(a, positions)) for a, b in c.aligned.pairs}
+        for hit, text in evidence.recipe.dropped(values):
+            why[open_ & hit] = text
+            settle(hit, DROPPED)
     settle(p.left_empty[positions], EMPTY_KEY)
     settle((p.left_repeat & p.left_shared)[positions], DUPLICATE_KEY)
-    problems = _problems(evidence.validation)
+    local = _problems(evidence.validation)
+    problems = local
+    if shown is not None and len(shown):  # the preview's own errors come first in detail
+        problems = pd.concat([shown, local]).groupby(level=0, sort=False).agg("; ".join)
     if len(problems):
         detail[:] = problems.reindex(labels).fillna("").to_numpy(dtype=object)
-        settle(labels.isin(problems.index), PREDICTED)
+    if len(local):
+        settle(labels.isin(local.index), PREDICTED)
+    if evidence.sample_cut:
+        settle(np.ones(len(positions), dtype=bool), PAST_SAMPLE)
+    dropped = reason == DROPPED
+    detail[dropped] = why[dropped]
     if not evidence.given:
-        detail[open_] = NO_EVIDENCE
+        detail[open_] = NO_THREAD if evidence.recipe is not None else NO_EVIDENCE
     out = c.left.frame.iloc[positions].copy()
     out[c.fields["reason"]] = reason
     out[c.fields["detail"]] = detail
@@ -198,12 +245,17 @@ def _problems(validation: ValidationReport | None) -> pd.Series:
     return lines.groupby(errors["row"], sort=False).agg("; ".join)
 
 
-def change_reasons(actions: Sequence[Mapping[str, Any]]) -> Any:
+def change_reasons(
+    actions: Sequence[Mapping[str, Any]], recipe: RecipeEvidence | None = None
+) -> Any:
     """A function giving each changed cell its reason: ``set by the accepted patch`` when a
     ``set_value`` action explains it (same column, the export holds the action's value, the
-    source held one of its ``values``), ``value differs`` otherwise."""
+    source held one of its ``values``); against a Generation-2 preview, the recipe's value
+    fix (see :mod:`migkit.reconcile.agent`); ``value differs`` otherwise."""
 
     def reasons(column: Hashable, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        if recipe is not None:
+            return recipe.change_reasons(column, first, second)
         out = np.full(len(first), "value differs", dtype=object)
         for action in actions:
             if action.get("action") != "set_value" or action.get("column") != column:
