@@ -62,6 +62,7 @@ class MigrationRuns(Resource):
             raise UsageError(f"kind must be one of {', '.join(RUN_KINDS)}, not {kind!r}")
         mid = migration_id(migration)
         known = {e.run_id for e in self._ledger.migration_runs(mid) if e.run_id}
+        known |= set(self._after)  # runs this client started, ledger or not
         after = self._thread.tail(mid)
         local = uuid.uuid4().hex
         self._ledger.record_migration_run(
@@ -112,12 +113,21 @@ class MigrationRuns(Resource):
 
     def _started(self, mid: str, kind: str, after: int, known: set[str]) -> MigrationRun | None:
         """The run of ``kind`` started since sequence ``after`` that this client did not know
-        before, from the thread (documented), else the server's active run (sandbox EXT)."""
-        events = self._thread.events(mid, after=after, include="all")
+        before, from the thread (documented), else the server's active run (sandbox EXT).
+        When neither can be read, ``None``: the start is sent again, and the in-flight 409
+        names the run if it is still going."""
+        try:
+            events = self._thread.events(mid, after=after, include="all")
+        except MigkitError:
+            events = []
         found = [e.run_id for e in events if e.run_id and e.kind == kind and e.run_id not in known]
         if found:
             return dataclasses.replace(self.get(found[-1], mid), kind=kind)
-        for run in self.list(mid, active=True, quiet=True):
+        try:
+            active = self.list(mid, active=True, quiet=True)
+        except MigkitError:
+            active = []
+        for run in active:
             if run.id not in known and run.kind in (kind, None):
                 return dataclasses.replace(run, kind=kind)
         return None

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import builtins
 import hashlib
-import importlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -31,6 +30,7 @@ from migkit.fields import object_list
 from migkit.migration_models import Migration, MigrationFile, MigrationRun, ThreadEvent
 from migkit.polling import ProgressHook
 from migkit.preflight import check_or_raise, company_problems
+from migkit.preview import Preview
 from migkit.questions import Option
 from migkit.resources._base import Context, Resource, lacks_extension
 from migkit.resources.migration_files import (
@@ -329,14 +329,12 @@ class Migrations(Resource):
         return self._thread.stream(migration, after=after, include=include)
 
     # -- results -----------------------------------------------------------------------------
-    def preview(self, migration: Migration | str) -> Any:
+    def preview(self, migration: Migration | str) -> Preview:
         """The current preview as a ``migkit.preview.Preview``: per template a DataFrame,
         an ``invalid_cells`` table (row, column, error) and a ``truncated`` flag.
         :class:`~migkit.errors.NotFound` before any preview."""
         answer = self._get("/migrations/{id}/preview", id=migration_id(migration))
-        payload = answer.parse(dict)
-        module: Any = importlib.import_module("migkit.preview")
-        return module.Preview.from_payload(payload)
+        return Preview.from_payload(answer.parse(dict))
 
     def export_csv(
         self, migration: Migration | str, slug: str, *, filter: str = "valid"

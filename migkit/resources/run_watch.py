@@ -59,10 +59,14 @@ class RunWatch:
         hook = self._hook(on_progress)
         start = time.monotonic()
         after = self._runs.after_sequence(run)
+        fresh = isinstance(run, MigrationRun) and run.status in ("queued", "running")
         if after is None and stream:
             mid = self._runs._migration_of(run, migration)
             after = self._thread.tail(mid)  # before the poll: nothing after it can be missed
-        current = self._runs.get(run, migration)
+        if stream and fresh and after is not None and isinstance(run, MigrationRun):
+            current = run  # the stream from before its start tells everything: no poll yet
+        else:
+            current = self._runs.get(run, migration)
         if not settled(current):
             if stream:
                 current = self._follow(current, after or 0, hook, start, timeout)

@@ -10,6 +10,7 @@ instead, with the same intervals as a run's polls.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,7 +20,7 @@ from sseclient import SSEClient
 from migkit.errors import APIError, TransportError, UnexpectedResponse, UsageError
 from migkit.fields import object_list
 from migkit.migration_models import ThreadEvent
-from migkit.resources._base import Resource, lacks_extension
+from migkit.resources._base import Context, Resource, lacks_extension
 
 THREAD = "/migrations/{id}/thread"
 STREAM = "/migrations/{id}/thread/stream"
@@ -49,7 +50,25 @@ def migration_id(migration: Any) -> str:
 
 
 class Thread(Resource):
-    """The thread endpoints (``client.migrations.thread`` / ``.stream`` use them)."""
+    """The thread endpoints (``client.migrations.thread`` / ``.stream`` use them).
+
+    It remembers the highest sequence it has seen per migration (:meth:`seen`): a safe
+    "before" mark for the next run (every event of a run started later comes after it)."""
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self._seen: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def _saw(self, mid: str, sequence: int) -> None:
+        with self._lock:
+            if sequence > self._seen.get(mid, 0):
+                self._seen[mid] = sequence
+
+    def seen(self, migration: Any) -> int | None:
+        """The highest sequence of this migration's thread seen so far, if any."""
+        with self._lock:
+            return self._seen.get(migration_id(migration))
 
     def events(
         self, migration: Any, *, after: int | None = None, include: str = "user"
@@ -62,6 +81,8 @@ class Thread(Resource):
         while True:
             page, last = self._page(mid, cursor, include)
             found.extend(page)
+            if page:  # only what the server gave: a caller's `after` may point past the end
+                self._saw(mid, max(e.sequence for e in page))
             if not page or last <= cursor:
                 return found
             cursor = last
@@ -79,7 +100,11 @@ class Thread(Resource):
         return answer.parse(read)
 
     def tail(self, migration: Any) -> int:
-        """The thread's last sequence now (every level of events)."""
+        """A sequence no later than the thread's last one now: the highest this client has
+        seen (no request), else the thread's last (every level of events)."""
+        known = self.seen(migration)
+        if known is not None:
+            return known
         events = self.events(migration, include="all")
         return events[-1].sequence if events else 0
 
@@ -119,6 +144,7 @@ class Thread(Resource):
                         continue  # a server resending what was given: never twice
                     last = event.sequence
                     drops = 0
+                    self._saw(mid, last)
                     yield event
             except _Stop:
                 return
@@ -195,7 +221,7 @@ class Thread(Resource):
         quiet_since = time.monotonic()
         while not (stop is not None and stop()):
             events = self.events(mid, after=last, include=include)
-            for event in events:
+            for event in events:  # (events() notes what it saw)
                 if event.sequence > last:
                     last = event.sequence
                     yield event
