@@ -22,6 +22,7 @@ import ipywidgets as widgets
 
 from migkit.notebook.html import BAD, GOOD, MUTED, WARN, badge, span
 from migkit.notebook.panel import Published
+from migkit.notebook.preview_widget import progress_text
 from migkit.notebook.review import DECISIONS, Decision, QuestionControl
 from migkit.printable import printable
 from migkit.questions import question_lines
@@ -162,7 +163,9 @@ class AgentReview(Published, widgets.VBox):  # type: ignore[misc]
             raise
         self._say(MUTED, "Answers sent; the agent goes on…")
         try:
-            self.run = run.wait(timeout=self.timeout, raise_on_failure=False)
+            self.run = run.wait(
+                timeout=self.timeout, raise_on_failure=False, on_progress=self._progress
+            )
         except Exception as exc:
             self._say(BAD, f"The answers were sent, but watching the run stopped: {exc}")
             raise
@@ -181,6 +184,9 @@ class AgentReview(Published, widgets.VBox):  # type: ignore[misc]
             self.message.value = span(GOOD if ok else BAD, escape(self.said))
             self._render()
         return self.run
+
+    def _progress(self, event: Any) -> None:
+        self.message.value = span(MUTED, escape(progress_text(event.run)))
 
     # -- static views --------------------------------------------------------------------------
     def plain_text(self) -> str:

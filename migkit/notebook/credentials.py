@@ -23,6 +23,7 @@ import ipywidgets as widgets
 
 from migkit.notebook.html import BAD, GOOD, MUTED, span
 from migkit.notebook.panel import Published
+from migkit.notebook.preview_widget import progress_text
 from migkit.printable import printable
 
 
@@ -147,7 +148,11 @@ class CredentialsForm(Published, widgets.VBox):  # type: ignore[misc]
             run = self.run.submit_credentials(values)
             self.sent_at = datetime.now()
             self._say(MUTED, f"Sent {', '.join(values)}; the run goes on…")
-            self.run = run.wait(timeout=self.timeout, raise_on_failure=False)
+            self.run = run.wait(
+                timeout=self.timeout,
+                raise_on_failure=False,
+                on_progress=lambda e: self._say(MUTED, progress_text(e.run)),
+            )
         except Exception as exc:
             self.send_button.disabled = False
             # A client error never carries the values, and none is kept here.

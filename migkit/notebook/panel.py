@@ -73,6 +73,20 @@ class Published:
             update_display(self._bundle(), raw=True, display_id=self._display_id)  # type: ignore[no-untyped-call]
 
 
+def questions_lines(run: Any) -> list[str]:
+    """A paused run's questions as text: a Generation-1 run's own lines, else (a blocked
+    agent run) each question with its options."""
+    own = getattr(run, "questions_text", None)
+    if callable(own):
+        return list(own())
+    from migkit.questions import question_lines
+
+    lines = [line for q in getattr(run, "questions", ()) or () for line in question_lines(q)]
+    return lines + (
+        ["  Answer with run.answer({...}) or migkit.notebook.review(run)"] if lines else []
+    )
+
+
 def _clock(state: RunState, since: float, spent: int) -> str:
     if state.polls == 0 and state.ended:
         return ""  # shown before any wait (a review's paused run): no time to tell
@@ -260,7 +274,7 @@ class RunPanel(Published, widgets.VBox):  # type: ignore[misc]
         lines = [state.summary() if state.ended else state.line()]
         lines += [f"  {n}" for n in self.notes]
         if state.ended and self._questions and getattr(state.run, "waiting", False):
-            lines += state.run.questions_text()
+            lines += questions_lines(state.run)
         return "\n".join(lines)
 
     def static_html(self) -> str:

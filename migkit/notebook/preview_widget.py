@@ -44,6 +44,13 @@ from migkit.notebook.preview_table import (
 from migkit.printable import printable
 
 
+def progress_text(run: Any) -> str:
+    """``update run 3f0c9a2e: running, Changing the recipe``: a run's progress in words."""
+    kind = getattr(run, "kind", None) or "agent"
+    message = getattr(run, "message", None)
+    return f"{kind} run {run.id[:8]}: {run.status}" + (f", {printable(message)}" if message else "")
+
+
 def _tab_title(sheet: Any, changed: bool) -> str:
     flagged = f" · {sheet.flagged_rows:,} flagged" if sheet.flagged_rows else ""
     mark = " *" if changed else ""
@@ -163,6 +170,16 @@ class PreviewWidget(Published, widgets.VBox):  # type: ignore[misc]
             self._render()
             self.publish()
 
+    def _wait(self, run: Any) -> Any:
+        """Wait for ``run``, its progress shown on this widget (not in another panel)."""
+        return self.client.migrations.wait(
+            run, timeout=self.timeout, raise_on_failure=False, on_progress=self._progress
+        )
+
+    def _progress(self, event: Any) -> None:
+        self.said = progress_text(event.run)
+        self.message.value = self._history_html()
+
     def approve(self) -> Any:
         """*Approve and execute*: start the execute run and wait for it; once per preview (a
         second call returns the same run)."""
@@ -172,7 +189,7 @@ class PreviewWidget(Published, widgets.VBox):  # type: ignore[misc]
         def execute() -> Any:
             migrations = self.client.migrations
             run = migrations.execute(self.migration)
-            run = migrations.wait(run, timeout=self.timeout, raise_on_failure=False)
+            run = self._wait(run)
             self.executed = run
             self.final = True
             self._note(f"Approved and executed: run {run.id[:8]} {run.status}")
@@ -216,7 +233,7 @@ class PreviewWidget(Published, widgets.VBox):  # type: ignore[misc]
         def update() -> Any:
             migrations = self.client.migrations
             run = migrations.update(self.migration, instruction)
-            run = migrations.wait(run, timeout=self.timeout, raise_on_failure=False)
+            run = self._wait(run)
             self._note(
                 f"Change: {printable(instruction, limit=200)} (run {run.id[:8]} {run.status})"
             )

@@ -36,7 +36,10 @@ IMPORT_STAGES = (
     "Inserting rows",
     "Ended",
 )
-ENDED = frozenset({"completed", "failed", "canceled", "needs_attention"})
+# Where a wait ends: Generation 1's ends, and Generation 2's rests (a question, a preview).
+ENDED = frozenset(
+    {"completed", "failed", "canceled", "needs_attention", "blocked", "awaiting_approval"}
+)
 
 
 def duration(seconds: float) -> str:
