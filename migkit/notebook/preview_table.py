@@ -5,19 +5,19 @@ cells that changed since the previous preview marked with what they were.
 Pure functions over :class:`migkit.preview.PreviewSheet` (``frame``, ``invalid_cells``,
 ``rows``, ``total_rows``, ``truncated``, ``flagged_rows``, ``name``, ``slug``); no widgets.
 
->>> Change(cells={(0, "Email"): None}, added=0, removed=1).text()
-'1 cell changed, 1 row fewer'
+>>> sheet_counts  # doctest: +ELLIPSIS
+<function sheet_counts at ...>
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING, Any
 
 from migkit.notebook.html import BAD, GOOD, MUTED, WARN, span
+from migkit.preview_changes import Change, cell_text
 from migkit.printable import counted
 
 if TYPE_CHECKING:
@@ -27,59 +27,6 @@ INVALID = "background:var(--jp-error-color3,#ffcdd2);color:var(--jp-ui-font-colo
 CHANGED = "outline:2px solid var(--jp-brand-color1,#1565c0);outline-offset:-2px"
 CELL_LIMIT = 60  # characters shown per cell (the whole value is in the frame)
 ROW_LIMIT = 200  # rows drawn per template (the frame holds them all)
-
-
-@dataclass(frozen=True)
-class Change:
-    """What changed in one template between two previews: ``cells`` maps ``(row, column)``
-    to the value it had (``None`` for empty), plus rows added and removed."""
-
-    cells: Mapping[tuple[int, str], str | None] = field(default_factory=dict)
-    added: int = 0
-    removed: int = 0
-
-    def __bool__(self) -> bool:
-        return bool(self.cells) or bool(self.added) or bool(self.removed)
-
-    def text(self) -> str:
-        """The change in words (``""`` when nothing changed)."""
-        parts = [f"{counted(len(self.cells), 'cell')} changed"] if self.cells else []
-        if self.added:
-            parts.append(f"{counted(self.added, 'row')} more")
-        if self.removed:
-            parts.append(f"{counted(self.removed, 'row')} fewer")
-        return ", ".join(parts)
-
-
-def _value(value: Any) -> str | None:
-    return None if value is None or value != value else str(value)  # NaN / NA are empty
-
-
-def sheet_change(old: PreviewSheet | None, new: PreviewSheet) -> Change:
-    """The cells of ``new`` whose value differs from ``old`` (same row index and column; a
-    column new to the sheet counts as changed where it holds a value)."""
-    if old is None:
-        return Change()
-    before, after = old.frame, new.frame
-    common = after.index.intersection(before.index)
-    cells: dict[tuple[int, str], str | None] = {}
-    for column in after.columns:
-        now = after.loc[common, column]
-        was = before.loc[common, column] if column in before.columns else None
-        for label, value in now.items():
-            old_value = _value(was[label]) if was is not None else None
-            if _value(value) != old_value:
-                cells[(int(label), str(column))] = old_value
-    added = len(after.index.difference(before.index))
-    removed = len(before.index.difference(after.index))
-    return Change(cells, added, removed)
-
-
-def preview_changes(old: Preview | None, new: Preview) -> dict[str, Change]:
-    """Per template slug, what changed from ``old`` to ``new`` (empty without ``old``)."""
-    if old is None:
-        return {}
-    return {slug: sheet_change(old.sheets.get(slug), sheet) for slug, sheet in new.sheets.items()}
 
 
 def errors_by_cell(sheet: PreviewSheet) -> dict[tuple[int, str], list[str]]:
@@ -92,7 +39,7 @@ def errors_by_cell(sheet: PreviewSheet) -> dict[tuple[int, str], list[str]]:
 
 
 def _cell(value: Any, errors: list[str] | None, was: tuple[bool, str | None]) -> str:
-    text = _value(value) or ""
+    text = cell_text(value) or ""
     text = text if len(text) <= CELL_LIMIT else text[: CELL_LIMIT - 1] + "…"
     styles, titles = [], []
     if errors:

@@ -34,13 +34,12 @@ import ipywidgets as widgets
 from migkit.notebook.html import BAD, GOOD, MUTED, WARN, span
 from migkit.notebook.panel import Published
 from migkit.notebook.preview_table import (
-    Change,
-    preview_changes,
     preview_counts,
     preview_plain,
     sheet_counts,
     sheet_table,
 )
+from migkit.preview_changes import Change, preview_changes
 from migkit.printable import printable
 
 
