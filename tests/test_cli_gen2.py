@@ -207,3 +207,35 @@ def test_thread_follow_prints_events_as_they_arrive(env: dict[str, str], capsys:
         assert follow.wait(30) == 0  # Ctrl-C ends a follow cleanly
     finally:
         follow.kill()
+
+
+def test_the_generation_2_demo_tells_the_agent_story_and_exits_0() -> None:
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "migkit", "demo", "--generation", "2", "--step-seconds", "0"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        cwd=root,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for step in (
+        "1. Read agent_workbook.xlsx",
+        "2. Create a migration and upload the workbook",
+        "3. Generate: the agent reads the files, maps them, and asks",
+        "4. Ask about the preview, then change it in plain words",
+        "5. What the recipe changed, and why (source vs preview)",
+        "6. Approve and execute, export, reconcile (preview vs export)",
+        "Summary: every source row accounted for",
+    ):
+        assert f"== {step}" in out
+    assert "asks 3 questions" in out and "-> answering q1 (Tier): Map them all to 'Gold'" in out
+    assert "Contacts: 3 cells changed" in out
+    assert "value fix: use Work Email for missing Email (update run" in out
+    assert "execute: completed: 21 valid + 5 flagged = 26 inserted" in out
+    assert "missing: flagged by the server      3" in out
+    assert "Every row is accounted for." in out
+    assert "generate · run" in result.stderr  # progress on stderr, a line per status change
+    assert result.stderr.count("generate · run") <= 6
