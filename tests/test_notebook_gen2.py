@@ -119,7 +119,8 @@ def test_preview_widget_has_a_tab_per_template_with_invalid_cells_and_their_erro
     preview = client.migrations.preview(migration)
     widget = PreviewWidget(client, migration, preview)
     assert len(widget.tabs.children) == len(preview.sheets) == 3
-    assert [t.split(" (")[0] for t in widget.tabs.titles] == ["Accounts", "Contacts", "Deals"]
+    assert [t.split(" · ")[0] for t in widget.tabs.titles] == ["Accounts", "Contacts", "Deals"]
+    assert widget.tabs.titles[1] == "Contacts · 14 rows · 6 flagged"
     contacts = widget.tabs.children[1].value
     cells = preview.sheets["contacts"].invalid_cells
     assert contacts.count("data-invalid='1'") == cells[["row", "column"]].drop_duplicates().shape[0]
@@ -164,7 +165,7 @@ def test_change_replaces_the_preview_and_marks_what_changed(client: migkit.Clien
     assert not widget.changes["accounts"]
     contacts = widget.tabs.children[1].value
     assert contacts.count("data-changed='1'") == 3 and "changed; was empty" in contacts
-    assert widget.tabs.titles[1].endswith("*")
+    assert widget.tabs.titles[1] == "Contacts · 14 rows · 3 flagged · changed"
     assert "Contacts: 3 cells changed" in widget.said
     assert "changed: 3 cells changed" in bundle(widget)["text/plain"]
 

@@ -23,7 +23,8 @@ from migkit.printable import counted
 if TYPE_CHECKING:
     from migkit.preview import Preview, PreviewSheet
 
-INVALID = "background:var(--jp-error-color3,#ffcdd2);color:var(--jp-ui-font-color0,#000)"
+# A light red in both themes, so its text is dark in both (a theme colour would turn white).
+INVALID = "background:#ffcdd2;color:#1a1a1a"
 CHANGED = "outline:2px solid var(--jp-brand-color1,#1565c0);outline-offset:-2px"
 CELL_LIMIT = 60  # characters shown per cell (the whole value is in the frame)
 ROW_LIMIT = 200  # rows drawn per template (the frame holds them all)

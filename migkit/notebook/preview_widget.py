@@ -40,7 +40,14 @@ from migkit.notebook.preview_table import (
     sheet_table,
 )
 from migkit.preview_changes import Change, preview_changes
-from migkit.printable import printable
+from migkit.printable import counted, printable
+
+# Lumino cuts tab titles at a fixed width; the preview's titles carry counts, so show them whole.
+TAB_STYLE = (
+    "<style>.jupyter-widgets.widget-tab.migkit-preview-tabs > .lm-TabBar .lm-TabBar-tab,"
+    ".jupyter-widgets.widget-tab.migkit-preview-tabs > .p-TabBar .p-TabBar-tab"
+    "{max-width:none !important;flex:0 0 auto !important}</style>"
+)
 
 
 def progress_text(run: Any) -> str:
@@ -52,8 +59,8 @@ def progress_text(run: Any) -> str:
 
 def _tab_title(sheet: Any, changed: bool) -> str:
     flagged = f" · {sheet.flagged_rows:,} flagged" if sheet.flagged_rows else ""
-    mark = " *" if changed else ""
-    return f"{printable(sheet.name, limit=40)} ({sheet.rows:,}{flagged}){mark}"
+    mark = " · changed" if changed else ""
+    return f"{printable(sheet.name, limit=40)} · {counted(sheet.rows, 'row')}{flagged}{mark}"
 
 
 class PreviewWidget(Published, widgets.VBox):  # type: ignore[misc]
@@ -75,6 +82,7 @@ class PreviewWidget(Published, widgets.VBox):  # type: ignore[misc]
         self._busy = threading.Lock()
         self.counts = widgets.HTML()
         self.tabs = widgets.Tab()
+        self.tabs.add_class("migkit-preview-tabs")  # whole titles: see TAB_STYLE
         self.approve_button = self._button("Approve and execute", "success", "check")
         self.question = widgets.Text(placeholder="Ask the agent about this preview")
         self.ask_button = self._button("Ask", "", "question")
@@ -87,10 +95,11 @@ class PreviewWidget(Published, widgets.VBox):  # type: ignore[misc]
         self.change_button.on_click(
             lambda _: self._click(lambda: self.change(self.instruction.value))
         )
-        wide = widgets.Layout(width="auto")
-        self.question.layout, self.instruction.layout = wide, widgets.Layout(width="32em")
+        self.question.layout = widgets.Layout(width="32em")
+        self.instruction.layout = widgets.Layout(width="32em")
         super().__init__(
             [
+                widgets.HTML(TAB_STYLE),
                 self.counts,
                 self.tabs,
                 widgets.HBox([self.approve_button]),

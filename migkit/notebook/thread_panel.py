@@ -86,7 +86,7 @@ class ThreadPanel(Published, widgets.VBox):  # type: ignore[misc]
         self._thread: threading.Thread | None = None
         self._source: Any = None
         self.header = widgets.HTML(self._header_html())
-        self.feed = widgets.HTML(layout=widgets.Layout(max_height="360px", overflow="auto"))
+        self.feed = widgets.HTML()
         super().__init__([self.header, self.feed])
         for event in events:
             self.add(event, publish=False)
@@ -103,7 +103,12 @@ class ThreadPanel(Published, widgets.VBox):  # type: ignore[misc]
             if len(self.events) > SHOWN:
                 self.events.pop(0)
                 self.dropped += 1
-            self.feed.value = self._log_html()
+            # A box whose one child is laid out in reverse keeps its scroll at the bottom: the
+            # newest events stay in view as they arrive, older ones are a scroll up.
+            self.feed.value = (
+                "<div style='display:flex;flex-direction:column-reverse;max-height:360px;"
+                f"overflow:auto'><div>{self._log_html()}</div></div>"
+            )
             self.header.value = self._header_html()
         if publish and kind in MILESTONES:
             self.publish()
