@@ -116,11 +116,16 @@ class MigrationRuns(Resource):
         before, from the thread (documented), else the server's active run (sandbox EXT).
         When neither can be read, ``None``: the start is sent again, and the in-flight 409
         names the run if it is still going."""
-        try:
-            events = self._thread.events(mid, after=after, include="all")
+        found: builtins.list[str] = []
+        try:  # page by page: the run's first event usually comes on the first page
+            for page in self._thread.pages(mid, after=after, include="all"):
+                found += [
+                    e.run_id for e in page if e.run_id and e.kind == kind and e.run_id not in known
+                ]
+                if found:
+                    break
         except MigkitError:
-            events = []
-        found = [e.run_id for e in events if e.run_id and e.kind == kind and e.run_id not in known]
+            pass
         if found:
             return dataclasses.replace(self.get(found[-1], mid), kind=kind)
         try:

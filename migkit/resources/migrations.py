@@ -102,7 +102,10 @@ class Migrations(Resource):
         def post() -> Migration:
             # Idempotent by external_id (§4.1): sending it again returns the same migration.
             answer = self._send("POST", MIGRATIONS, body, idempotent=True)
-            return answer.parse(Migration.from_api)
+            created = answer.parse(Migration.from_api)
+            if answer.status == 201:
+                self._thread.fresh(created)
+            return created
 
         migration = post()
         self._ledger.set_migration(ext, dict(migration.raw))

@@ -65,6 +65,12 @@ class Thread(Resource):
             if sequence > self._seen.get(mid, 0):
                 self._seen[mid] = sequence
 
+    def fresh(self, migration: Any) -> None:
+        """Note a migration created just now (201): its thread holds no run yet, so 0 is a
+        safe "before" mark and no request is needed to find one."""
+        with self._lock:
+            self._seen.setdefault(migration_id(migration), 0)
+
     def seen(self, migration: Any) -> int | None:
         """The highest sequence of this migration's thread seen so far, if any."""
         with self._lock:
@@ -74,17 +80,25 @@ class Thread(Resource):
         self, migration: Any, *, after: int | None = None, include: str = "user"
     ) -> list[ThreadEvent]:
         """Every event after ``after`` (all when ``None``), page by page."""
+        return [
+            event for page in self.pages(migration, after=after, include=include) for event in page
+        ]
+
+    def pages(
+        self, migration: Any, *, after: int | None = None, include: str = "user"
+    ) -> Iterator[list[ThreadEvent]]:
+        """The snapshot page by page (each a request, made when the next page is asked for),
+        until a page comes back empty."""
         check_include(include)
         mid = migration_id(migration)
-        found: list[ThreadEvent] = []
         cursor = after or 0
         while True:
             page, last = self._page(mid, cursor, include)
-            found.extend(page)
             if page:  # only what the server gave: a caller's `after` may point past the end
                 self._saw(mid, max(e.sequence for e in page))
+                yield page
             if not page or last <= cursor:
-                return found
+                return
             cursor = last
 
     def _page(self, mid: str, after: int, include: str) -> tuple[list[ThreadEvent], int]:
