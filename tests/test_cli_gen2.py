@@ -9,6 +9,7 @@ the terminal path runs under a pseudo-terminal (pexpect).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -68,9 +69,9 @@ def test_help_of_migrate_and_thread_has_an_example() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     for name in ("migrate", "thread"):
-        text = sub.choices[name].format_help().replace("\n", " ")  # type: ignore[attr-defined]
+        text = sub.choices[name].format_help().replace("\n", " ")  # type: ignore[index]
         assert f"example: migkit {name}" in text and "--json" in text
-    migrate = sub.choices["migrate"].format_help()  # type: ignore[attr-defined]
+    migrate = sub.choices["migrate"].format_help()  # type: ignore[index]
     for option in ("--name", "--external-id", "--source", "--instruction", "--approve"):
         assert option in migrate
 
@@ -239,3 +240,55 @@ def test_the_generation_2_demo_tells_the_agent_story_and_exits_0() -> None:
     assert "Every row is accounted for." in out
     assert "generate · run" in result.stderr  # progress on stderr, a line per status change
     assert result.stderr.count("generate · run") <= 6
+
+
+def _credential_blocked(external: str) -> None:
+    """A migration under ``external`` with a live source that has no credentials yet."""
+    import migkit as mk
+
+    client = mk.Client()
+    migration = client.migrations.create("Acme", "Spreadsheet", external_id=external)
+    client.migrations.connect_source(migration, "sandbox_crm")
+
+
+def test_a_script_gets_exit_3_and_the_fields_when_the_agent_needs_credentials(
+    env: dict[str, str],
+) -> None:
+    external = ext()
+    _credential_blocked(external)
+    result = migkit(
+        env, "migrate", WORKBOOK, "--name", "Acme", "--source", "Spreadsheet",
+        "--external-id", external, "--json",
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    document = json.loads(result.stdout)
+    assert document["credentials"]["fields"] == ["api_token"]
+    assert document["credentials"]["secret_fields"] == ["api_token"]
+    assert "needs credentials" in result.stderr
+
+
+def test_a_terminal_types_the_secret_without_echo_and_it_is_never_printed(
+    env: dict[str, str],
+) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    external = ext()
+    _credential_blocked(external)
+    secret = "tok-CLI-SECRET-9911"
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "migkit", "migrate", WORKBOOK, "--name", "Acme", "--source", "Spreadsheet",
+         "--external-id", external, *ANSWERS],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+    )  # fmt: skip
+    child.logfile_read = transcript = io.StringIO()
+    try:
+        child.expect("api_token: ")
+        child.sendline(secret)  # getpass: not echoed back
+        child.expect("Preview: ")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0, transcript.getvalue()
+    assert secret not in transcript.getvalue()
