@@ -36,7 +36,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from migkit.statuses import RUN_TERMINAL, TERMINAL
+from migkit.ledger_migrations import (
+    MIGRATION_SCHEMA,
+    AccountMigrationRecords,
+    ClientMigrationRecords,
+    MigrationRecords,
+    NullMigrationRecords,
+)
+from migkit.ledger_migrations import CompanyEntry as CompanyEntry
+from migkit.ledger_migrations import MigrationRunEntry as MigrationRunEntry
+from migkit.statuses import TERMINAL
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS companies (
@@ -48,19 +57,8 @@ CREATE TABLE IF NOT EXISTS imports (
     idempotency_key TEXT NOT NULL, content_hash TEXT NOT NULL, request_json TEXT NOT NULL,
     run_id TEXT, status TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
     PRIMARY KEY (account, base_url, company_id, idempotency_key));
-CREATE TABLE IF NOT EXISTS migrations (
-    account TEXT NOT NULL, base_url TEXT NOT NULL, external_id TEXT NOT NULL,
-    migration_id TEXT, name TEXT NOT NULL, body_json TEXT, created_at TEXT NOT NULL,
-    PRIMARY KEY (account, base_url, external_id));
-CREATE TABLE IF NOT EXISTS migration_runs (
-    account TEXT NOT NULL, base_url TEXT NOT NULL, local_id TEXT NOT NULL,
-    migration_id TEXT NOT NULL, kind TEXT NOT NULL, message TEXT, files_hash TEXT,
-    after_sequence INTEGER, run_id TEXT, status TEXT NOT NULL, created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL, PRIMARY KEY (account, base_url, local_id));
 """
 FINISHED = tuple(sorted(TERMINAL))
-# Generation 2: a run that ended (awaiting_approval included) or was never started.
-RUN_FINISHED = tuple(sorted({*RUN_TERMINAL, "not_started"}))
 
 
 def default_path() -> Path:
@@ -98,35 +96,7 @@ class ImportEntry:
     created_at: str
 
 
-@dataclass(frozen=True)
-class CompanyEntry:
-    """One company this machine created (or tried to)."""
-
-    external_id: str
-    company_id: str | None
-    name: str
-    body: dict[str, Any] | None
-
-
-@dataclass(frozen=True)
-class MigrationRunEntry:
-    """One Generation-2 run this machine started (or tried to): ``run_id`` is ``None`` while
-    the answer to its ``POST …/runs`` is not in. ``after_sequence`` is the thread's last
-    sequence known before the request (where to look for the run when its answer is lost).
-    Credentials are never here."""
-
-    local_id: str
-    migration_id: str
-    kind: str
-    message: str | None
-    files_hash: str | None
-    after_sequence: int | None
-    run_id: str | None
-    status: str
-    created_at: str
-
-
-class Ledger:
+class Ledger(MigrationRecords):
     """The SQLite ledger. Thread-safe; one short transaction per call."""
 
     def __init__(self, path: Path | str) -> None:
@@ -134,7 +104,7 @@ class Ledger:
         _private_file(self.path)
         self._lock = threading.Lock()
         with self._connect() as db:
-            db.executescript(SCHEMA)
+            db.executescript(SCHEMA + MIGRATION_SCHEMA)
 
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"
@@ -274,113 +244,8 @@ class Ledger:
         )
         return [_entry(r) for r in rows]
 
-    # -- Generation 2: migrations and their runs ------------------------------------------------
-    def record_migration(self, account: str, base_url: str, external_id: str, name: str) -> None:
-        """Note a migration creation before sending it."""
-        self._run(
-            "INSERT OR IGNORE INTO migrations VALUES (?, ?, ?, NULL, ?, NULL, ?)",
-            (account, base_url, external_id, name, _now()),
-        )
 
-    def set_migration(
-        self, account: str, base_url: str, external_id: str, body: dict[str, Any]
-    ) -> None:
-        """Record the created migration (its inner object)."""
-        self._run(
-            "INSERT INTO migrations VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE"
-            " SET migration_id = excluded.migration_id, body_json = excluded.body_json",
-            (
-                account,
-                base_url,
-                external_id,
-                str(body["id"]),
-                str(body.get("name", "")),
-                json.dumps(body),
-                _now(),
-            ),
-        )
-
-    def migration(self, account: str, base_url: str, key: str) -> CompanyEntry | None:
-        """The ledger's record of a migration by ``external_id`` or by id, if any (a
-        :class:`CompanyEntry` whose ``company_id`` is the migration id)."""
-        rows = self._run(
-            "SELECT * FROM migrations WHERE account = ? AND base_url = ? AND"
-            " (external_id = ? OR migration_id = ?)",
-            (account, base_url, key, key),
-        )
-        if not rows:
-            return None
-        row = rows[0]
-        return CompanyEntry(
-            external_id=row["external_id"],
-            company_id=row["migration_id"],
-            name=row["name"],
-            body=json.loads(row["body_json"]) if row["body_json"] else None,
-        )
-
-    def record_migration_run(self, account: str, base_url: str, entry: MigrationRunEntry) -> None:
-        """Note a run start before sending it."""
-        now = _now()
-        self._run(
-            "INSERT OR IGNORE INTO migration_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                account,
-                base_url,
-                entry.local_id,
-                entry.migration_id,
-                entry.kind,
-                entry.message,
-                entry.files_hash,
-                entry.after_sequence,
-                entry.run_id,
-                entry.status,
-                now,
-                now,
-            ),
-        )
-
-    def set_migration_run(
-        self, account: str, base_url: str, local_id: str, run_id: str | None, status: str
-    ) -> None:
-        """Record the run id (or that there is none: ``not_started``) and its status."""
-        self._run(
-            "UPDATE migration_runs SET run_id = ?, status = ?, updated_at = ? WHERE account = ?"
-            " AND base_url = ? AND local_id = ?",
-            (run_id, status, _now(), account, base_url, local_id),
-        )
-
-    def set_migration_run_status(
-        self, account: str, base_url: str, run_id: str, status: str
-    ) -> None:
-        """Update the last known status of a Generation-2 run."""
-        self._run(
-            "UPDATE migration_runs SET status = ?, updated_at = ? WHERE account = ? AND"
-            " base_url = ? AND run_id = ?",
-            (status, _now(), account, base_url, run_id),
-        )
-
-    def migration_runs(
-        self, account: str, base_url: str, migration_id: str | None = None
-    ) -> list[MigrationRunEntry]:
-        """Generation-2 runs started from here, oldest first (of one migration, or all)."""
-        sql = "SELECT * FROM migration_runs WHERE account = ? AND base_url = ?"
-        args: tuple[Any, ...] = (account, base_url)
-        if migration_id is not None:
-            sql += " AND migration_id = ?"
-            args += (migration_id,)
-        return [_run_entry(r) for r in self._run(sql + " ORDER BY created_at, rowid", args)]
-
-    def unfinished_migration_runs(self, account: str, base_url: str) -> list[MigrationRunEntry]:
-        """Generation-2 runs not known to have ended, oldest first."""
-        rows = self._run(
-            "SELECT * FROM migration_runs WHERE account = ? AND base_url = ? AND status NOT IN"
-            f" ({', '.join('?' * len(RUN_FINISHED))}) ORDER BY created_at, rowid",
-            (account, base_url, *RUN_FINISHED),
-        )
-        return [_run_entry(r) for r in rows]
-
-
-class ClientLedger(Protocol):
+class ClientLedger(ClientMigrationRecords, Protocol):
     """What the resources of one client ask of the ledger (:class:`AccountLedger`, or
     :class:`NullLedger` when it is off): the :class:`Ledger`'s calls without the account and
     base URL, which the scope fixes."""
@@ -410,30 +275,14 @@ class ClientLedger(Protocol):
 
     def unfinished(self) -> list[ImportEntry]: ...
 
-    def record_migration(self, external_id: str, name: str) -> None: ...
 
-    def set_migration(self, external_id: str, body: dict[str, Any]) -> None: ...
-
-    def migration(self, key: str) -> CompanyEntry | None: ...
-
-    def record_migration_run(self, entry: MigrationRunEntry) -> None: ...
-
-    def set_migration_run(self, local_id: str, run_id: str | None, status: str) -> None: ...
-
-    def set_migration_run_status(self, run_id: str, status: str) -> None: ...
-
-    def migration_runs(self, migration_id: str | None = None) -> list[MigrationRunEntry]: ...
-
-    def unfinished_migration_runs(self) -> list[MigrationRunEntry]: ...
-
-
-class AccountLedger:
+class AccountLedger(AccountMigrationRecords):
     """A :class:`Ledger` scoped to one account at one base URL (see :class:`ClientLedger`)."""
 
     enabled = True
 
     def __init__(self, ledger: Ledger, account: str, base_url: str) -> None:
-        self.ledger = ledger
+        self.ledger: Ledger = ledger
         self._scope = (account, base_url)
 
     def __repr__(self) -> str:
@@ -471,32 +320,8 @@ class AccountLedger:
     def unfinished(self) -> list[ImportEntry]:
         return self.ledger.unfinished(*self._scope)
 
-    def record_migration(self, external_id: str, name: str) -> None:
-        self.ledger.record_migration(*self._scope, external_id, name)
 
-    def set_migration(self, external_id: str, body: dict[str, Any]) -> None:
-        self.ledger.set_migration(*self._scope, external_id, body)
-
-    def migration(self, key: str) -> CompanyEntry | None:
-        return self.ledger.migration(*self._scope, key)
-
-    def record_migration_run(self, entry: MigrationRunEntry) -> None:
-        self.ledger.record_migration_run(*self._scope, entry)
-
-    def set_migration_run(self, local_id: str, run_id: str | None, status: str) -> None:
-        self.ledger.set_migration_run(*self._scope, local_id, run_id, status)
-
-    def set_migration_run_status(self, run_id: str, status: str) -> None:
-        self.ledger.set_migration_run_status(*self._scope, run_id, status)
-
-    def migration_runs(self, migration_id: str | None = None) -> list[MigrationRunEntry]:
-        return self.ledger.migration_runs(*self._scope, migration_id)
-
-    def unfinished_migration_runs(self) -> list[MigrationRunEntry]:
-        return self.ledger.unfinished_migration_runs(*self._scope)
-
-
-class NullLedger:
+class NullLedger(NullMigrationRecords):
     """The ledger turned off (``Client(ledger=None)``): records nothing, knows nothing."""
 
     enabled = False
@@ -536,30 +361,6 @@ class NullLedger:
     def unfinished(self) -> list[ImportEntry]:
         return []
 
-    def record_migration(self, external_id: str, name: str) -> None:
-        return None
-
-    def set_migration(self, external_id: str, body: dict[str, Any]) -> None:
-        return None
-
-    def migration(self, key: str) -> CompanyEntry | None:
-        return None
-
-    def record_migration_run(self, entry: MigrationRunEntry) -> None:
-        return None
-
-    def set_migration_run(self, local_id: str, run_id: str | None, status: str) -> None:
-        return None
-
-    def set_migration_run_status(self, run_id: str, status: str) -> None:
-        return None
-
-    def migration_runs(self, migration_id: str | None = None) -> list[MigrationRunEntry]:
-        return []
-
-    def unfinished_migration_runs(self) -> list[MigrationRunEntry]:
-        return []
-
 
 def _private_file(path: Path) -> None:
     # Folders migkit creates are 0700 and the file 0600 from its first byte (created here,
@@ -590,20 +391,6 @@ def _entry(row: sqlite3.Row) -> ImportEntry:
         idempotency_key=row["idempotency_key"],
         content_hash=row["content_hash"],
         request=json.loads(row["request_json"]),
-        run_id=row["run_id"],
-        status=row["status"],
-        created_at=row["created_at"],
-    )
-
-
-def _run_entry(row: sqlite3.Row) -> MigrationRunEntry:
-    return MigrationRunEntry(
-        local_id=row["local_id"],
-        migration_id=row["migration_id"],
-        kind=row["kind"],
-        message=row["message"],
-        files_hash=row["files_hash"],
-        after_sequence=row["after_sequence"],
         run_id=row["run_id"],
         status=row["status"],
         created_at=row["created_at"],

@@ -58,7 +58,10 @@ class RequestLog:
     def _route(self, environ: dict[str, Any]) -> str:
         method = environ.get("REQUEST_METHOD", "?")
         try:
-            rule, _ = self.app.url_map.bind_to_environ(environ).match(return_rule=True)
+            flask = self.app
+            while not hasattr(flask, "url_map"):  # under the sandbox's WSGI middlewares
+                flask = flask.app
+            rule, _ = flask.url_map.bind_to_environ(environ).match(return_rule=True)
             return f"{method} {rule.rule}"
         except HTTPException:
             return f"{method} {environ.get('PATH_INFO', '?')}"

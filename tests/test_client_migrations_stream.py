@@ -132,15 +132,17 @@ def test_the_sandbox_stream_gives_a_runs_events_in_order_as_the_snapshot(
 
 def test_a_stream_cut_by_the_sandbox_is_resumed_without_loss(tmp_path: Any) -> None:
     # The sandbox's cut_stream fault drops streamed bodies partway through.
-    with migkit.sandbox.start(
-        api_key=KEY, step_seconds=0.01, rate_limit=100_000, faults="cut_stream=0.5,seed=7"
-    ) as sb:
-        with migkit.Client(KEY, sb.base_url, ledger=None, progress=False, poll=TINY_POLL) as client:
-            m = client.migrations.create("Cut")
-            client.migrations.upload(m, {"c.csv": clean_contacts("cut")})
-            client.migrations.generate(m).wait(stream=False)
-            snapshot = client.migrations.events(m, include="all")
-            streamed = take(client.migrations.stream(m, include="all"), len(snapshot))
+    with (
+        migkit.sandbox.start(
+            api_key=KEY, step_seconds=0.01, rate_limit=100_000, faults="cut_stream=0.5,seed=7"
+        ) as sb,
+        migkit.Client(KEY, sb.base_url, ledger=None, progress=False, poll=TINY_POLL) as client,
+    ):
+        m = client.migrations.create("Cut")
+        client.migrations.upload(m, {"c.csv": clean_contacts("cut")})
+        client.migrations.generate(m).wait(stream=False)
+        snapshot = client.migrations.events(m, include="all")
+        streamed = take(client.migrations.stream(m, include="all"), len(snapshot))
     assert [e.raw for e in streamed] == [e.raw for e in snapshot]
 
 

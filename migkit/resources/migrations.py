@@ -54,7 +54,7 @@ def derived_migration_id(name: str, source: str | None, templates: Sequence[str]
     """A stable ``external_id`` for a migration created without one (as companies have).
 
     >>> derived_migration_id("Acme", None, None)
-    'migkit-m-8a0a3bb6bcc1bd0e3e5cf9ec'
+    'migkit-m-4760ea6b75ec156cae9104c4'
     """
     text = json.dumps([name, source or None, sorted(templates or [])])
     return "migkit-m-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
