@@ -130,15 +130,21 @@ def _frame(i: int, rows: Sequence[Any], header: list[str], slug: str) -> pd.Data
     width = len(header)
     cells: list[list[str | None]] = []
     for r, row in enumerate(rows[1:], start=1):
-        values = _list(row, _where(i, "rows", r), "a row")
-        if len(values) != width:
+        if not isinstance(row, list):
+            _list(row, _where(i, "rows", r), "a row")
+        if len(row) != width:
             raise MalformedPreview(
-                f"{_where(i, 'rows', r)} has {len(values)} cells where the header has {width}"
+                f"{_where(i, 'rows', r)} has {len(row)} cells where the header has {width}"
             )
-        cells.append([_text(v, _where(i, "rows", r, c)) for c, v in enumerate(values)])
+        # The usual row (text and nulls only) is taken as it is; only others are converted.
+        if all(v is None or type(v) is str for v in row):
+            cells.append(row)
+        else:
+            cells.append([_text(v, _where(i, "rows", r, c)) for c, v in enumerate(row)])
     index = pd.RangeIndex(len(cells), name="row")
+    columns = list(zip(*cells, strict=True)) if cells else [() for _ in header]
     frame = pd.DataFrame(
-        {name: pd.array([row[c] for row in cells], dtype="str") for c, name in enumerate(header)},
+        {name: pd.array(columns[c], dtype="str") for c, name in enumerate(header)},
         index=index,
         columns=header,
     )

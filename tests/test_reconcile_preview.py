@@ -312,8 +312,8 @@ def test_the_sheet_is_the_one_with_rows_or_the_one_named() -> None:
         (lambda: migkit.reconcile(PREVIEW, PREVIEW, key="Name"), "Both sides are previews"),
         (lambda: migkit.reconcile(SOURCE, SOURCE, thread=[]), "apply when one side is"),
         (lambda: migkit.reconcile(PREVIEW, SOURCE, key="Name", thread=[]), "needs flagged="),
-        (lambda: migkit.reconcile(SOURCE, PREVIEW, key="Name", thread="x"), "thread must be"),
-        (lambda: migkit.reconcile(SOURCE, PREVIEW, key="Name", thread=[3]), "event 0 is a int"),
+        (lambda: migkit.reconcile(SOURCE, PREVIEW, key="Name", thread="x"), "thread must be"),  # type: ignore[arg-type]
+        (lambda: migkit.reconcile(SOURCE, PREVIEW, key="Name", thread=[3]), "event 0 is a int"),  # type: ignore[list-item]
     ],
 )
 def test_misuse_is_a_usage_error_that_says_what_to_do(call: Any, message: str) -> None:

@@ -10,6 +10,8 @@ The package re-exports; the work lives in modules named for what they hold:
 - ``sides`` / ``pairing`` / ``cells``: a frame prepared, rows paired, cells compared;
 - ``comparison``: the frozen state of one comparison, with the methods that build its tables;
 - ``reasons``: why a row is missing or a cell changed, from evidence, in a fixed precedence;
+- ``preview_sides`` / ``agent``: a Generation-2 preview as one side, and the evidence its
+  thread gives (columns mapped, value fixes, dropped rows, with the instruction and run);
 - ``report``: :class:`ReconcileReport`.
 
 >>> import migkit, pandas as pd

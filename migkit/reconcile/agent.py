@@ -64,7 +64,7 @@ class Instruction:
     def quoted(self) -> frozenset[str]:
         """The values ``subject`` quotes, case-folded and trimmed."""
         found = _QUOTED.findall(self.subject or self.about)
-        return frozenset((a or b).strip().casefold() for a, b in found)
+        return frozenset(v for a, b in found if (v := (a or b).strip().casefold()))
 
     def mentions(self, column: Hashable) -> bool:
         """True when ``about`` names ``column`` as a whole word."""
@@ -217,12 +217,10 @@ def column_mapping(thread: Any, sheet: PreviewSheet) -> dict[str, tuple[str, str
     return out
 
 
-def _text(values: np.ndarray) -> pd.Series:
-    return pd.Series(values, dtype=object).map(lambda v: None if v is None or v != v else str(v))
-
-
-def _folded(values: pd.Series) -> pd.Series:
-    return values.map(lambda v: None if v is None else v.strip().casefold())
+def _folded(values: np.ndarray) -> pd.Series:
+    """The values as trimmed, case-folded text, ``""`` for a missing one (vectorized)."""
+    text = pd.Series(values, dtype=object).astype("str")
+    return text.str.strip().str.casefold().fillna("").reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -236,10 +234,9 @@ class RecipeEvidence:
         """Per changed cell of ``column`` (source value ``first``, preview value ``second``):
         ``value fix: <instruction (run)>``, the agent's own case/spacing fix, or
         ``value differs``."""
-        old, new = _text(first), _text(second)
-        fold_old, fold_new = _folded(old), _folded(new)
-        out = np.full(len(old), "value differs", dtype=object)
-        open_ = np.ones(len(old), dtype=bool)
+        fold_old, fold_new = _folded(first), _folded(second)
+        out = np.full(len(first), "value differs", dtype=object)
+        open_ = np.ones(len(first), dtype=bool)
 
         def settle(mask: Any, text: str) -> None:
             nonlocal open_
@@ -261,7 +258,7 @@ class RecipeEvidence:
         # With the thread, a fix no instruction asked for is the agent's own (the contract's
         # fold of allowed values); without it, nobody can say who made it.
         settle(same, OWN_FIX if self.thread_given else CASE_FIX)
-        filled = (fold_old.isna() | (fold_old == "")).to_numpy(dtype=bool) & new.notna().to_numpy()
+        filled = ((fold_old == "") & (fold_new != "")).to_numpy(dtype=bool)
         for i in about:
             if _FILL_WORDS.search(i.about):
                 settle(filled, f"{VALUE_FIX}: {i.where}")
@@ -278,9 +275,9 @@ class RecipeEvidence:
             for column, cells in values.items():
                 if not i.mentions(column):
                     continue
-                folded = _folded(_text(cells.to_numpy(dtype=object)))
+                folded = _folded(cells.to_numpy(dtype=object))
                 if _FILL_WORDS.search(i.about):
-                    mask |= (folded.isna() | (folded == "")).to_numpy(dtype=bool)
+                    mask |= (folded == "").to_numpy(dtype=bool)
                 mask |= folded.isin(list(i.quoted)).to_numpy(dtype=bool)
             out.append((mask, i.where))
         return out
