@@ -70,14 +70,9 @@ def _answer(run: Any) -> dict[str, str]:
     return answers
 
 
-def _story(client: Client, path: Path) -> bool:
-    """The steps; True when every row is accounted for."""
+def _generate(client: Client, path: Path) -> tuple[Any, ThreadPrinter, Any]:
+    """Steps 2 and 3: the migration, the upload, the generate and its answers; the preview."""
     from migkit.cli.agent import preview_lines
-
-    _title(f"1. Read {path.name}")
-    sheets = read(path)
-    for name, frame in sheets.items():
-        print(f"{name}: {counted(len(frame), 'row')}, columns {list(frame.columns)}")
 
     _title("2. Create a migration and upload the workbook")
     migration = client.migrations.create(
@@ -95,6 +90,12 @@ def _story(client: Client, path: Path) -> bool:
         thread()
     preview = client.migrations.preview(migration)
     print(_indent("\n".join(preview_lines(preview))))
+    return migration, thread, preview
+
+
+def _change(client: Client, migration: Any, thread: ThreadPrinter, preview: Any) -> Any:
+    """Step 4: a question about the preview, then a change in plain words; the new preview."""
+    from migkit.cli.agent import preview_lines
 
     _title("4. Ask about the preview, then change it in plain words")
     print(f"  asked: {QUESTION}\n  agent: {client.migrations.clarify(migration, QUESTION)}")
@@ -106,11 +107,38 @@ def _story(client: Client, path: Path) -> bool:
         if change:
             print(f"  {changed.sheets[slug].name}: {change.text()}")
     print(_indent("\n".join(preview_lines(changed))))
+    return changed
+
+
+def _summary(source_rows: int, preview: Any, report: Any, recipe: Any, landed: Any) -> None:
+    _title("Summary: every source row accounted for")
+    lines = [
+        (f"rows in {WORKBOOK} (Notes matches no template)", source_rows),
+        ("previewed", preview.rows),
+        ("inserted (valid + flagged)", report.inserted if report else 0),
+        ("flagged (export them with filter='invalid')", report.flagged_rows if report else 0),
+        ("contacts changed by the recipe (cells)", len(recipe.changed)),
+        ("contacts exported as valid", landed.matched),
+        ("contacts flagged, not in the valid export", len(landed.missing)),
+    ]
+    for label, count in lines:
+        print(f"  {label:<50} {count:>5}")
+
+
+def _story(client: Client, path: Path) -> bool:
+    """The steps; True when every row is accounted for."""
+    _title(f"1. Read {path.name}")
+    sheets = read(path)
+    for name, frame in sheets.items():
+        print(f"{name}: {counted(len(frame), 'row')}, columns {list(frame.columns)}")
+    migration, thread, preview = _generate(client, path)
+    changed = _change(client, migration, thread, preview)
 
     _title("5. What the recipe changed, and why (source vs preview)")
-    people = sheets["People"]
     events = client.migrations.thread(migration, include="tools")
-    recipe = reconcile(people, changed, key="First Name", template="contacts", thread=events)
+    recipe = reconcile(
+        sheets["People"], changed, key="First Name", template="contacts", thread=events
+    )
     shown = recipe.changed[["First Name", "column", "source", "preview", "reason"]]
     print(_indent(shown.to_string(index=False)))
 
@@ -124,25 +152,12 @@ def _story(client: Client, path: Path) -> bool:
     landed = reconcile(changed, valid, key="Email", template="contacts", flagged=flagged)
     print(_indent(landed.summary().to_string()))
 
-    _title("Summary: every source row accounted for")
     source_rows = sum(len(sheets[n]) for n in ("Companies", "People", "Opportunities"))
-    inserted = report.inserted if report else 0
-    flagged_rows = report.flagged_rows if report else 0
-    lines = [
-        (f"rows in {path.name} (Notes matches no template)", source_rows),
-        ("previewed", changed.rows),
-        ("inserted (valid + flagged)", inserted),
-        ("flagged (export them with filter='invalid')", flagged_rows),
-        ("contacts changed by the recipe (cells)", len(recipe.changed)),
-        ("contacts exported as valid", landed.matched),
-        ("contacts flagged, not in the valid export", len(landed.missing)),
-    ]
-    for label, count in lines:
-        print(f"  {label:<50} {count:>5}")
+    _summary(source_rows, changed, report, recipe, landed)
     reasons = set(landed.missing["reason"]) if len(landed.missing) else set()
     return (
         executed.status == "completed"
-        and source_rows == changed.rows == inserted
+        and source_rows == changed.rows == (report.inserted if report else -1)
         and recipe.missing.empty
         and landed.matched + len(landed.missing) == changed.sheets["contacts"].rows
         and reasons <= {"flagged by the server"}

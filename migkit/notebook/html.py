@@ -227,6 +227,20 @@ def agent_questions_html(run: Any) -> str:
     )
 
 
+def questions_lines(run: Any) -> list[str]:
+    """A paused run's questions as text: a Generation-1 run's own lines, else (a blocked
+    agent run) each question with its options."""
+    own = getattr(run, "questions_text", None)
+    if callable(own):
+        return list(own())
+    from migkit.questions import question_lines
+
+    lines = [line for q in getattr(run, "questions", ()) or () for line in question_lines(q)]
+    return lines + (
+        ["  Answer with run.answer({...}) or migkit.notebook.review(run)"] if lines else []
+    )
+
+
 def run_html(run: Run) -> str:
     """A run: status badge and message, then its report or its questions. A run this cell's
     progress panel already shows in this state gets one line pointing there (the report is

@@ -31,7 +31,16 @@ from IPython.display import display, update_display
 
 from migkit._retry_notices import RetryNotice
 from migkit.notebook.cells import click_signal, current_cell, mark_shown
-from migkit.notebook.html import BAD, MUTED, WARN, badge, questions_html, report_html, span
+from migkit.notebook.html import (
+    BAD,
+    MUTED,
+    WARN,
+    badge,
+    questions_html,
+    questions_lines,
+    report_html,
+    span,
+)
 from migkit.polling import PollEvent
 from migkit.printable import counted
 from migkit.progress.state import RunState, duration
@@ -71,20 +80,6 @@ class Published:
         """Re-publish every output of this widget with its current state."""
         if self._display_id:
             update_display(self._bundle(), raw=True, display_id=self._display_id)  # type: ignore[no-untyped-call]
-
-
-def questions_lines(run: Any) -> list[str]:
-    """A paused run's questions as text: a Generation-1 run's own lines, else (a blocked
-    agent run) each question with its options."""
-    own = getattr(run, "questions_text", None)
-    if callable(own):
-        return list(own())
-    from migkit.questions import question_lines
-
-    lines = [line for q in getattr(run, "questions", ()) or () for line in question_lines(q)]
-    return lines + (
-        ["  Answer with run.answer({...}) or migkit.notebook.review(run)"] if lines else []
-    )
 
 
 def _clock(state: RunState, since: float, spent: int) -> str:
