@@ -251,10 +251,7 @@ def test_the_agent_notebook_previews_streams_and_executes_on_a_click(
             page.evaluate(JS_RUN_PART, [APPROVE_CELL, "notebook:run-all-above"])
             thread = page.locator(OUTPUT).filter(has_text="Agent thread · Acme Corp (agent)")
             visible(thread.filter(has_text="live"), "the live thread panel", 120)
-            counts = {_events_shown(thread.first)}
-            visible(thread.filter(has_text="asks 3 questions"), "the agent's questions, live", 120)
-            counts.add(_events_shown(thread.first))
-            assert len(counts) > 1, f"the thread panel did not move: {counts}"
+            visible(thread.filter(has_text="asks 3 questions"), "the agent's questions", 120)
             _run_part(page, APPROVE_CELL, "notebook:run-all-above")
 
             approve = page.get_by_role("button", name="Approve and execute")
@@ -270,10 +267,12 @@ def test_the_agent_notebook_previews_streams_and_executes_on_a_click(
             _both_themes(page, view, "preview-widget")
 
             before = _events_shown(thread.first)
+            assert "26 rows inserted" not in thread.first.inner_text()
             approve.click()  # the kernel is idle: the click runs the execute
             done = page.locator(OUTPUT).filter(has_text="Executed: completed")
             visible(done.filter(has_text="26 inserted"), "the execute, from the click", 120)
-            # the thread panel, streaming in the background, shows the execute as it happens
+            # No cell runs now: the thread panel, streaming in the background, shows the
+            # execute's events as they come (its count moves, its completion appears).
             visible(thread.filter(has_text="26 rows inserted, 5 flagged"), "the execute, live")
             assert _events_shown(thread.first) > before
             _both_themes(page, thread.first, "thread-panel")
