@@ -143,18 +143,32 @@ class CredentialRequest:
 class MigrationRunActions(Protocol):
     """What a :class:`MigrationRun` asks of the ``client.migrations`` that made it."""
 
-    def get_run(self, run: MigrationRun) -> MigrationRun: ...
+    def get_run(self, run: MigrationRun, migration: Any = ...) -> MigrationRun: ...
 
-    def wait(self, run: MigrationRun, **options: Any) -> MigrationRun: ...
-
-    def answer(
-        self, run: MigrationRun, answers: Mapping[str, str | Option] | str
+    def wait(
+        self,
+        run: MigrationRun,
+        migration: Any = ...,
+        *,
+        timeout: float | None = ...,
+        on_progress: Any = ...,
+        stream: bool = ...,
+        raise_on_failure: bool = ...,
     ) -> MigrationRun: ...
 
-    def cancel(self, run: MigrationRun) -> MigrationRun: ...
+    def answer(
+        self, run: MigrationRun, answers: Mapping[str, str | Option] | str, migration: Any = ...
+    ) -> MigrationRun: ...
+
+    def cancel(self, run: MigrationRun, migration: Any = ...) -> MigrationRun: ...
 
     def submit_credentials(
-        self, run: MigrationRun, values: Mapping[str, str], **options: Any
+        self,
+        run: MigrationRun,
+        values: Mapping[str, str],
+        *,
+        connection_id: str | None = ...,
+        migration: Any = ...,
     ) -> MigrationRun: ...
 
 

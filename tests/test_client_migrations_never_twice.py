@@ -158,3 +158,47 @@ def test_recover_returns_unfinished_runs_of_both_generations(tmp_path: Path) -> 
             (paused.id, "needs_attention"),
             (blocked.id, "blocked"),
         ]
+
+
+@pytest.mark.parametrize("route", ["messages", "credentials"])
+def test_a_lost_answer_or_credentials_post_is_not_sent_twice(
+    served: tuple[Sandbox, Tamper, Gen2], tmp_path: Path, route: str
+) -> None:
+    sb, tamper, _ = served
+    with client_of(sb, tmp_path / "l.db") as client:
+        m = client.migrations.create("Reply", external_id=f"reply-{route}")
+        if route == "messages":
+            client.migrations.upload(m, SAMPLES / "agent_workbook.xlsx")
+        else:
+            client.migrations.connect_source(m, "sandbox_crm")
+        blocked = client.migrations.generate(m).wait()
+        assert blocked.status == "blocked"
+        tamper.lose("POST", rf"/{route}$")
+        if route == "messages":
+            resumed = blocked.answer({q.id: "Keep them flagged" for q in blocked.questions})
+        else:
+            resumed = blocked.submit_credentials({"api_token": "tok-123"})
+        assert resumed.status != "blocked" or not resumed.needs_credentials
+        done = resumed.wait()
+    assert done.status in ("awaiting_approval", "blocked")
+    # The answer landed with the lost response: the run no longer waited, so it was not re-sent.
+    assert tamper.count("POST", rf"/{route}$") == 1
+
+
+def test_a_lost_answer_the_agent_asked_again_about_is_not_sent_twice(
+    served: tuple[Sandbox, Tamper, Gen2], tmp_path: Path
+) -> None:
+    # Free text that is no allowed value makes the agent ask again under a new id: the run
+    # waits again, but on another question, so the lost answer is known to have landed.
+    sb, tamper, _ = served
+    with client_of(sb, tmp_path / "l.db") as client:
+        m = client.migrations.create("Reask", external_id="reask")
+        client.migrations.upload(m, SAMPLES / "agent_workbook.xlsx")
+        blocked = client.migrations.generate(m).wait()
+        first, *others = blocked.questions
+        tamper.lose("POST", r"/messages$")
+        answers = {first.id: "Purple", **{q.id: "Keep them flagged" for q in others}}
+        again = blocked.answer(answers).wait()
+    assert again.status == "blocked" and [q.id for q in again.questions] != [first.id]
+    assert first.id not in {q.id for q in again.questions}
+    assert tamper.count("POST", r"/messages$") == 1

@@ -180,3 +180,14 @@ def test_a_sandbox_without_the_stream_still_waits(tmp_path: Any) -> None:
             client.migrations.upload(m, {"c.csv": clean_contacts("nostream")})
             assert client.migrations.generate(m).wait(timeout=30).status == "awaiting_approval"
         assert tamper.count("GET", r"/thread/stream$") >= 1
+
+
+def test_a_redirected_stream_is_refused_at_once(
+    hostile: HostileServer, hostile_client: Callable[..., migkit.Client]
+) -> None:
+    from tests.hostile import redirect
+
+    hostile.on("GET", "/api/v1/migrations/m1/thread/stream", redirect(307, "http://evil.example/"))
+    with pytest.raises(migkit.errors.UnexpectedRedirect):
+        next(iter(hostile_client().migrations.stream("m1")))
+    assert len(hostile.requests("GET", "/api/v1/migrations/m1/thread/stream")) == 1

@@ -253,6 +253,35 @@ def test_instructions_of_an_earlier_generate_are_not_credited() -> None:
     ]
 
 
+def test_a_column_inside_a_longer_column_name_is_not_named_by_it() -> None:
+    preview = Preview.from_payload(
+        {
+            "sheets": [
+                {"template": {"slug": "accounts"}, "rows": [["Name"], ["Acme"]]},
+                {"template": {"slug": "contacts"}, "rows": [["First Name"], ["Ann"]]},
+            ]
+        }
+    )
+    thread = [
+        event(
+            1,
+            "tool_call",
+            "u",
+            "update",
+            tool="edit_recipe",
+            input={"instruction": "trim First Name"},
+        )
+    ]
+    source = pd.DataFrame({"Name": [" Acme "]})
+    report = migkit.reconcile(source, preview, key="index", thread=thread, template="accounts")
+    assert report.changed["reason"].tolist() == [
+        "value fix: case and spacing (the agent's own fix)"
+    ]
+    source = pd.DataFrame({"First Name": [" Ann "]})
+    report = migkit.reconcile(source, preview, key="index", thread=thread, template="contacts")
+    assert report.changed["reason"].tolist() == ["value fix: trim First Name (update run u)"]
+
+
 def test_a_rejected_answer_is_not_credited() -> None:
     source = pd.DataFrame({"Name": ["a"], "Last": ["Done"]})
     preview = Preview.from_payload(payload([["Name", "Last"], ["a", "Closed"]]))
@@ -267,19 +296,23 @@ def test_a_rejected_answer_is_not_credited() -> None:
             tool="apply_answer",
             input={"question": "q1", "value": "Shut"},
         ),
-        event(3, "tool_result", "g", "generate", tool="apply_answer", error="not allowed"),
+        event(3, "status", "g", "generate", message="Checking values"),  # between call and result
+        event(4, "tool_result", "g", "generate", tool="apply_answer", error="not allowed"),
         event(
-            4,
+            5,
             "tool_call",
             "g",
             "generate",
             tool="apply_answer",
             input={"question": "q1", "value": "Closed"},
         ),
-        event(5, "tool_result", "g", "generate", tool="apply_answer", output="map_values"),
+        event(6, "tool_result", "g", "generate", tool="apply_answer", output="map_values"),
     ]
     report = migkit.reconcile(source, preview, key="Name", thread=thread, template="contacts")
     assert report.changed["reason"].tolist() == ["value fix: answer to q1: Closed (generate run g)"]
+    # the rejected answer alone explains nothing, even with another event before its result
+    report = migkit.reconcile(source, preview, key="Name", thread=thread[:4], template="contacts")
+    assert report.changed["reason"].tolist() == ["value differs"]
 
 
 def test_a_truncated_preview_explains_export_rows_past_its_sample() -> None:

@@ -66,10 +66,15 @@ class Instruction:
         found = _QUOTED.findall(self.subject or self.about)
         return frozenset(v for a, b in found if (v := (a or b).strip().casefold()))
 
-    def mentions(self, column: Hashable) -> bool:
-        """True when ``about`` names ``column`` as a whole word."""
-        name = re.escape(str(column).casefold())
-        return re.search(rf"(?<!\w){name}(?!\w)", self.about) is not None
+    def mentions(self, column: Hashable, known: Sequence[str] = ()) -> bool:
+        """True when ``about`` names ``column`` as a whole word, not as part of a longer
+        ``known`` column name (``Name`` is not named by ``trim First Name``)."""
+        name = str(column).casefold()
+        about = self.about
+        for other in sorted((k.casefold() for k in known), key=len, reverse=True):
+            if name in other and name != other:
+                about = about.replace(other, " ")
+        return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", about) is not None
 
     @property
     def where(self) -> str:
@@ -144,23 +149,26 @@ def _from_tools(events: list[dict[str, Any]]) -> tuple[list[Instruction], set[An
     asked = _questions(events)
     found: list[Instruction] = []
     runs: set[Any] = set()
-    pending: Instruction | None = None
+    pending: dict[tuple[Any, Any], Instruction] = {}  # (run, tool) -> its call awaiting a result
     for e in events:
         data = e["data"]
-        if e["type"] == "tool_result" and pending is not None and data.get("error"):
-            found.remove(pending)
-        pending = None
+        if e["type"] == "tool_result":
+            call = pending.pop((e["run_id"], data.get("tool")), None)
+            if call is not None and data.get("error"):
+                found.remove(call)
+            continue
         if e["type"] != "tool_call" or not isinstance(data.get("input"), Mapping):
             continue
         given = data["input"]
         if isinstance(given.get("instruction"), str):
             text = given["instruction"]
-            pending = Instruction(text, text.casefold(), e["run_id"], e["kind"], e["sequence"])
+            call = Instruction(text, text.casefold(), e["run_id"], e["kind"], e["sequence"])
         elif "question" in given and isinstance(given.get("value"), str):
-            pending = _answer(e, given["question"], given["value"], asked)
+            call = _answer(e, given["question"], given["value"], asked)
         else:
             continue
-        found.append(pending)
+        pending[(e["run_id"], data.get("tool"))] = call
+        found.append(call)
         runs.add(e["run_id"])
     return found, runs
 
@@ -229,6 +237,7 @@ class RecipeEvidence:
 
     told: tuple[Instruction, ...]
     thread_given: bool
+    known: tuple[str, ...] = ()  # every template column of the preview, for whole names
 
     def change_reasons(self, column: Hashable, first: np.ndarray, second: np.ndarray) -> np.ndarray:
         """Per changed cell of ``column`` (source value ``first``, preview value ``second``):
@@ -244,7 +253,7 @@ class RecipeEvidence:
             out[hit] = text
             open_ &= ~hit
 
-        about = [i for i in reversed(self.told) if i.mentions(column)]  # latest first
+        about = [i for i in reversed(self.told) if i.mentions(column, self.known)]  # latest first
         # An instruction (or the question an answer answers) that quotes the old value names
         # what it changes; quoting the new value alone proves nothing (" CLOSED " folded to
         # "Closed" is not the answer "Map them all to 'Closed'").
@@ -273,7 +282,7 @@ class RecipeEvidence:
                 continue
             mask = np.zeros(len(next(iter(values.values()), [])), dtype=bool)
             for column, cells in values.items():
-                if not i.mentions(column):
+                if not i.mentions(column, self.known):
                     continue
                 folded = _folded(cells.to_numpy(dtype=object))
                 if _FILL_WORDS.search(i.about):
@@ -283,11 +292,12 @@ class RecipeEvidence:
         return out
 
 
-def recipe_evidence(thread: Any) -> RecipeEvidence:
-    """The evidence for a source-vs-preview reconciliation (``thread`` may be None)."""
+def recipe_evidence(thread: Any, known: Sequence[str] = ()) -> RecipeEvidence:
+    """The evidence for a source-vs-preview reconciliation (``thread`` may be None);
+    ``known``: the preview's column names, so a column is not found inside a longer one."""
     if thread is None:
-        return RecipeEvidence((), False)
-    return RecipeEvidence(tuple(instructions(thread)), True)
+        return RecipeEvidence((), False, tuple(known))
+    return RecipeEvidence(tuple(instructions(thread)), True, tuple(known))
 
 
 def preview_problems(sheet: PreviewSheet) -> pd.Series:

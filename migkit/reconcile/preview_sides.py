@@ -114,7 +114,9 @@ class PreviewSides:
             )
         if sheet.truncated:
             notes_out += (_sample_note(sheet),)
-        evidence = {"recipe": recipe_evidence(thread), "sample_cut": sheet.truncated}
+        sheets = preview.sheets.values() if isinstance(preview, Preview) else [sheet]
+        known = sorted({str(c) for s in sheets for c in s.frame.columns})
+        evidence = {"recipe": recipe_evidence(thread, known), "sample_cut": sheet.truncated}
         return cls(left, sheet.frame, ("source", "preview"), evidence, renames, notes_out)
 
     @classmethod

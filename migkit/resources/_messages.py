@@ -15,7 +15,7 @@ waiting run), and it is sent again only if the run still waits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from migkit.errors import UsageError
@@ -40,6 +40,23 @@ def answers_body(answers: Answers) -> dict[str, Any]:
             for q, v in answers.items()
         ]
     }
+
+
+def landed(body: Mapping[str, Any], waiting: bool, asked: Iterable[str]) -> bool:
+    """Whether a reply whose outcome is unknown reached the run, seen from the run now: it no
+    longer waits, or it waits on other questions than the ones answered (the agent asked
+    again). A free-form answer to a run still waiting cannot be told apart: not landed.
+
+    >>> landed({"answers": [{"id": "q1", "value": "Open"}]}, True, ["q2"])
+    True
+    >>> landed({"answers": "Treat them as Open"}, True, ["q1"])
+    False
+    """
+    if not waiting:
+        return True
+    answers = body.get("answers")
+    answered = {a.get("id") for a in answers} if isinstance(answers, list) else set()
+    return bool(answered) and not answered & set(asked)
 
 
 def reply_once(

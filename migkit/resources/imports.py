@@ -26,7 +26,7 @@ from migkit.polling import MissedPolls, ProgressHook, wait_for, wait_many
 from migkit.preflight import check_or_raise, key_problems, rows_payload
 from migkit.progress import default_progress
 from migkit.resources._base import Context, Resource, company_id, looks_like_id, run_id
-from migkit.resources._messages import answers_body, reply_once
+from migkit.resources._messages import answers_body, landed, reply_once
 from migkit.resources.uploads import Uploads
 from migkit.upload_files import prepare_upload
 
@@ -366,11 +366,14 @@ class Imports(Resource):
             answer = self._send("POST", f"{RUN}/{kind}", body, idempotent=False, id=cid, run_id=rid)
             return self._bind(answer.parse(lambda raw: Run.from_api(cid, rid, raw, key)), run)
 
-        def landed() -> Run | None:
+        def arrived() -> Run | None:
             now = self.get(Run(id=rid, company_id=cid, status="", idempotency_key=key))
-            return None if now.waiting else now
+            asked = [q.id for q in now.questions]
+            if now.needs_attention is not None:
+                asked += [q.id for q in now.needs_attention.questions]
+            return now if landed(body, now.waiting, asked) else None
 
-        return reply_once(self._act_once, send, landed)
+        return reply_once(self._act_once, send, arrived)
 
     def cancel(self, run: Run | str, company: Company | str | None = None) -> Run:
         """Cancel a queued, running or waiting run (sandbox extension); its rows are removed.

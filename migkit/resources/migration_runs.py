@@ -26,10 +26,10 @@ from migkit.errors import (
 )
 from migkit.fields import id_field, object_list
 from migkit.ledger import MigrationRunEntry
-from migkit.migration_models import RUN_KINDS, MigrationRun
+from migkit.migration_models import RUN_KINDS, MigrationRun, MigrationRunActions
 from migkit.questions import Option
 from migkit.resources._base import Context, Resource, run_id
-from migkit.resources._messages import answers_body, reply_once
+from migkit.resources._messages import answers_body, landed, reply_once
 from migkit.resources.secrets import scrubbed
 from migkit.resources.thread import Thread, migration_id
 
@@ -46,6 +46,8 @@ class MigrationRuns(Resource):
         super().__init__(ctx)
         self._thread = thread
         self._after: dict[str, int] = {}  # run id -> the thread's last sequence before it
+        # The client.migrations runs are handed out by, so run.wait() and the rest work.
+        self.owner: MigrationRunActions | None = None
 
     # -- start -------------------------------------------------------------------------------
     def start(
@@ -198,10 +200,9 @@ class MigrationRuns(Resource):
         raise UsageError(f"run {run!r} is a bare id; pass migration=... too")
 
     def _bind(self, run: MigrationRun) -> MigrationRun:
-        owner = getattr(self, "owner", None)
-        if owner is None or run._owner_ref is owner:
+        if self.owner is None or run._owner_ref is self.owner:
             return run
-        return dataclasses.replace(run, _owner_ref=owner)
+        return dataclasses.replace(run, _owner_ref=self.owner)
 
     # -- act ---------------------------------------------------------------------------------
     def cancel(self, run: MigrationRun | str, migration: Any = None) -> MigrationRun:
@@ -240,11 +241,11 @@ class MigrationRuns(Resource):
             )
             return self._bind(answer.parse(lambda raw: MigrationRun.from_api(mid, rid, raw, kind)))
 
-        def landed() -> MigrationRun | None:
+        def arrived() -> MigrationRun | None:
             now = self.get(rid, mid)
-            return None if now.waiting else now
+            return now if landed(body, now.waiting, [q.id for q in now.questions]) else None
 
-        return reply_once(self._act_once, send, landed)
+        return reply_once(self._act_once, send, arrived)
 
     def submit_credentials(
         self,

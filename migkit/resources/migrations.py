@@ -68,7 +68,7 @@ class Migrations(Resource):
         self._thread = Thread(ctx)
         self._files = MigrationFiles(ctx)
         self._runs = MigrationRuns(ctx, self._thread)
-        self._runs.owner = self  # type: ignore[attr-defined]
+        self._runs.owner = self
         self._watch = RunWatch(ctx, self._runs, self._thread)
 
     # -- migrations --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ instead, with the same intervals as a run's polls.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +18,13 @@ from typing import Any
 
 from sseclient import SSEClient
 
-from migkit.errors import APIError, TransportError, UnexpectedResponse, UsageError
+from migkit.errors import (
+    APIError,
+    TransportError,
+    UnexpectedRedirect,
+    UnexpectedResponse,
+    UsageError,
+)
 from migkit.fields import object_list
 from migkit.migration_models import ThreadEvent
 from migkit.resources._base import Context, Resource, lacks_extension
@@ -146,6 +153,8 @@ class Thread(Resource):
             except _NoStream:
                 yield from self._polled(mid, last, include, stop, poll_every)
                 return
+            except UnexpectedRedirect:
+                raise  # an answer, and the same one next time
             except TransportError:
                 drops += 1
                 if drops > RECONNECTS:
@@ -214,8 +223,6 @@ class Thread(Resource):
             if not message.data:
                 continue
             try:
-                import json
-
                 event = ThreadEvent.from_api(json.loads(message.data))
             except (ValueError, TypeError) as exc:
                 raise UnexpectedResponse(
