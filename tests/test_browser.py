@@ -201,3 +201,89 @@ def test_without_the_widget_manager_every_output_is_readable(browser: Any, tmp_p
             raise
         finally:
             screenshot(page, ARTIFACTS / "02_without_widgets.png")
+
+
+# -- Generation 2: the agent notebook --------------------------------------------------------
+AGENT_NOTEBOOK = "04_agent_migration.ipynb"
+APPROVE_CELL = 19  # `executed = view.approve()`: the cell a click on the widget stands in for
+JS_RUN_PART = """([index, command]) => {
+    window.__migkitRunAll = null;
+    const panel = window.jupyterapp.shell.currentWidget;
+    panel.content.activeCellIndex = index;
+    window.jupyterapp.commands.execute(command).then(
+        (ok) => { window.__migkitRunAll = String(ok); },
+        (err) => { window.__migkitRunAll = 'rejected: ' + err; },
+    );
+}"""
+
+
+def _run_part(page: Any, index: int, command: str, timeout: float = 300) -> None:
+    """Run the cells above ``index`` (``notebook:run-all-above``) or from it on
+    (``notebook:run-all-below``), and wait for them without errors."""
+    from tests.browser_lab import JS_STATE, poll
+
+    page.evaluate(JS_RUN_PART, [index, command])
+    state = poll(
+        page,
+        JS_STATE,
+        lambda s: s["errors"] or s["dialog"] or (s["runAll"] == "true" and s["kernel"] == "idle"),
+        timeout,
+        f"{command} from cell {index} to finish",
+    )
+    assert not state["dialog"] and not state["errors"], state
+
+
+def _events_shown(panel: Any) -> int:
+    match = re.search(r"(\d+) events? · (live|stopped)", panel.inner_text())
+    return int(match.group(1)) if match else -1
+
+
+@pytest.mark.timeout(600)
+def test_the_agent_notebook_previews_streams_and_executes_on_a_click(
+    browser: Any, tmp_path: Path
+) -> None:
+    log: list[str] = []
+    with jupyter_lab(tmp_path) as (base, token):
+        page = open_notebook(browser, base, token, AGENT_NOTEBOOK, log)
+        try:
+            # everything up to the approve cell: create, upload, thread, generate, answer,
+            # preview, ask, change, what the recipe changed
+            page.evaluate(JS_RUN_PART, [APPROVE_CELL, "notebook:run-all-above"])
+            thread = page.locator(OUTPUT).filter(has_text="Agent thread · Acme Corp (agent)")
+            visible(thread.filter(has_text="live"), "the live thread panel", 120)
+            visible(thread.filter(has_text="asks 3 questions"), "the agent's questions", 120)
+            _run_part(page, APPROVE_CELL, "notebook:run-all-above")
+
+            approve = page.get_by_role("button", name="Approve and execute")
+            visible(approve, "the preview widget", 60)
+            view = page.locator(OUTPUT).filter(has=approve)
+            counts = view.inner_text()  # after the Change: 3 more emails, 3 fewer flagged
+            assert "Preview: 3 templates · 26 rows · 21 valid · 5 flagged" in counts, counts
+            view.get_by_role("tab", name=re.compile(r"^Contacts · 14 rows")).click()
+            invalid = view.locator("td[data-invalid='1']")
+            visible(invalid, "the invalid cells, highlighted")
+            assert invalid.first.get_attribute("title")  # the error on hover
+            assert view.locator("td[data-changed='1']").count() == 3  # the Change, marked
+            _both_themes(page, view, "preview-widget")
+
+            before = _events_shown(thread.first)
+            assert "26 rows inserted" not in thread.first.inner_text()
+            approve.click()  # the kernel is idle: the click runs the execute
+            done = page.locator(OUTPUT).filter(has_text="Executed: completed")
+            visible(done.filter(has_text="26 inserted"), "the execute, from the click", 120)
+            # No cell runs now: the thread panel, streaming in the background, shows the
+            # execute's events as they come (its count moves, its completion appears).
+            visible(thread.filter(has_text="26 rows inserted, 5 flagged"), "the execute, live")
+            assert _events_shown(thread.first) > before
+            _both_themes(page, thread.first, "thread-panel")
+
+            _run_part(page, APPROVE_CELL, "notebook:run-all-below")  # approve() is the click's
+            texts = "\n".join(output_texts(page))
+            assert "every previewed row landed" in texts
+            assert "execute run " in texts and "(completed)" in texts  # approve() returned it
+            _no_markup_or_traceback(page)
+        except BaseException:
+            _fail_with(log)
+            raise
+        finally:
+            screenshot(page, ARTIFACTS / "04_agent_migration.png")

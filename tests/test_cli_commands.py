@@ -22,7 +22,7 @@ from tests.helpers import SAMPLES
 
 COMMANDS = [
     "sandbox", "demo", "templates", "validate", "import", "watch", "decide", "export",
-    "reconcile", "diff", "recover",
+    "reconcile", "diff", "recover", "migrate", "thread",
 ]  # fmt: skip
 
 

@@ -65,10 +65,31 @@ def _a_paused_then_decided_run_keeps_one_panel(cells: list[list[dict[str, Any]]]
     assert "removed" in cells[4][0]["data"]["text/html"]  # the diff says removed/added
 
 
+def _the_agent_story_saves_each_widget_in_its_final_state(
+    cells: list[list[dict[str, Any]]],
+) -> None:
+    # 04: the thread panel (stopped by the last cell), the generate run's panel, the review
+    # widget (answered by the next cell), and the preview widget (changed, then executed)
+    (thread,) = _shown(cells[5])
+    assert "asks 3 questions" in thread["text/plain"] and "→ read_file" in thread["text/plain"]
+    assert "✓ completed (26 rows inserted, 5 flagged)" in thread["text/plain"]
+    assert "<details" in thread["text/html"]  # tool calls folded
+    panel = _shown(cells[7])[0]["text/plain"]
+    assert "blocked; 3 questions to answer" in panel
+    (review,) = _shown(cells[9])
+    assert "Decision: Submit answers" in review["text/plain"]
+    assert "The preview is ready." in review["text/plain"]
+    (preview,) = _shown(cells[12])
+    assert "changed: 3 cells changed" in preview["text/plain"]
+    assert "Executed: completed; 21 valid + 5 flagged = 26 inserted" in preview["text/plain"]
+    assert "data-invalid='1'" in preview["text/html"] and "data-changed='1'" in preview["text/html"]
+
+
 CHECKS = {
     "01_quickstart.ipynb": _import_cells_show_each_report_once,
     "02_review_flagged_rows.ipynb": _the_review_keeps_its_decision,
     "03_diff_exports.ipynb": _a_paused_then_decided_run_keeps_one_panel,
+    "04_agent_migration.ipynb": _the_agent_story_saves_each_widget_in_its_final_state,
 }
 
 

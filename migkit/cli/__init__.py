@@ -1,12 +1,14 @@
 """The ``migkit`` command line (also ``python -m migkit``).
 
 Commands: ``sandbox``, ``demo``, ``templates``, ``validate``, ``import``, ``watch``,
-``decide``, ``export``, ``reconcile``, ``diff``, ``recover``. Each has ``--help`` with an
+``decide``, ``export``, ``reconcile``, ``diff``, ``recover`` (Generation 1), and ``migrate``,
+``thread`` (Generation 2, the agent). Each has ``--help`` with an
 example and ``--json`` output. Commands that call the API read the key from ``$VERN_API_KEY``
 (or a ``.env`` file) and the URL from ``--base-url`` or ``$VERN_BASE_URL``.
 
 Exit codes: 0 ok; 1 a run failed, waits for a decision, or more rows were flagged than
-allowed, or reconcile/diff found differences; 2 usage error; 3 API error.
+allowed, or reconcile/diff found differences; 2 usage error; 3 API error, or (``migrate``) the
+agent waits for answers a script must give.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from migkit.cli import local, remote, serve
+from migkit.cli import agent, local, remote, serve
 from migkit.cli.common import EXIT_CODES, USAGE, Exit, code_for, is_outcome
 from migkit.printable import printable
 
@@ -40,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_reconcile(sub)
     local.add_diff(sub)
     remote.add_recover(sub)
+    agent.add_migrate(sub)
+    agent.add_thread(sub)
     return parser
 
 

@@ -12,7 +12,7 @@ from migkit.cli.common import add_progress, command, progress_wanted
 
 EXAMPLES = {
     "sandbox": "example: migkit sandbox --port 8787 --api-key sk_local --step-seconds 0.2",
-    "demo": "example: migkit demo --step-seconds 0.2",
+    "demo": "example: migkit demo --step-seconds 0.2 (the agent story: --generation 2)",
 }
 
 
@@ -128,7 +128,16 @@ def add_demo(sub: Any) -> None:
     p.add_argument(
         "--data",
         default=None,
-        help="folder holding customer_workbook.xlsx (default: the repository's sample_data)",
+        help="folder holding customer_workbook.xlsx (generation 2: agent_workbook.xlsx; "
+        "default: the repository's sample_data)",
+    )
+    p.add_argument(
+        "--generation",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="1: companies and imports (the default); 2: an agent migration (preview, "
+        "questions, changes in plain words, execute)",
     )
     add_progress(p)
     p.set_defaults(run=run_demo)
@@ -136,6 +145,12 @@ def add_demo(sub: Any) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     """The end-to-end story against the embedded sandbox."""
+    if args.generation == 2:
+        from migkit.demo_agent import run_agent_demo
+
+        return run_agent_demo(
+            step_seconds=args.step_seconds, data=args.data, progress=progress_wanted(args)
+        )
     from migkit.demo import run_demo as demo
 
     return demo(step_seconds=args.step_seconds, data=args.data, progress=progress_wanted(args))

@@ -7,7 +7,7 @@ them: GitHub, nbviewer, VS Code), so text stays readable in light and dark theme
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from migkit.printable import counted
 
@@ -180,10 +180,11 @@ def report_html(report: Report, waiting: bool = False) -> str:
 
 
 def questions_html(run: Run) -> str:
-    """A paused run's questions, options and suggested fix, and how to answer."""
-    attention = run.needs_attention
+    """A paused run's questions, options and suggested fix, and how to answer (a blocked
+    Generation-2 agent run: its questions and options)."""
+    attention = getattr(run, "needs_attention", None)
     if attention is None:
-        return ""
+        return agent_questions_html(run)
     items = []
     for q in attention.questions:
         options = ", ".join(escape(o.label) for o in q.options)
@@ -206,6 +207,38 @@ def questions_html(run: Run) -> str:
         "or review it in a widget with <code>migkit.notebook.review(run)</code></div>"
     )
     return "".join(parts)
+
+
+def agent_questions_html(run: Any) -> str:
+    """A blocked agent run's questions (Generation 2) and how to answer them."""
+    questions = getattr(run, "questions", ()) or ()
+    if not questions:
+        return ""
+    items = "".join(
+        f"<li><b>{escape(q.prompt)}</b> <code>{escape(q.id)}</code><br>Options: "
+        + ", ".join(escape(o.label) for o in q.options)
+        + (" (or your own value)" if q.allow_custom else "")
+        + "</li>"
+        for q in questions
+    )
+    return (
+        f"<ul>{items}</ul><div style='{MUTED}'>Answer with <code>run.answer({{...}})</code> "
+        "or in a widget with <code>migkit.notebook.review(run)</code></div>"
+    )
+
+
+def questions_lines(run: Any) -> list[str]:
+    """A paused run's questions as text: a Generation-1 run's own lines, else (a blocked
+    agent run) each question with its options."""
+    own = getattr(run, "questions_text", None)
+    if callable(own):
+        return list(own())
+    from migkit.questions import question_lines
+
+    lines = [line for q in getattr(run, "questions", ()) or () for line in question_lines(q)]
+    return lines + (
+        ["  Answer with run.answer({...}) or migkit.notebook.review(run)"] if lines else []
+    )
 
 
 def run_html(run: Run) -> str:

@@ -31,7 +31,16 @@ from IPython.display import display, update_display
 
 from migkit._retry_notices import RetryNotice
 from migkit.notebook.cells import click_signal, current_cell, mark_shown
-from migkit.notebook.html import BAD, MUTED, WARN, badge, questions_html, report_html, span
+from migkit.notebook.html import (
+    BAD,
+    MUTED,
+    WARN,
+    badge,
+    questions_html,
+    questions_lines,
+    report_html,
+    span,
+)
 from migkit.polling import PollEvent
 from migkit.printable import counted
 from migkit.progress.state import RunState, duration
@@ -260,7 +269,7 @@ class RunPanel(Published, widgets.VBox):  # type: ignore[misc]
         lines = [state.summary() if state.ended else state.line()]
         lines += [f"  {n}" for n in self.notes]
         if state.ended and self._questions and getattr(state.run, "waiting", False):
-            lines += state.run.questions_text()
+            lines += questions_lines(state.run)
         return "\n".join(lines)
 
     def static_html(self) -> str:

@@ -65,6 +65,8 @@ class QuestionControl(widgets.VBox):  # type: ignore[misc]
         samples = question.samples_text()
         if samples:
             target += f", e.g. {escape(samples)}"
+        if question.column is None and not samples:
+            target = ""  # an agent's question (Generation 2) names no column or rows
         self.options = widgets.RadioButtons(
             options=[o.label for o in question.options] + [SKIP],
             value=SKIP,
@@ -332,13 +334,19 @@ class Review(Published, widgets.VBox):  # type: ignore[misc]
         )
 
 
-def review(run: Run, *, timeout: float | None = None) -> Review | None:
-    """A review widget for a paused run; outside Jupyter, prints the questions readably.
+def review(run: Any, *, timeout: float | None = None) -> Any:
+    """A review widget for a paused run (a Generation-1 ``needs_attention`` run, or a
+    Generation-2 ``blocked`` agent run: :class:`~migkit.notebook.agent_review.AgentReview`);
+    outside Jupyter, prints the questions readably.
 
     >>> migkit.notebook.review(run)  # doctest: +SKIP
     """
     from migkit.progress import widgets_available
 
+    if getattr(run, "migration_id", None) is not None:  # a Generation-2 agent run
+        from migkit.notebook.agent_review import agent_review
+
+        return agent_review(run, timeout=timeout)
     if not widgets_available():
         print(_fresh(run))
         return None

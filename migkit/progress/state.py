@@ -36,7 +36,10 @@ IMPORT_STAGES = (
     "Inserting rows",
     "Ended",
 )
-ENDED = frozenset({"completed", "failed", "canceled", "needs_attention"})
+# Where a wait ends: Generation 1's ends, and Generation 2's rests (a question, a preview).
+ENDED = frozenset(
+    {"completed", "failed", "canceled", "needs_attention", "blocked", "awaiting_approval"}
+)
 
 
 def duration(seconds: float) -> str:
@@ -130,7 +133,10 @@ class RunState:
         # The server's words are shown escaped (a status, message or error may carry ANSI
         # escapes or newlines); ordinary text is unchanged, so stage lookups still match.
         self.run, self.status = run, printable(str(run.status), limit=80)
-        label = self.label or getattr(run, "label", None)
+        kind = getattr(run, "kind", None)  # a Generation-2 run: its kind names it
+        label = (
+            self.label or getattr(run, "label", None) or (kind if isinstance(kind, str) else None)
+        )
         self.label = printable(label, limit=200) if label else None
         message = getattr(run, "progress_message", None)
         self.message = printable(message, limit=500) if message else None
@@ -141,7 +147,10 @@ class RunState:
         else:
             self.error = printable(str(event.error), limit=1000)
         self.step = self._step()
-        self.ended = event.next_poll_in is None
+        # No next poll: the wait ended, unless the run is still active and no error ended it
+        # (a Generation-2 wait follows the thread stream, whose events schedule no poll).
+        active = self.status in ("queued", "running") and event.error is None
+        self.ended = event.next_poll_in is None and not active
         return (self.status, self.ended, self.problem, self.error) != before
 
     def retrying(self, notice: RetryNotice) -> None:
