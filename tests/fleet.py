@@ -38,6 +38,9 @@ class RequestLog:
 
     def __init__(self, app: Any) -> None:
         self.app = app
+        self._flask = app
+        while not hasattr(self._flask, "url_map"):  # the sandbox's own middleware wraps Flask
+            self._flask = self._flask.app
         self.arrivals: list[tuple[float, str]] = []
         self._lock = threading.Lock()
 
@@ -58,7 +61,7 @@ class RequestLog:
     def _route(self, environ: dict[str, Any]) -> str:
         method = environ.get("REQUEST_METHOD", "?")
         try:
-            rule, _ = self.app.url_map.bind_to_environ(environ).match(return_rule=True)
+            rule, _ = self._flask.url_map.bind_to_environ(environ).match(return_rule=True)
             return f"{method} {rule.rule}"
         except HTTPException:
             return f"{method} {environ.get('PATH_INFO', '?')}"

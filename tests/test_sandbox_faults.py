@@ -226,8 +226,9 @@ def faulted_import(
     tmp_path: Path, faults: str
 ) -> Iterator[tuple[list[dict[str, Any]], Api, dict[str, Any]]]:
     """Import ROWS into a Contacts-only company under ``faults``; yields every poll body seen,
-    the api and the company, with the sandbox still running."""
-    with start_sandbox(tmp_path / "s.db", KEY, faults, step_seconds=0.05) as sb:
+    the api and the company, with the sandbox still running. Each step lasts 0.25 s, so a
+    poller on a loaded machine still sees the short-lived "Retrying" messages."""
+    with start_sandbox(tmp_path / "s.db", KEY, faults, step_seconds=0.25) as sb:
         api = Api(sb.base_url, KEY)
         company = company_with(api, "Contacts")
         response = api.post(f"/companies/{company['company']['id']}/imports", json={"rows": ROWS})
