@@ -1,6 +1,6 @@
 """The request budget under faults, at full scale: 50 concurrent imports, ``chaos`` profile.
 
-Not a test: it prints numbers and asserts nothing (``tests/test_client_budget_chaos.py``
+Not a test: it prints numbers and asserts nothing (``tests/chaos/test_client_budget_chaos.py``
 checks the same properties with a budget scaled to seconds).
 Run: ``.venv/bin/python benchmarks/budget_chaos.py [--imports 50] [--threads 25]``
 

@@ -285,9 +285,9 @@ def prepare_migkit(frame: pd.DataFrame, accounts: list[str]) -> Runner:
 
 
 def prepare_migkit_single(frame: pd.DataFrame, accounts: list[str]) -> Runner:
-    import migkit.columns
+    import migkit.column_kernels
 
-    migkit.columns.PARALLEL_CELLS = sys.maxsize  # this subprocess only
+    migkit.column_kernels.PARALLEL_CELLS = sys.maxsize  # this subprocess only
     return prepare_migkit(frame, accounts)
 
 

@@ -19,7 +19,7 @@ from migkit.ledger import Ledger, NullLedger, default_path, fingerprint
 from migkit.migration_models import MigrationRun
 from migkit.models import Run
 from migkit.polling import PollSchedule
-from migkit.resources._base import Context
+from migkit.resources._base import ClientCore
 from migkit.resources.catalog import Sources, Templates
 from migkit.resources.companies import Companies
 from migkit.resources.exports import Exports
@@ -137,20 +137,20 @@ class Client:
             ledger = Ledger(ledger)
         self.ledger: Ledger | None = ledger
         account = fingerprint(key)
-        self._ctx = Context(
+        self._core = ClientCore(
             transport=self._transport,
             ledger=ledger.scoped(account, self._transport.base_url) if ledger else NullLedger(),
             account=account,
             schedule=poll or PollSchedule(),
             progress=progress,
         )
-        self.sources = Sources(self._ctx)
-        self.templates = Templates(self._ctx)
-        self.companies = Companies(self._ctx)
-        self.uploads = Uploads(self._ctx)
-        self.imports = Imports(self._ctx, self.uploads)
-        self.exports = Exports(self._ctx)
-        self.migrations = Migrations(self._ctx)
+        self.sources = Sources(self._core)
+        self.templates = Templates(self._core)
+        self.companies = Companies(self._core)
+        self.uploads = Uploads(self._core)
+        self.imports = Imports(self._core, self.uploads)
+        self.exports = Exports(self._core)
+        self.migrations = Migrations(self._core)
 
     @property
     def base_url(self) -> str:

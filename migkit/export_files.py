@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from migkit.columns import as_arrow, pair_copies, row_text
+from migkit.column_kernels import as_arrow, pair_copies, row_text
 from migkit.errors import ExportIncomplete as ExportIncomplete  # defined in migkit.errors
 from migkit.errors import ExportTooLarge as ExportTooLarge
 from migkit.printable import printable

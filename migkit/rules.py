@@ -38,7 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from migkit.columns import as_arrow, blank, is_in, repeated, run_all
+from migkit.column_kernels import as_arrow, blank, is_in, repeated, run_all
 from migkit.errors import UnknownName
 from migkit.regex import fullmatch_arrow
 
@@ -361,7 +361,7 @@ def check(
     """Every rule violation in ``frame`` as one long table, in row then column order.
 
     ``frame`` holds template column names (map file headers first with
-    :func:`migkit.headers.match_headers`); a template column absent from it counts as empty.
+    :func:`migkit.header_healing.match_headers`); a template column absent from it counts as empty.
     ``links`` gives, per link column, the values it may take; a link column without an entry
     is not checked. ``existing`` gives, per unique column, the values already in the sheet.
 

@@ -154,7 +154,7 @@ STORY = """
 ## The agent story (`agent_workbook.xlsx`, Generation 2)
 
 The sandbox's agent stand-in ([`docs/sandbox-agent.md`](../docs/sandbox-agent.md)) tells a
-whole Generation-2 story with this workbook (`tests/test_sandbox_gen2_story.py` runs it):
+whole Generation-2 story with this workbook (`tests/sandbox/test_sandbox_gen2_story.py` runs it):
 
 1. `generate` routes `Companies`, `People` and `Opportunities` to Accounts, Contacts and Deals
    by their headers (`Company Name`, `Email Address`, `Opportunity`…), says `Notes` matches no

@@ -21,6 +21,21 @@ from tests.helpers import SAMPLES, Api
 from tests.helpers_gen2 import Gen2
 from tests.hostile import HostileServer
 
+# Each suite folder carries a marker, so a run can pick or skip it (``-m "not browser"``).
+SUITE_MARKERS = {
+    "browser": ("browser", "slow"),
+    "chaos": ("chaos", "slow"),
+    "security": ("security",),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests of ``tests/browser``, ``tests/chaos`` and ``tests/security`` by folder."""
+    for item in items:
+        folder = item.path.parent.name
+        for marker in SUITE_MARKERS.get(folder, ()):
+            item.add_marker(marker)
+
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:

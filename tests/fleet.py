@@ -5,7 +5,7 @@ sandbox itself): every request that reaches the server is noted, as it arrives, 
 (the Flask rule it matches, ``GET /api/v1/companies/<company_id>``) and the time. That is the
 server's own count, to hold against the client's ``requests_sent`` and its request budget.
 
-:func:`run_fleet` is the scenario shared by ``tests/test_client_budget_chaos.py`` (a scaled
+:func:`run_fleet` is the scenario shared by ``tests/chaos/test_client_budget_chaos.py`` (a scaled
 budget, seconds) and ``benchmarks/budget_chaos.py`` (the default budget, minutes): one company
 per import (a company has one active import at a time), created and imported from several
 threads sharing one client, every fourth import an uploaded file, then all watched with

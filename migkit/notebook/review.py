@@ -157,7 +157,7 @@ class Review(Published, widgets.VBox):  # type: ignore[misc]
 
     def _requests(self) -> int:
         owner = self.run._imports
-        transport = getattr(getattr(owner, "_ctx", None), "transport", None)
+        transport = getattr(getattr(owner, "_core", None), "transport", None)
         return int(getattr(transport, "requests_sent", 0))
 
     # -- views -------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from migkit.columns import as_arrow
+from migkit.column_kernels import as_arrow
 
 Kind = Literal["text", "number", "datetime", "bool"]
 # What pandas' infer_dtype says about an object column, as a kind (anything else is text).

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from migkit.columns import is_in, run_all
+from migkit.column_kernels import is_in, run_all
 from migkit.errors import UsageError
 from migkit.reconcile.cells import CellDiffs, compare_column
 from migkit.reconcile.labels import Aligned, IndexLevel, Label, align, free_name, key_labels

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from migkit.errors import UsageError
-from migkit.headers import match_headers
+from migkit.header_healing import match_headers
 
 Label = Hashable
 

@@ -20,8 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from migkit import columns
-from migkit.columns import NULL_PART, SEPARATOR, codes_of, occurrences, row_text
+from migkit import column_kernels
+from migkit.column_kernels import NULL_PART, SEPARATOR, codes_of, occurrences, row_text
 
 Duplicates = Literal["occurrence", "first"]
 DUPLICATES: tuple[Duplicates, ...] = ("occurrence", "first")
@@ -77,8 +77,8 @@ def pair_by_key(lkey: pa.Array, rkey: pa.Array, duplicates: Duplicates) -> Pairi
     """
     if lkey.type != rkey.type:  # string vs large_string: one hash table needs one type
         rkey = rkey.cast(lkey.type)
-    groups = min(columns.MAX_WORKERS, os.cpu_count() or 1)
-    if len(lkey) + len(rkey) < columns.PARALLEL_CELLS or groups < 2:
+    groups = min(column_kernels.MAX_WORKERS, os.cpu_count() or 1)
+    if len(lkey) + len(rkey) < column_kernels.PARALLEL_CELLS or groups < 2:
         parts = [_pair_group(lkey, rkey, None, None, duplicates)]
     else:
         llen, rlen = _lengths(lkey), _lengths(rkey)
@@ -92,7 +92,8 @@ def pair_by_key(lkey: pa.Array, rkey: pa.Array, duplicates: Duplicates) -> Pairi
             lrows, rrows = np.flatnonzero(lgroup == group), np.flatnonzero(rgroup == group)
             tasks.append(lambda lr=lrows, rr=rrows: _pair_group(lkey, rkey, lr, rr, duplicates))
         # The first group stays on the calling thread (its large allocations stay there too).
-        parts = columns.run_all(tasks, [i == 0 for i in range(groups)], len(lkey) + len(rkey))
+        heavy = [i == 0 for i in range(groups)]
+        parts = column_kernels.run_all(tasks, heavy, len(lkey) + len(rkey))
     masks = {name: np.zeros(n, dtype=bool) for name, n in _mask_sizes(len(lkey), len(rkey))}
     for part in parts:  # a group returns positions; the report wants masks over each frame
         for name in masks:
@@ -174,7 +175,7 @@ def _pair_group(
 
 def pair_by_rows(lrow: pa.Array, rrow: pa.Array) -> Pairing:
     """Pair identical rows: the n-th copy of a row on the left with the n-th on the right."""
-    left, right = columns.pair_copies(lrow, rrow)
+    left, right = column_kernels.pair_copies(lrow, rrow)
     lnone, rnone = np.zeros(len(lrow), dtype=bool), np.zeros(len(rrow), dtype=bool)
     return Pairing(
         left=left,

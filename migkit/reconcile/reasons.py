@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from migkit.columns import blank, is_in
+from migkit.column_kernels import blank, is_in
 from migkit.errors import UsageError
 from migkit.reconcile.canonical import canonical
 from migkit.reconcile.comparison import Comparison

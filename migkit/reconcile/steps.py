@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from migkit.columns import as_arrow
+from migkit.column_kernels import as_arrow
 from migkit.errors import UsageError
 from migkit.reconcile.canonical import Kind, empty_to_null, iso_text, numbers, same
 from migkit.reconcile.normalize import DEFAULT, ColumnFix, Normalize

@@ -96,7 +96,7 @@ def run_id(run: Any) -> str:
 
 
 @dataclass
-class Context:
+class ClientCore:
     """What the resources of one client share: its transport, its ledger (scoped to its
     account and base URL, or a null one), the key's fingerprint, and settings."""
 
@@ -110,18 +110,20 @@ class Context:
 class Resource:
     """A group of endpoints of one client (``client.imports``, ...)."""
 
-    def __init__(self, ctx: Context) -> None:
-        self._ctx = ctx
+    def __init__(self, core: ClientCore) -> None:
+        self._core = core
 
     @property
     def _ledger(self) -> ClientLedger:
-        return self._ctx.ledger
+        return self._core.ledger
 
     # -- requests ----------------------------------------------------------------------------
     def _get(self, template: str, *, params: Mapping[str, Any] | None = None, **ids: str) -> Answer:
         """GET a JSON answer (always safe to retry); build results with ``.parse(...)``."""
         path = path_template(template, **ids)
-        return self._ctx.transport.call("GET", path, route=template, idempotent=True, params=params)
+        return self._core.transport.call(
+            "GET", path, route=template, idempotent=True, params=params
+        )
 
     def _send(
         self, method: str, template: str, body: Any, *, idempotent: bool, **ids: str
@@ -129,7 +131,7 @@ class Resource:
         """A write with a JSON body; ``idempotent`` when sending it twice cannot do anything
         twice (it carries an idempotency key, or it is a cancel)."""
         path = path_template(template, **ids)
-        return self._ctx.transport.call(
+        return self._core.transport.call(
             method, path, route=template, idempotent=idempotent, json=body
         )
 
@@ -146,7 +148,7 @@ class Resource:
     ) -> Body:
         """GET a download, read as it arrives (see :class:`~migkit._body.Body`)."""
         path = path_template(template, **ids)
-        return self._ctx.transport.stream(
+        return self._core.transport.stream(
             path,
             route=template,
             params=params,
@@ -181,7 +183,7 @@ class Resource:
         act again only when it finds nothing. ``tries`` acts in all (the retry policy's
         ``attempts`` + 1 by default)."""
         last: Exception | None = None
-        for _ in range(tries or self._ctx.transport.retry.attempts + 1):
+        for _ in range(tries or self._core.transport.retry.attempts + 1):
             try:
                 return act()
             except Exception as exc:

@@ -77,7 +77,7 @@ class Exports(Resource):
         frame = fetch_export(
             lambda: self.csv(company, sheet, filter=filter),
             lambda path, total: read_export_csv(path, expected_rows=total),
-            progress=self._ctx.progress,
+            progress=self._core.progress,
         )
         info = {"company": company_id(company), "sheet": sheet, "filter": filter}
         return describe(frame, info)
@@ -102,7 +102,7 @@ class Exports(Resource):
         sheets = fetch_export(
             lambda: self.csv(company, None, filter=filter),
             self._read_zip,
-            progress=self._ctx.progress,
+            progress=self._core.progress,
         )
         for name, frame in sheets.items():
             describe(frame, {"company": company_id(company), "sheet": name, "filter": filter})
@@ -124,11 +124,11 @@ class Exports(Resource):
         return fetch_export(
             lambda: self.csv(company, sheet, filter=filter),
             lambda body, total: csv_to_parquet(body, target, expected_rows=total).path,
-            progress=self._ctx.progress,
+            progress=self._core.progress,
         )
 
     def _read_zip(self, path: Path, total: int | None) -> dict[str, pd.DataFrame]:
-        limits = self._ctx.transport.limits
+        limits = self._core.transport.limits
         return read_export_zip(
             path,
             expected_rows=total,
@@ -188,7 +188,7 @@ class Exports(Resource):
         poll: MissedPolls[ExportRun] = MissedPolls(self.get)
         done = wait_for(
             poll.following(run),
-            schedule=self._ctx.schedule,
+            schedule=self._core.schedule,
             timeout=timeout,
             on_progress=on_progress,
         )

@@ -25,7 +25,7 @@ from migkit.models import Company, Option, Run, Upload
 from migkit.polling import MissedPolls, ProgressHook, wait_for, wait_many
 from migkit.preflight import check_or_raise, key_problems, rows_payload
 from migkit.progress import default_progress
-from migkit.resources._base import Context, Resource, company_id, looks_like_id, run_id
+from migkit.resources._base import ClientCore, Resource, company_id, looks_like_id, run_id
 from migkit.resources._messages import answers_body, landed, reply_once
 from migkit.resources.uploads import Uploads
 from migkit.upload_files import prepare_upload
@@ -64,8 +64,8 @@ def _key(raw: Mapping[str, Any]) -> str | None:
 class Imports(Resource):
     """``client.imports``: push rows or files into a company and follow the run."""
 
-    def __init__(self, ctx: Context, uploads: Uploads) -> None:
-        super().__init__(ctx)
+    def __init__(self, core: ClientCore, uploads: Uploads) -> None:
+        super().__init__(core)
         self._uploads = uploads
 
     # -- create ------------------------------------------------------------------------------
@@ -264,7 +264,7 @@ class Imports(Resource):
         fetch = poll.following(current)
         while True:
             current = wait_for(
-                fetch, schedule=self._ctx.schedule, timeout=timeout, on_progress=hook
+                fetch, schedule=self._core.schedule, timeout=timeout, on_progress=hook
             )
             if not (current.waiting and on_attention is not None):
                 break
@@ -288,11 +288,11 @@ class Imports(Resource):
 
         >>> done = client.imports.wait_all(runs)  # doctest: +SKIP
         """
-        budget = self._ctx.transport.budget
+        budget = self._core.transport.budget
         return wait_many(
             list(runs),
             MissedPolls(self.get),
-            schedule=self._ctx.schedule,
+            schedule=self._core.schedule,
             timeout=timeout,
             on_progress=self._hook(on_progress, runs=len(runs)),
             per_minute=budget.per_minute if budget else None,
@@ -303,9 +303,9 @@ class Imports(Resource):
     ) -> ProgressHook[Run] | None:
         if on_progress is not None:
             return on_progress
-        if not self._ctx.progress:
+        if not self._core.progress:
             return None
-        transport = self._ctx.transport
+        transport = self._core.transport
         return default_progress(runs, lambda: transport.requests_sent)
 
     # -- act ---------------------------------------------------------------------------------

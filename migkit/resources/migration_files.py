@@ -98,7 +98,7 @@ class MigrationFiles(Resource):
             url, entry = answer.parse(lambda body: _signed(_first(object_list(body, "files"))))
             putting = True
             ctype = entry.content_type or prepared.content_type
-            self._ctx.transport.put_signed(url, prepared.data, ctype)
+            self._core.transport.put_signed(url, prepared.data, ctype)
             return MigrationFile(
                 name=entry.name or prepared.name,
                 storage_path=entry.storage_path,

@@ -28,7 +28,7 @@ from migkit.fields import id_field, object_list
 from migkit.ledger import MigrationRunEntry
 from migkit.migration_models import RUN_KINDS, MigrationRun, MigrationRunActions
 from migkit.questions import Option
-from migkit.resources._base import Context, Resource, run_id
+from migkit.resources._base import ClientCore, Resource, run_id
 from migkit.resources._messages import answers_body, landed, reply_once
 from migkit.resources.secrets import scrubbed
 from migkit.resources.thread import Thread, migration_id
@@ -42,8 +42,8 @@ GONE = ("failed", "canceled", "not_started")  # runs that leave nothing to retur
 class MigrationRuns(Resource):
     """The run endpoints of ``client.migrations`` (start, poll, cancel, answer, credentials)."""
 
-    def __init__(self, ctx: Context, thread: Thread) -> None:
-        super().__init__(ctx)
+    def __init__(self, core: ClientCore, thread: Thread) -> None:
+        super().__init__(core)
         self._thread = thread
         self._after: dict[str, int] = {}  # run id -> the thread's last sequence before it
         # The client.migrations runs are handed out by, so run.wait() and the rest work.

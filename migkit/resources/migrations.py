@@ -32,7 +32,7 @@ from migkit.polling import ProgressHook
 from migkit.preflight import check_or_raise, company_problems
 from migkit.preview import Preview
 from migkit.questions import Option
-from migkit.resources._base import Context, Resource, lacks_extension
+from migkit.resources._base import ClientCore, Resource, lacks_extension
 from migkit.resources.migration_files import (
     FileSource,
     MigrationFiles,
@@ -63,13 +63,13 @@ def derived_migration_id(name: str, source: str | None, templates: Sequence[str]
 class Migrations(Resource):
     """``client.migrations``: the agent migrations of Generation 2."""
 
-    def __init__(self, ctx: Context) -> None:
-        super().__init__(ctx)
-        self._thread = Thread(ctx)
-        self._files = MigrationFiles(ctx)
-        self._runs = MigrationRuns(ctx, self._thread)
+    def __init__(self, core: ClientCore) -> None:
+        super().__init__(core)
+        self._thread = Thread(core)
+        self._files = MigrationFiles(core)
+        self._runs = MigrationRuns(core, self._thread)
         self._runs.owner = self
-        self._watch = RunWatch(ctx, self._runs, self._thread)
+        self._watch = RunWatch(core, self._runs, self._thread)
 
     # -- migrations --------------------------------------------------------------------------
     def create(
@@ -369,7 +369,7 @@ class Migrations(Resource):
         frame = fetch_export(
             lambda: self.export_csv(migration, slug, filter=filter),
             lambda path, total: read_export_csv(path, expected_rows=total),
-            progress=self._ctx.progress,
+            progress=self._core.progress,
         )
         info = {"migration": migration_id(migration), "template": slug, "filter": filter}
         return describe(frame, info)

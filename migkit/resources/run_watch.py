@@ -20,7 +20,7 @@ from migkit.errors import RunFailed, WaitTimeout
 from migkit.migration_models import MigrationRun, ThreadEvent
 from migkit.polling import MissedPolls, PollEvent, ProgressHook, settled, wait_for
 from migkit.progress import default_progress
-from migkit.resources._base import Context
+from migkit.resources._base import ClientCore
 from migkit.resources.migration_runs import MigrationRuns
 from migkit.resources.thread import Thread
 from migkit.statuses import RUN_TERMINAL, RUN_WAITING
@@ -39,8 +39,8 @@ def may_rest(event: ThreadEvent) -> bool:
 class RunWatch:
     """``client.migrations.wait`` / ``wait_all``."""
 
-    def __init__(self, ctx: Context, runs: MigrationRuns, thread: Thread) -> None:
-        self._ctx = ctx
+    def __init__(self, core: ClientCore, runs: MigrationRuns, thread: Thread) -> None:
+        self._core = core
         self._runs = runs
         self._thread = thread
 
@@ -74,7 +74,7 @@ class RunWatch:
                 poll = MissedPolls(self._runs.get)
                 current = wait_for(
                     poll.following(current),
-                    schedule=self._ctx.schedule,
+                    schedule=self._core.schedule,
                     timeout=timeout,
                     on_progress=hook,
                 )
@@ -148,8 +148,8 @@ class RunWatch:
     ) -> ProgressHook[MigrationRun] | None:
         if on_progress is not None:
             return on_progress
-        if not self._ctx.progress:
+        if not self._core.progress:
             return None
-        transport = self._ctx.transport
+        transport = self._core.transport
         made: Callable[..., Any] = default_progress
         return made(runs, lambda: transport.requests_sent)  # type: ignore[no-any-return]

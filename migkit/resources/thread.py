@@ -27,7 +27,7 @@ from migkit.errors import (
 )
 from migkit.fields import object_list
 from migkit.migration_models import ThreadEvent
-from migkit.resources._base import Context, Resource, lacks_extension
+from migkit.resources._base import ClientCore, Resource, lacks_extension
 
 THREAD = "/migrations/{id}/thread"
 STREAM = "/migrations/{id}/thread/stream"
@@ -62,8 +62,8 @@ class Thread(Resource):
     It remembers the highest sequence it has seen per migration (:meth:`seen`): a safe
     "before" mark for the next run (every event of a run started later comes after it)."""
 
-    def __init__(self, ctx: Context) -> None:
-        super().__init__(ctx)
+    def __init__(self, core: ClientCore) -> None:
+        super().__init__(core)
         self._seen: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -238,7 +238,7 @@ class Thread(Resource):
         stop: Callable[[], bool] | None,
         poll_every: Callable[[float], float] | None,
     ) -> Iterator[ThreadEvent]:
-        interval = poll_every or self._ctx.schedule.interval
+        interval = poll_every or self._core.schedule.interval
         quiet_since = time.monotonic()
         while not (stop is not None and stop()):
             events = self.events(mid, after=last, include=include)

@@ -77,7 +77,7 @@ class Uploads(Resource):
             )
             upload_url, upload_ref = answer.parse(_grant)
             putting = True
-            self._ctx.transport.put_signed(upload_url, prepared.data, prepared.content_type)
+            self._core.transport.put_signed(upload_url, prepared.data, prepared.content_type)
             return Upload(
                 name=prepared.name,
                 upload_ref=upload_ref,

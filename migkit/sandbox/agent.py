@@ -19,7 +19,7 @@ import sqlite3
 from typing import Any
 
 from migkit.sandbox import agent_answers as answers
-from migkit.sandbox import agent_inputs, engine, preview, questions
+from migkit.sandbox import agent_inputs, import_pass, preview, questions
 from migkit.sandbox.agent_worker import Busy, Context
 from migkit.sandbox.connector import CONNECTORS
 from migkit.sandbox.recipe import Recipe, build
@@ -310,7 +310,7 @@ def _execute(ctx: Context, sheets: list[Sheet]) -> None:
     )
     corrected = _corrections(ctx, sheets, migration, pending)
     with ctx.transaction(len(pending)) as db:
-        engine.replace_rows(db, ctx.run["id"], rows)
+        import_pass.replace_rows(db, ctx.run["id"], rows)
         _save_corrections(ctx, db, corrected)
         db.execute(
             "UPDATE migration_runs SET status = 'completed', message = NULL, report_json = ?,"

@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from migkit.headers import match_headers
+from migkit.header_healing import match_headers
 from migkit.sandbox.connector import CONNECTORS
 from migkit.sandbox.exporter import slug
 from migkit.sandbox.reader import FileProblem, Part, read_upload

@@ -23,7 +23,7 @@ from migkit.sandbox import (
     routes_source,
     routes_thread,
 )
-from migkit.sandbox.http import ApiError, size_text
+from migkit.sandbox.http import ErrorResponse, size_text
 from migkit.sandbox.state import SandboxState, current_state
 
 API_PREFIX = "/api/v1"
@@ -178,15 +178,15 @@ def create_app(state: SandboxState) -> Flask:
     app.before_request(_read_body)
     app.after_request(_after_faults)
 
-    @app.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> Response:
+    @app.errorhandler(ErrorResponse)
+    def api_error(exc: ErrorResponse) -> Response:
         return exc.response()
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         messages = {
-            # A 400 that reaches here is Werkzeug's (the routes answer theirs as ApiError).
+            # A 400 that reaches here is Werkzeug's (the routes answer theirs as ErrorResponse).
             400: "The request body could not be read (malformed chunked encoding, or the "
             "connection broke off); send the request again",
             404: "No such endpoint; see GET /api/v1/openapi.json for the routes",

@@ -20,7 +20,7 @@ from migkit.sandbox.store import is_uuid, private_file
 IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
 
 
-class ApiError(Exception):
+class ErrorResponse(Exception):
     """An error answered as ``{"error": message}`` (plus ``extra`` fields) with ``status``."""
 
     def __init__(self, status: int, message: str, **extra: Any) -> None:
@@ -37,8 +37,8 @@ class ApiError(Exception):
 
 
 def fail(status: int, message: str, **extra: Any) -> NoReturn:
-    """Raise an :class:`ApiError`."""
-    raise ApiError(status, message, **extra)
+    """Raise an :class:`ErrorResponse`."""
+    raise ErrorResponse(status, message, **extra)
 
 
 def json_body(raw: bytes) -> dict[str, Any]:

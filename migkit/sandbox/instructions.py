@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from migkit.headers import normalize_header
+from migkit.header_healing import normalize_header
 from migkit.sandbox.exporter import slug
 from migkit.sandbox.grammar import Instruction, Unreadable
 from migkit.sandbox.recipe import FILE_PREFIX, Recipe, edited, with_step

@@ -1,7 +1,7 @@
 """Validate a recipe's output with the rules engine, shape it as the documented preview, and
 turn it into the rows an execute inserts.
 
-Generation 1's :func:`migkit.sandbox.engine.validate_frames` decides every invalid cell, so
+Generation 1's :func:`migkit.sandbox.import_pass.validate_frames` decides every invalid cell, so
 migkit's local validation predicts a Generation-2 preview exactly as it predicts an import.
 Unique values and link targets also count the rows earlier executes of the same migration
 inserted; an execute validates again with the same function, so it flags what the preview
@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from migkit.sandbox import engine
+from migkit.sandbox import import_pass
 from migkit.sandbox.exporter import slug
 from migkit.sandbox.recipe import Recipe, build, template_columns
 from migkit.sandbox.sheets import Sheet, link_order
@@ -52,7 +52,7 @@ def check_recipe(
     }
     checked = {
         sheet.id: Checked(sheet, frame, violations, flagged)
-        for sheet, frame, violations, flagged in engine.validate_frames(
+        for sheet, frame, violations, flagged in import_pass.validate_frames(
             store, link_order(sheets), by_sheet, run_id
         )
     }
@@ -112,10 +112,10 @@ def summary(checked: list[Checked]) -> list[dict[str, Any]]:
     return out
 
 
-def records(checked: list[Checked], run_id: str) -> tuple[engine.Outcome, dict[str, Any]]:
+def records(checked: list[Checked], run_id: str) -> tuple[import_pass.Outcome, dict[str, Any]]:
     """The rows an execute inserts (each sheet's frame, valid rows clean and the others
-    flagged; for :func:`engine.replace_rows`) and the documented report."""
-    rows: engine.Outcome = []
+    flagged; for :func:`import_pass.replace_rows`) and the documented report."""
+    rows: import_pass.Outcome = []
     per_sheet = []
     flagged = 0
     for item in checked:

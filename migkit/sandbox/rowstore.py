@@ -36,7 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from migkit.columns import as_arrow
+from migkit.column_kernels import as_arrow
 from migkit.sandbox import csv_render
 from migkit.sandbox.pipeline import ordered
 from migkit.sandbox.store import Store

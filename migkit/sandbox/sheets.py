@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from migkit.headers import file_stem_matches, match_headers
+from migkit.header_healing import file_stem_matches, match_headers
 from migkit.rules import Template
 from migkit.sandbox.reader import FileProblem, Part
 from migkit.sandbox.store import Store

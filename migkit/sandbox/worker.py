@@ -15,7 +15,7 @@ import json
 import logging
 from typing import Any
 
-from migkit.sandbox import engine, exporter
+from migkit.sandbox import exporter, import_pass
 from migkit.sandbox.faults import RUN_FAULT_NAMES
 from migkit.sandbox.run_pool import RunPool
 
@@ -99,7 +99,7 @@ class Worker(RunPool):
         # Nothing a run raises may end the thread: the run fails, the worker keeps serving.
         try:
             self._process(run)
-        except engine.RunCanceled:
+        except import_pass.RunCanceled:
             if self._stop.is_set():  # shutting down: hand the run back for the next start
                 self._requeue(run["id"])
         except BaseException as exc:
@@ -109,23 +109,23 @@ class Worker(RunPool):
             except BaseException:  # the database too: the next start resumes the run
                 log.exception("sandbox run %s could not be marked failed", run["id"])
 
-    def _step(self, run_id: str) -> engine.Step:
+    def _step(self, run_id: str) -> import_pass.Step:
         def step(message: str) -> None:
             with self.store.write() as db:
                 status = db.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
                 if status is None or status[0] != "running":
-                    raise engine.RunCanceled(run_id)
+                    raise import_pass.RunCanceled(run_id)
                 db.execute("UPDATE runs SET progress_message = ? WHERE id = ?", (message, run_id))
             if self._stop.wait(self.step_seconds):
-                raise engine.RunCanceled(run_id)  # shutting down: the run resumes on restart
+                raise import_pass.RunCanceled(run_id)  # shutting down: the run resumes on restart
 
         return step
 
     def _process(self, run: dict[str, Any]) -> None:
         step = self._step(run["id"])
         if run["kind"] == "import":
-            if engine.retry_then(self.store, run["id"], step, run["fault"]):
-                engine.run_import_pass(self.store, run, step)
+            if import_pass.retry_then(self.store, run["id"], step, run["fault"]):
+                import_pass.run_import_pass(self.store, run, step)
             return
         company = self.store.one(
             "SELECT connections_json FROM companies WHERE id = ?", run["company_id"]

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from migkit.columns import as_arrow
+from migkit.column_kernels import as_arrow
 from migkit.errors import UsageError
 from migkit.export_parquet import csv_to_parquet
 from migkit.reconcile.canonical import Kind, canonical

@@ -1,6 +1,6 @@
 """migkit's text semantics as engine expressions, the same on DuckDB and Spark.
 
-The in-memory path is the reference (:mod:`migkit.reconcile.steps`, :mod:`migkit.columns`,
+The in-memory path is the reference (:mod:`migkit.reconcile.steps`, :mod:`migkit.column_kernels`,
 :mod:`migkit.regex`). The engines' own functions differ from it, so nothing here relies on
 them where they differ:
 
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from migkit.columns import NULL_PART, SEPARATOR
+from migkit.column_kernels import NULL_PART, SEPARATOR
 from migkit.reconcile import canonical as canonical_text
 from migkit.reconcile.steps import ColumnRules
 
@@ -112,7 +112,7 @@ def same(left: Any, right: Any) -> Any:
 
 
 def blank(x: Any) -> Any:
-    """Null, empty, or only whitespace (``str.isspace``): :func:`migkit.columns.blank`."""
+    """Null, empty, or only whitespace (``str.isspace``): :func:`migkit.column_kernels.blank`."""
     return empty(x) | x.re_search(f"^{WHITESPACE}+\\z").fill_null(False)
 
 
@@ -161,7 +161,7 @@ def row_key(parts: list[Any]) -> Any:
 
 def row_text(parts: list[Any]) -> Any:
     """Every part joined by ``\\x1f``, a null part as ``\\x00``
-    (:func:`migkit.columns.row_text`)."""
+    (:func:`migkit.column_kernels.row_text`)."""
     import ibis
 
     if not parts:

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from migkit.headers import match_headers
+from migkit.header_healing import match_headers
 from migkit.regex import fullmatch_arrow, python_pattern, re2_pattern
 from migkit.rules import VIOLATION_COLUMNS, Template
 from migkit.scale import text
@@ -136,7 +136,7 @@ def _violations(
 
 
 def _values_table(engine: Engine, values: Iterable[Any]) -> Any:
-    from migkit.columns import as_arrow
+    from migkit.column_kernels import as_arrow
 
     array = as_arrow(pd.Series(list(values), dtype=object)).cast(pa.large_string())
     return engine.from_arrow(pa.table({"v": array}))

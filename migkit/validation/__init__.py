@@ -1,7 +1,7 @@
 """Local validation that predicts the server: which rows it will flag, and why.
 
 It uses the very rules engine (:mod:`migkit.rules`) and header healing
-(:mod:`migkit.headers`) the sandbox runs, so the prediction and the sandbox cannot drift.
+(:mod:`migkit.header_healing`) the sandbox runs, so the prediction and the sandbox cannot drift.
 
 >>> import pandas as pd, migkit
 >>> from migkit.rules import Template
@@ -20,7 +20,7 @@ from typing import Any, cast
 import pandas as pd
 
 from migkit.errors import UnknownName, UsageError
-from migkit.headers import match_headers
+from migkit.header_healing import match_headers
 from migkit.rules import Column, Link, Template, check, link_values
 from migkit.validation.files import FileValidationReport, validate_file
 from migkit.validation.report import ValidationReport

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from migkit.headers import HeaderMatch, match_headers
+from migkit.header_healing import HeaderMatch, match_headers
 from migkit.read import ReadError, ReadLimits, format_of, read
 from migkit.read.limits import DEFAULT_LIMITS
 from migkit.read.streamed import open_delimited

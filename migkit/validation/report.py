@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from migkit.headers import HeaderMatch
+from migkit.header_healing import HeaderMatch
 from migkit.rules import Template, flagged_positions
 
 
