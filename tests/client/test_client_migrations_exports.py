@@ -70,3 +70,27 @@ def test_wait_all_follows_a_fleet_to_rest(make_client: Callable[..., migkit.Clie
     done = client.migrations.wait_all(runs)
     assert [r.id for r in done] == [r.id for r in runs]
     assert {r.status for r in done} == {"awaiting_approval"}
+
+
+def test_an_export_streams_to_parquet_holding_what_the_frame_holds(
+    hostile: HostileServer, hostile_client: Callable[..., migkit.Client], tmp_path: Path
+) -> None:
+    hostile.on("GET", EXPORT, gzipped_csv(2))
+    client = hostile_client()
+    saved = client.migrations.to_parquet("m1", "contacts", tmp_path / "c.parquet", filter="all")
+    frame = client.migrations.export_frame("m1", "contacts", filter="all")
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(saved).to_pandas().values.tolist() == frame.values.tolist()
+    assert [r.query for r in hostile.requests("GET", EXPORT)] == ["filter=all"] * 2
+
+
+def test_a_short_export_leaves_no_parquet_file(
+    hostile: HostileServer, hostile_client: Callable[..., migkit.Client], tmp_path: Path
+) -> None:
+    hostile.on("GET", EXPORT, gzipped_csv(3))
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ExportIncomplete):
+        hostile_client().migrations.to_parquet("m1", "contacts", out / "c.parquet")
+    assert list(out.iterdir()) == []  # neither the Parquet file nor a partial one
