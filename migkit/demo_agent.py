@@ -121,8 +121,9 @@ def _summary(source_rows: int, preview: Any, report: Any, recipe: Any, landed: A
         ("contacts exported as valid", landed.matched),
         ("contacts flagged, not in the valid export", len(landed.missing)),
     ]
+    width = max(len(label) for label, _ in lines)
     for label, count in lines:
-        print(f"  {label:<50} {count:>5}")
+        print(f"  {label:<{width}} {count:>6,}")
 
 
 def _story(client: Client, path: Path) -> bool:

@@ -238,6 +238,8 @@ def test_the_generation_2_demo_tells_the_agent_story_and_exits_0() -> None:
     assert "execute: completed: 21 valid + 5 flagged = 26 inserted" in out
     assert "missing: flagged by the server      3" in out
     assert "Every row is accounted for." in out
+    summary = out.split("== Summary")[1].splitlines()[1:8]
+    assert len({len(line) for line in summary}) == 1, summary  # the counts line up
     assert "generate · run" in result.stderr  # progress on stderr, a line per status change
     assert result.stderr.count("generate · run") <= 6
 
