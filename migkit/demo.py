@@ -8,7 +8,6 @@ every source row is accounted for. Exit code 0 when the accounting holds.
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,8 @@ from typing import Any
 import pandas as pd
 
 from migkit.client import Client
+from migkit.demo_session import demo_session, missing_workbook
 from migkit.models import Run
-from migkit.polling import PollSchedule
 from migkit.printable import counted
 from migkit.progress import RunState, progress_enabled
 from migkit.progress.state import outcome
@@ -25,7 +24,6 @@ from migkit.read import read
 from migkit.reconcile import reconcile
 from migkit.validation import ValidationReport, validate
 
-SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
 WORKBOOK = "customer_workbook.xlsx"
 
 
@@ -93,106 +91,103 @@ def run_demo(step_seconds: float = 0.3, data: str | None = None, progress: bool 
     >>> run_demo(step_seconds=0)  # doctest: +SKIP
     0
     """
-    import migkit.sandbox  # the demo's embedded server; the client itself never imports it
-
     progress = progress and progress_enabled()
-    folder = Path(data) if data else SAMPLE_DATA
-    path = folder / WORKBOOK
-    if not path.is_file():
-        print(f"migkit demo: {path} not found; pass --data FOLDER holding {WORKBOOK}")
+    missing = missing_workbook(WORKBOOK, data)
+    if missing:
+        print(f"migkit demo: {missing}")
         return 2
-    poll = PollSchedule(first=max(0.1, step_seconds), growth=0.05, cap=2.0)
-    with (
-        migkit.sandbox.start(step_seconds=step_seconds) as sb,
-        tempfile.TemporaryDirectory(prefix="migkit-demo-") as tmp,
-        Client(
-            sb.api_key, sb.base_url, ledger=Path(tmp) / "ledger.db", poll=poll, progress=progress
-        ) as client,
+    with demo_session(WORKBOOK, step_seconds=step_seconds, data=data, progress=progress) as (
+        path,
+        _,
+        client,
     ):
-        print(f"Embedded sandbox at {sb.base_url} (a local emulator of the Vern Migration API)")
+        return _story(client, path, progress)
 
-        _title(f"1. Read {path.name}")
-        sheets = read(path)
-        for name, frame in sheets.items():
-            print(f"{name}: {len(frame)} rows, columns {list(frame.columns)}")
 
-        _title("2. Validate before upload")
-        accounts, contacts = sheets["Accounts"], sheets["Contacts"]
-        templates = {t.name: t for t in client.templates.list()}
-        accounts_check = _validate("Accounts", accounts, templates["Accounts"])
-        contacts_check = _validate(
-            "Contacts", contacts, templates["Contacts"], Account=accounts["Company Name"]
-        )
+def _story(client: Client, path: Path, progress: bool) -> int:
+    """The Generation-1 story; the process exit code."""
+    _title(f"1. Read {path.name}")
+    sheets = read(path)
+    for name, frame in sheets.items():
+        print(f"{name}: {len(frame)} rows, columns {list(frame.columns)}")
 
-        _title("3. Apply suggested fixes")
-        accounts_fixed = _fix("Accounts", accounts_check)
-        contacts_fixed = _fix("Contacts", contacts_check, skip_rules=("allowed",))
-        final_check = validate(
-            contacts_fixed,
-            templates["Contacts"],
-            links={"Account": accounts_fixed["Company Name"]},
-        )
-        print(f"Contacts now: {final_check.predicted_flagged_rows} rows would be flagged")
+    _title("2. Validate before upload")
+    accounts, contacts = sheets["Accounts"], sheets["Contacts"]
+    templates = {t.name: t for t in client.templates.list()}
+    accounts_check = _validate("Accounts", accounts, templates["Accounts"])
+    contacts_check = _validate(
+        "Contacts", contacts, templates["Contacts"], Account=accounts["Company Name"]
+    )
 
-        _title("4. Import Accounts, then Contacts")
-        company = client.companies.create(
-            "Acme Corp (demo)",
-            "Spreadsheet",
-            templates=["Accounts", "Contacts"],
-            external_id=f"demo-{uuid.uuid4().hex[:12]}",
-        )
-        print(f"Company {company.name} ({company.id})")
-        accounts_run, _ = _finish(
-            client, client.imports.create(company, frame=accounts_fixed, sheet="Accounts"), progress
-        )
-        contacts_run, paused = _finish(
-            client, client.imports.create(company, frame=contacts_fixed, sheet="Contacts"), progress
-        )
+    _title("3. Apply suggested fixes")
+    accounts_fixed = _fix("Accounts", accounts_check)
+    contacts_fixed = _fix("Contacts", contacts_check, skip_rules=("allowed",))
+    final_check = validate(
+        contacts_fixed,
+        templates["Contacts"],
+        links={"Account": accounts_fixed["Company Name"]},
+    )
+    print(f"Contacts now: {final_check.predicted_flagged_rows} rows would be flagged")
 
-        _title("5. Export and reconcile")
-        exported = client.exports.frame(company, "Contacts")
-        flagged = client.exports.frame(company, "Contacts", filter="flagged")
-        print(f"Contacts export: {len(exported)} valid rows, {len(flagged)} flagged rows")
-        report = reconcile(
-            contacts_fixed,
-            exported,
-            key="Email",
-            flagged=flagged,
-            validation=final_check,
-            patch=paused,
-        )
-        print(_indent(report.summary().to_string()))
-        if len(report.changed):
-            shown = report.changed[["Email", "column", "source", "export", "reason"]].head(5)
-            print(_indent("changed cells, e.g.\n" + shown.to_string(index=False)))
+    _title("4. Import Accounts, then Contacts")
+    company = client.companies.create(
+        "Acme Corp (demo)",
+        "Spreadsheet",
+        templates=["Accounts", "Contacts"],
+        external_id=f"demo-{uuid.uuid4().hex[:12]}",
+    )
+    print(f"Company {company.name} ({company.id})")
+    accounts_run, _ = _finish(
+        client, client.imports.create(company, frame=accounts_fixed, sheet="Accounts"), progress
+    )
+    contacts_run, paused = _finish(
+        client, client.imports.create(company, frame=contacts_fixed, sheet="Contacts"), progress
+    )
 
-        _title("Summary: every Contacts row accounted for")
-        dropped = len(contacts) - len(contacts_fixed)
-        reasons = report.missing["reason"].value_counts().to_dict()
-        lines = [
-            (f"rows in {path.name}", len(contacts)),
-            ("dropped locally (missing a required value)", dropped),
-            ("inserted (valid + flagged)", len(contacts_fixed)),
-            ("exported as valid", report.matched),
-            *[(f"not exported: {reason}", count) for reason, count in reasons.items()],
-            ("cells changed by the accepted fix", len(report.changed)),
-        ]
-        for label, count in lines:
-            print(f"  {label:<48} {count:>5}")
-        accounted = dropped + report.matched + len(report.missing) == len(contacts)
-        explained = "unknown" not in reasons and report.extra.empty
-        ok = (
-            accounts_run.status == "completed"
-            and contacts_run.status == "completed"
-            and accounted
-            and explained
+    _title("5. Export and reconcile")
+    exported = client.exports.frame(company, "Contacts")
+    flagged = client.exports.frame(company, "Contacts", filter="flagged")
+    print(f"Contacts export: {len(exported)} valid rows, {len(flagged)} flagged rows")
+    report = reconcile(
+        contacts_fixed,
+        exported,
+        key="Email",
+        flagged=flagged,
+        validation=final_check,
+        patch=paused,
+    )
+    print(_indent(report.summary().to_string()))
+    if len(report.changed):
+        shown = report.changed[["Email", "column", "source", "export", "reason"]].head(5)
+        print(_indent("changed cells, e.g.\n" + shown.to_string(index=False)))
+
+    _title("Summary: every Contacts row accounted for")
+    dropped = len(contacts) - len(contacts_fixed)
+    reasons = report.missing["reason"].value_counts().to_dict()
+    lines = [
+        (f"rows in {path.name}", len(contacts)),
+        ("dropped locally (missing a required value)", dropped),
+        ("inserted (valid + flagged)", len(contacts_fixed)),
+        ("exported as valid", report.matched),
+        *[(f"not exported: {reason}", count) for reason, count in reasons.items()],
+        ("cells changed by the accepted fix", len(report.changed)),
+    ]
+    for label, count in lines:
+        print(f"  {label:<48} {count:>5}")
+    accounted = dropped + report.matched + len(report.missing) == len(contacts)
+    explained = "unknown" not in reasons and report.extra.empty
+    ok = (
+        accounts_run.status == "completed"
+        and contacts_run.status == "completed"
+        and accounted
+        and explained
+    )
+    print(
+        f"\n{client.requests_sent} API requests. "
+        + (
+            "Every row is accounted for."
+            if ok
+            else "Some rows are NOT accounted for: see above."
         )
-        print(
-            f"\n{client.requests_sent} API requests. "
-            + (
-                "Every row is accounted for."
-                if ok
-                else "Some rows are NOT accounted for: see above."
-            )
-        )
+    )
     return 0 if ok else 1

@@ -11,21 +11,18 @@ printed step by step. Exit code 0 when the accounting holds.
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
 from migkit.client import Client
-from migkit.polling import PollSchedule
+from migkit.demo_session import demo_session, missing_workbook
 from migkit.preview_changes import preview_changes
 from migkit.printable import counted
-from migkit.progress import progress_enabled
 from migkit.progress.thread import event_line
 from migkit.read import read
 from migkit.reconcile import reconcile
 
-SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
 WORKBOOK = "agent_workbook.xlsx"
 ANSWERS = {"Tier": "Map them all to 'Gold'", "Status": "open", "Stage": "Keep them flagged"}
 QUESTION = "Why are some contacts flagged?"
@@ -173,26 +170,15 @@ def run_agent_demo(
     >>> run_agent_demo(step_seconds=0)  # doctest: +SKIP
     0
     """
-    import migkit.sandbox  # the demo's embedded server; the client itself never imports it
-
-    folder = Path(data) if data else SAMPLE_DATA
-    path = folder / WORKBOOK
-    if not path.is_file():
-        print(f"migkit demo: {path} not found; pass --data FOLDER holding {WORKBOOK}")
+    missing = missing_workbook(WORKBOOK, data)
+    if missing:
+        print(f"migkit demo: {missing}")
         return 2
-    poll = PollSchedule(first=max(0.1, step_seconds), growth=0.05, cap=2.0)
-    with (
-        migkit.sandbox.start(step_seconds=step_seconds) as sb,
-        tempfile.TemporaryDirectory(prefix="migkit-demo-") as tmp,
-        Client(
-            sb.api_key,
-            sb.base_url,
-            ledger=Path(tmp) / "ledger.db",
-            poll=poll,
-            progress=progress and progress_enabled(),
-        ) as client,
+    with demo_session(WORKBOOK, step_seconds=step_seconds, data=data, progress=progress) as (
+        path,
+        _,
+        client,
     ):
-        print(f"Embedded sandbox at {sb.base_url} (a local emulator of the Vern Migration API)")
         print("Its agent is a deterministic, rule-based stand-in for the real managed agent.")
         ok = _story(client, path)
         print(
