@@ -51,7 +51,7 @@ class ExportStream:
         :class:`~migkit.errors.ExportIncomplete` at once. A body cut off in transit (the
         connection drops, HTTP framing ends early) or stalled raises
         :class:`~migkit.errors.TransportError`."""
-        counter = RecordCounter() if self._counts_rows else None
+        counter = RecordCounter(self.total_records) if self._counts_rows else None
         for chunk in self._body.chunks(chunk_size):
             if counter is not None and self.total_records is not None:
                 counter.feed(chunk)

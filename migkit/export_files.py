@@ -53,7 +53,12 @@ class RecordCounter:
     download stops as soon as it holds more rows than the server announced.
 
     ``rows`` is a lower bound of the data rows (the header is the first record; a last row
-    without a line break is not counted until the end).
+    without a line break is not counted until the end). Given ``expected`` (the announced
+    rows), the counter only counts line breaks, which is fast, while there are too few of them
+    to exceed it (a record ends at a line break, so records cannot outnumber them); past that
+    it counts records exactly from there on, so ``rows`` stays a lower bound and a body with
+    more rows than announced is still caught, at most ``expected`` rows later. Without
+    ``expected`` every record is counted.
 
     >>> counter = RecordCounter()
     >>> counter.feed(b'Email,Notes\\r\\nann@x.io,"two\\nlin')
@@ -62,12 +67,23 @@ class RecordCounter:
     2
     """
 
-    def __init__(self) -> None:
-        self.records = 0
+    def __init__(self, expected: int | None = None) -> None:
+        self.records = 0  # counted exactly (all of them, or those since counting began)
         self._quoted = 0  # 1 while inside a quoted field at the end of the last chunk
+        self._breaks = 0  # line breaks seen while not counting exactly
+        self._room = None if expected is None else expected + 1  # records that cannot exceed
 
     def feed(self, chunk: bytes) -> None:
         """Count the record ends in the next chunk of the body."""
+        if self._room is not None:
+            self._breaks += chunk.count(b"\n")
+            if self._breaks <= self._room:  # cannot hold more rows than announced yet
+                self._quoted = (self._quoted + chunk.count(b'"')) & 1
+                return
+            self._room = None  # from this chunk on, count exactly
+        self._count(chunk)
+
+    def _count(self, chunk: bytes) -> None:
         if b'"' not in chunk and not self._quoted:  # no quoting here: every line break counts
             self.records += chunk.count(b"\n")
             return
@@ -243,7 +259,7 @@ def _read_member(
     archive: zipfile.ZipFile, member: zipfile.ZipInfo, expected: int | None, before: int
 ) -> pd.DataFrame:
     name = member.filename
-    counter = RecordCounter()
+    counter = RecordCounter(None if expected is None else max(expected - before, 0))
     try:
         with archive.open(member) as raw, tempfile.SpooledTemporaryFile(64 << 20) as spool:
             while chunk := raw.read(4 << 20):  # pyarrow wants a seekable file

@@ -72,6 +72,27 @@ def test_the_record_counter_agrees_with_the_csv_module_however_the_body_is_cut(
     assert counter.rows == len(rows)
 
 
+@given(
+    st.lists(st.lists(cells, min_size=1, max_size=3), max_size=20),
+    st.integers(0, 25),
+    st.data(),
+)
+@settings(max_examples=150, deadline=None)
+def test_with_the_announced_count_the_counter_is_a_lower_bound_that_still_catches_a_long_body(
+    rows: list[list[str]], expected: int, data: st.DataObject
+) -> None:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerows([["h"], *rows])
+    body = out.getvalue().encode()
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(body)), max_size=6)))
+    counter = RecordCounter(expected)
+    for start, end in zip([0, *cuts], [*cuts, len(body)], strict=True):
+        counter.feed(body[start:end])
+    assert counter.rows <= len(rows)  # never more than the body holds: no false alarm
+    if len(rows) > 2 * expected + 1:  # far past the announced count: caught
+        assert counter.rows > expected
+
+
 def zipped(path: Path, members: dict[str, bytes]) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in members.items():
