@@ -206,3 +206,15 @@ def receive_file(final: Path, limit: int, too_big: str) -> tuple[Path, int]:
         partial.unlink(missing_ok=True)
         raise
     return partial, received
+
+
+def account_rows(table: str, external_id: str | None) -> list[dict[str, Any]]:
+    """The caller's account's rows of ``table`` (``companies`` or ``migrations``), newest
+    first, only those with ``external_id`` when it is given: the EXT find of both
+    generations."""
+    sql = f"SELECT * FROM {table} WHERE account_id = ?"  # table: one of ours, never the caller's
+    args: list[Any] = [account_id()]
+    if external_id is not None:
+        sql += " AND external_id = ?"
+        args.append(external_id)
+    return [dict(r) for r in state().store.all(sql + " ORDER BY seq DESC", *args)]

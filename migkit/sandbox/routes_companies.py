@@ -15,6 +15,7 @@ from flask import Flask, Response, jsonify, request
 from migkit.sandbox.exporter import slug
 from migkit.sandbox.http import (
     account_id,
+    account_rows,
     company_or_404,
     created,
     fail,
@@ -180,14 +181,8 @@ def get_company(company_id: str) -> Response:
 
 
 def find_companies() -> Response:
-    external_id = request.args.get("external_id")
-    sql = "SELECT * FROM companies WHERE account_id = ?"
-    args: list[Any] = [account_id()]
-    if external_id is not None:
-        sql += " AND external_id = ?"
-        args.append(external_id)
-    rows = state().store.all(sql + " ORDER BY seq DESC", *args)
-    return jsonify({"companies": [company_body(dict(r)) for r in rows]})
+    rows = account_rows("companies", request.args.get("external_id"))
+    return jsonify({"companies": [company_body(r) for r in rows]})
 
 
 def create_upload(company_id: str) -> Response:

@@ -14,6 +14,7 @@ from migkit.sandbox import thread
 from migkit.sandbox.exporter import slug
 from migkit.sandbox.http import (
     account_id,
+    account_rows,
     created,
     fail,
     json_body,
@@ -125,14 +126,8 @@ def get_migration(migration_id: str) -> Response:
 
 
 def find_migrations() -> Response:
-    external_id = request.args.get("external_id")
-    sql = "SELECT * FROM migrations WHERE account_id = ?"
-    args: list[Any] = [account_id()]
-    if external_id is not None:
-        sql += " AND external_id = ?"
-        args.append(external_id)
-    rows = state().store.all(sql + " ORDER BY seq DESC", *args)
-    return jsonify({"migrations": [migration_body(dict(r)) for r in rows]})
+    rows = account_rows("migrations", request.args.get("external_id"))
+    return jsonify({"migrations": [migration_body(r) for r in rows]})
 
 
 def _file_entry(number: int, entry: Any) -> tuple[str, str]:
