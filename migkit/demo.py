@@ -184,10 +184,6 @@ def _story(client: Client, path: Path, progress: bool) -> int:
     )
     print(
         f"\n{client.requests_sent} API requests. "
-        + (
-            "Every row is accounted for."
-            if ok
-            else "Some rows are NOT accounted for: see above."
-        )
+        + ("Every row is accounted for." if ok else "Some rows are NOT accounted for: see above.")
     )
     return 0 if ok else 1

@@ -371,6 +371,14 @@ class WaitTimeout(RunError):
         return self.run_status
 
 
+class EngineOutOfMemory(MigkitError, MemoryError):
+    """The engine (DuckDB) ran out of memory within its cap; the message says which cap
+    and what to change.
+
+    >>> raise EngineOutOfMemory("duckdb ran out of memory while pairing ...")  # doctest: +SKIP
+    """
+
+
 class ExportIncomplete(MigkitError):
     """A downloaded export is truncated or malformed; download it again.
 

@@ -189,7 +189,11 @@ class DelimitedRows:
             return iter(io.TextIOWrapper(io.BytesIO(body), "utf-8", newline=""))
 
         return cls(
-            utf8_source(body), layout, name, text_again=text_again, **options  # type: ignore[arg-type]
+            utf8_source(body),
+            layout,
+            name,
+            text_again=text_again,
+            **options,  # type: ignore[arg-type]
         )
 
     def __post_init__(self) -> None:

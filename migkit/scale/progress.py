@@ -13,6 +13,8 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from migkit.errors import EngineOutOfMemory
+
 POLL_SECONDS = 0.5
 
 
@@ -75,3 +77,16 @@ class Stages:
             self._thread.join(timeout=2)
         if self._bar is not None:
             self._bar.close()
+        if exc is not None and type(exc).__name__ == "OutOfMemoryException":
+            raise self._out_of_memory(exc) from None
+
+    def _out_of_memory(self, exc: BaseException) -> EngineOutOfMemory:
+        # DuckDB's own advice names SQL settings; this names migkit's.
+        limit = getattr(self._engine, "memory_limit", None)
+        said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return EngineOutOfMemory(
+            f"{self._engine.name} ran out of memory while {self.stage or 'working'}"
+            f" (memory_limit={limit!r}): pass migkit.scale.DuckDB(memory_limit='4GB') or"
+            " more, or threads=1, and a temp_directory on a disk with room to spill."
+            f" DuckDB said: {said}"
+        )

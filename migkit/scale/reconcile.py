@@ -4,9 +4,14 @@
 2. Key text per row, normalized exactly as in memory (:mod:`migkit.scale.text`). When a key
    repeats, each row's occurrence is its rank among the rows of its key by position, so the
    n-th row of a key pairs with the n-th on the other side (``duplicates="first"``: only the
-   first ones); when no key repeats (checked first), the ranks are all 0 and are skipped.
-3. One full outer join on (key, occurrence) keeps only what the report needs: unpaired rows
-   and pairs with a cell that differs as written (usually few), materialized once.
+   first ones); when no key repeats, the ranks are all 0 and are skipped.
+3. One full outer join keeps only what the report needs: unpaired rows and pairs with a
+   cell that differs as written (usually few), materialized once. Whether keys repeat is
+   settled without a pass over the second side: the first side's keys are checked (one
+   aggregate); when they are unique the join is on the key alone, which then has at most
+   one row per row of the second side, and a repeat there shows in the join itself (more
+   second-side rows paired than first-side rows, or an unpaired key twice). Only then are
+   the ranks computed and the join run again on (key, occurrence).
 4. Missing and extra rows, changed and hidden cells, repeated keys and the counts per column
    are read from that, with the same reasons and the same order as in memory.
 
@@ -80,13 +85,21 @@ def run(
         lside, rside = _keyed(engine, plan, 0), _keyed(engine, plan, 1)
         if _reread(engine, plan):  # keys normalized once, not once per query that reads them
             lside, rside = engine.materialize(lside), engine.materialize(rside)
-        # Occurrence ranks only when a key repeats (checked first: one aggregate per side);
-        # otherwise the join is on the key alone.
-        ranked = _repeats(engine, lside, rside) > 0
+        # Occurrence ranks only when a key repeats (module docstring, step 3).
+        ranked = _repeats(engine, lside, "l") > 0
+        parts = _parts(engine, plan)
+        if not ranked:
+            kept = _joined(engine, plan, lside, rside, parts, stages, ranked=False)
+            joined = _with_keys(plan, union_all(kept))
+            unpaired = _unpaired_counts(engine, joined)
+            ranked = _second_side_repeats(engine, plan, joined, unpaired)
+            if ranked:
+                for table in kept:
+                    engine.release(table)
         if ranked:
             lside, rside = _ranked(lside), _ranked(rside)
-        joined = engine.materialize(_join(plan, lside, rside, ranked=ranked))
-        unpaired = _unpaired_counts(engine, joined)
+            joined = union_all(_joined(engine, plan, lside, rside, parts, stages, ranked=True))
+            unpaired = _unpaired_counts(engine, joined)
         stages.start("comparing", None)
         cells = engine.materialize(_cells(engine, plan, joined))
         stages.start("writing", None)
@@ -192,14 +205,14 @@ def _ranked(side: Any) -> Any:
     )
 
 
-def _repeats(engine: Engine, lside: Any, rside: Any) -> int:
-    """Keys, on both sides, held by more than one row (one query). On DuckDB a 64-bit hash of
-    the key is grouped first (an integer hash table, far cheaper than one of strings): when no
-    hash repeats, no key does; only when one does (a repeat, or a collision) are the keys
+def _repeats(engine: Engine, side: Any, p: str) -> int:
+    """Keys of one side held by more than one row. On DuckDB a 64-bit hash of the key is
+    grouped first (an integer hash table, far cheaper than one of strings): when no hash
+    repeats, no key does; only when one does (a repeat, or a collision) are the keys
     themselves grouped."""
-    if engine.name == "duckdb" and not _groups_over_one(engine, lside, rside, hashed=True):
+    if engine.name == "duckdb" and not _groups_over_one(engine, side, p, hashed=True):
         return 0
-    return _groups_over_one(engine, lside, rside, hashed=False)
+    return _groups_over_one(engine, side, p, hashed=False)
 
 
 def _duckdb_hash(x: Any) -> Any:
@@ -213,21 +226,81 @@ def _duckdb_hash(x: Any) -> Any:
     return hash_of(x)
 
 
-def _groups_over_one(engine: Engine, lside: Any, rside: Any, *, hashed: bool) -> int:
-    counts = []
-    for side, p in ((lside, "l"), (rside, "r")):
-        keyed = side.filter(side[f"{p}_k"].notnull())
-        k = _duckdb_hash(keyed[f"{p}_k"]) if hashed else keyed[f"{p}_k"]
-        groups = keyed.group_by(k.name("g")).aggregate(n=keyed.count())
-        counts.append(groups.filter(groups.n > 1).count().name(f"{p}n").as_table())
-    row = engine.to_pyarrow(counts[0].cross_join(counts[1])).to_pylist()[0]
-    return int(row["ln"] or 0) + int(row["rn"] or 0)
+def _groups_over_one(engine: Engine, side: Any, p: str, *, hashed: bool) -> int:
+    keyed = side.filter(side[f"{p}_k"].notnull())
+    k = _duckdb_hash(keyed[f"{p}_k"]) if hashed else keyed[f"{p}_k"]
+    groups = keyed.group_by(k.name("g")).aggregate(n=keyed.count())
+    return int(
+        engine.to_pyarrow(groups.filter(groups.n > 1).count().name("n").as_table())["n"][0].as_py()
+        or 0
+    )
 
 
-def _join(plan: Plan, lside: Any, rside: Any, *, ranked: bool) -> Any:
+def _second_side_repeats(
+    engine: Engine, plan: Plan, joined: Any, unpaired: tuple[int, int]
+) -> bool:
+    """Whether a key of the second side repeats, read from the join on the key alone when
+    the first side's keys are unique: each second-side row then pairs at most once, so a
+    repeated paired key pairs more second-side rows than first-side rows, and a repeated
+    unpaired key is two unpaired rows with one key (grouped: the unpaired rows are few)."""
+    paired_left = plan.left.rows - unpaired[0]
+    paired_right = plan.right.rows - unpaired[1]
+    if paired_right != paired_left:
+        return True
+    rows = joined.filter(joined.r_pos.notnull() & joined.l_pos.isnull() & joined.r_k.notnull())
+    groups = rows.group_by(rows.r_k.name("g")).aggregate(n=rows.count())
+    found = engine.to_pyarrow(groups.filter(groups.n > 1).count().name("n").as_table())
+    return bool(found["n"][0].as_py())
+
+
+def _parts(engine: Engine, plan: Plan) -> int:
+    # How many key-hash slices the join runs in (Engine.join_parts).
+    sizes = (plan.left.nbytes, plan.right.nbytes)
+    return engine.join_parts(None if None in sizes else sum(s or 0 for s in sizes))
+
+
+def _joined(
+    engine: Engine,
+    plan: Plan,
+    lside: Any,
+    rside: Any,
+    parts: int,
+    stages: Stages,
+    *,
+    ranked: bool,
+) -> list[Any]:
+    # The join, materialized in ``parts`` key-hash slices (each key in exactly one).
+    kept = []
+    for i in range(parts):
+        if parts > 1:
+            stages.start(f"pairing, slice {i + 1} of {parts},", plan.left.rows + plan.right.rows)
+        kept.append(engine.materialize(_join(plan, lside, rside, ranked=ranked, part=(i, parts))))
+    return kept
+
+
+def _join(
+    plan: Plan, lside: Any, rside: Any, *, ranked: bool, part: tuple[int, int] = (0, 1)
+) -> Any:
     """The full outer join on the key (and occurrence when ``ranked``), keeping what the
-    report needs: unpaired rows, and pairs with a cell that differs as written."""
-    on = [lside.l_k == rside.r_k]
+    report needs: unpaired rows, and pairs with a cell that differs as written. With
+    ``part=(i, n)``, only the rows whose key hashes to slice ``i`` of ``n``."""
+    plain = None if ranked else _plain_key(plan)
+    if plain is not None:
+        # The key is a column as written: the join reads it in place (no copy of the key
+        # text in the join's rows), an empty key pairing with nothing.
+        lside, rside = lside.drop("l_k"), rside.drop("r_k")
+
+    def key(side: Any, p: str) -> Any:
+        return side[f"{p}_k"] if plain is None else side[f"{p}_{plain['lr'.index(p)]}"]
+
+    if part[1] > 1:
+        lside, rside = (
+            lside.filter(_slice(key(lside, "l"), part)),
+            rside.filter(_slice(key(rside, "r"), part)),
+        )
+    on = [key(lside, "l") == key(rside, "r")]
+    if plain is not None:
+        on.append(key(lside, "l") != "")
     if ranked:
         on.append(lside.l_occ == rside.r_occ)
         if plan.duplicates == "first" and plan.keys is not None:
@@ -239,6 +312,32 @@ def _join(plan: Plan, lside: Any, rside: Any, *, ranked: bool) -> Any:
         rb = joined[f"r_{plan.right.names[b]}"]
         keep = keep | ~text.same(la, rb)
     return joined.filter(keep)
+
+
+def _slice(key: Any, part: tuple[int, int]) -> Any:
+    # Slice ``part[0]`` of ``part[1]`` by the key's 64-bit hash (DuckDB only: the one engine
+    # that joins in parts); a null key is in slice 0.
+    return (_duckdb_hash(key) % part[1]).fill_null(0) == part[0]
+
+
+def _plain_key(plan: Plan) -> tuple[str, str] | None:
+    """The staged columns of a key that is one column compared as written (its key text is
+    the column, empty as null), else None."""
+    if plan.keys is None or len(plan.keys) != 1 or plan.rules[plan.keys[0]].steps:
+        return None
+    k = plan.keys[0]
+    return plan.left.names[plan.to_left[k]], plan.right.names[k]
+
+
+def _with_keys(plan: Plan, joined: Any) -> Any:
+    # The key text of each side again, for the report's queries (a join that read a plain
+    # key in place kept only the column).
+    plain = _plain_key(plan)
+    if plain is None:
+        return joined
+    return joined.mutate(
+        l_k=joined[f"l_{plain[0]}"].nullif(""), r_k=joined[f"r_{plain[1]}"].nullif("")
+    )
 
 
 def _unpaired_counts(engine: Engine, joined: Any) -> tuple[int, int]:

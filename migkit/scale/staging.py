@@ -49,7 +49,8 @@ class Ordered:
 @dataclass(frozen=True)
 class Staged:
     """One side on an engine: ``table`` has ``_pos`` and one text column per label
-    (``names[label]``); ``frame`` is the caller's DataFrame when one was given."""
+    (``names[label]``); ``frame`` is the caller's DataFrame when one was given; ``nbytes``
+    the size of its text uncompressed, when known (not for engine tables)."""
 
     table: Any
     labels: tuple[Label, ...]
@@ -60,6 +61,7 @@ class Staged:
     notes: tuple[str, ...] = ()
     source: str = ""
     by_name: dict[str, Label] = field(default_factory=dict)
+    nbytes: int | None = None
 
     def column(self, label: Label) -> Any:
         """The engine column of ``label``."""
@@ -130,8 +132,11 @@ def _from_frame(frame: pd.DataFrame, engine: Engine, name: str) -> Staged:
         kinds[label] = found.kind
         if found.note:
             notes.append(f"{name} {label}: {found.note}")
-    table = engine.from_arrow(pa.table(arrays))
-    return Staged(table, labels, names, kinds, len(frame), frame, tuple(notes), name)
+    staged = pa.table(arrays)
+    table = engine.from_arrow(staged)
+    return Staged(
+        table, labels, names, kinds, len(frame), frame, tuple(notes), name, nbytes=staged.nbytes
+    )
 
 
 def _from_paths(value: Any, engine: Engine, name: str) -> Staged:
@@ -183,7 +188,17 @@ def _from_parquet(files: Sequence[Path], engine: Engine, name: str) -> Staged:
         parts.append(table)
         offset += pq.ParquetFile(path).metadata.num_rows
     kinds: dict[Label, Kind] = dict.fromkeys(labels, "text")
-    return Staged(union_all(parts), labels, names, kinds, offset, None, (), name)
+    nbytes = _parquet_bytes(files)
+    return Staged(union_all(parts), labels, names, kinds, offset, None, (), name, nbytes=nbytes)
+
+
+def _parquet_bytes(files: Sequence[Path]) -> int:
+    # The files' data uncompressed, from their footers.
+    total = 0
+    for path in files:
+        meta = pq.ParquetFile(path).metadata
+        total += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    return total
 
 
 def _from_dataset(dataset: Any, engine: Engine, name: str) -> Staged:
@@ -223,7 +238,8 @@ def _from_batches(
     table = engine.backend.read_parquet(str(target))
     kinds = {label: kinds.get(label, "text") for label in labels}
     lines = tuple(f"{where}: {note}" for where, note in notes.items())
-    return Staged(table, labels, names, kinds, rows, None, lines, name)
+    nbytes = _parquet_bytes([target])
+    return Staged(table, labels, names, kinds, rows, None, lines, name, nbytes=nbytes)
 
 
 def stage_frames(

@@ -181,3 +181,99 @@ def test_spark_reports_equal_in_memory(spark: Any) -> None:
     expected = migkit.reconcile(*NASTY_PAIR, engine="pandas", **options)
     assert_same_report(expected, migkit.reconcile(*NASTY_PAIR, engine=spark, **options))
     assert len(expected.duplicates) and len(expected.changed) and len(expected.hidden)
+
+
+# The first side's keys unique, the second side's repeating: the engine checks only the first
+# side before its join and must find the second side's repeats in the join itself.
+UNIQUE_FIRST = pd.DataFrame(
+    {"K": ["a", "b", "c", "", None], "V1": ["1", "2", "3", "4", "5"]}, dtype="str"
+)
+SECOND_REPEATS = {
+    "paired twice, a cell differs": pd.DataFrame(
+        {"K": ["a", "b", "a", "c"], "V1": ["1", "2", "9", "3"]}, dtype="str"
+    ),
+    "paired twice, the same row": pd.DataFrame(
+        {"K": ["c", "a", "b", "a"], "V1": ["3", "1", "2", "1"]}, dtype="str"
+    ),
+    "unpaired twice": pd.DataFrame(
+        {"K": ["a", "z", "b", "z", "c"], "V1": ["1", "7", "2", "7", "3"]}, dtype="str"
+    ),
+    "every key twice, empty keys too": pd.DataFrame(
+        {"K": ["a", "b", "c", "a", "b", "c", "", ""], "V1": ["1", "2", "3", "1", "2", "3", "", ""]},
+        dtype="str",
+    ),
+}
+
+
+@pytest.mark.parametrize("duplicates", ["occurrence", "first"])
+@pytest.mark.parametrize("case", list(SECOND_REPEATS))
+def test_repeats_of_the_second_side_are_found_in_the_join(
+    duck: DuckDB, case: str, duplicates: str
+) -> None:
+    right = SECOND_REPEATS[case]
+    options = dict(key="K", duplicates=duplicates)
+    expected = migkit.reconcile(UNIQUE_FIRST, right, engine="pandas", **options)
+    assert len(expected.duplicates)  # the case does repeat a key
+    assert_same_report(expected, migkit.reconcile(UNIQUE_FIRST, right, engine=duck, **options))
+    # and the other way round: repeats on the first side, found by the check before the join
+    back = migkit.reconcile(right, UNIQUE_FIRST, engine="pandas", **options)
+    assert_same_report(back, migkit.reconcile(right, UNIQUE_FIRST, engine=duck, **options))
+
+
+def test_empty_keys_pair_with_nothing_when_the_key_is_read_in_place(duck: DuckDB) -> None:
+    left = pd.DataFrame({"K": ["", None, "a"], "V1": ["1", "2", "3"]}, dtype="str")
+    right = pd.DataFrame({"K": [None, "", "a"], "V1": ["1", "2", "4"]}, dtype="str")
+    expected = migkit.reconcile(left, right, key="K", engine="pandas")
+    actual = migkit.reconcile(left, right, key="K", engine=duck)
+    assert_same_report(expected, actual)
+    assert (actual.matched, len(actual.missing), len(actual.extra)) == (1, 2, 2)
+
+
+class _Sliced(DuckDB):
+    # A DuckDB that joins in 3 key-hash slices whatever the size (it does so by itself past
+    # 1.5 times its memory limit, which test data never reaches).
+    def join_parts(self, nbytes: int | None) -> int:
+        return 3
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=SLOW)
+@given(**CASES)
+@example(NASTY_PAIR[0], NASTY_PAIR[1], "K", 3, "occurrence")
+@example(NASTY_PAIR[0], NASTY_PAIR[1], None, 1, "first")
+@example(UNIQUE_FIRST, SECOND_REPEATS["unpaired twice"], "K", 0, "occurrence")
+def test_a_join_in_key_hash_slices_reports_what_one_join_does(
+    left: pd.DataFrame, right: pd.DataFrame, key: Any, how: int, duplicates: str
+) -> None:
+    _both(left, right, key, how, duplicates, _Sliced(memory_limit="512MB", threads=1))
+
+
+def test_the_join_runs_in_slices_past_one_and_a_half_times_the_memory_limit() -> None:
+    engine = DuckDB(memory_limit="1GB")
+    assert engine.join_parts(None) == 1  # an engine table of unknown size: one join
+    assert engine.join_parts(1_400_000_000) == 1  # 20M Contacts rows a side: one join
+    assert engine.join_parts(6_770_000_000) == 5  # 100M a side: five slices within 1 GB
+    assert DuckDB(memory_limit="4GB").join_parts(6_770_000_000) == 2
+
+
+class _Counting(DuckDB):
+    # Joins in ``parts`` slices and counts the steps it keeps.
+    def __init__(self, parts: int) -> None:
+        super().__init__(memory_limit="512MB", threads=1)
+        self.parts, self.kept = parts, 0
+
+    def join_parts(self, nbytes: int | None) -> int:
+        return self.parts
+
+    def materialize(self, expr: Any) -> Any:
+        self.kept += 1
+        return super().materialize(expr)
+
+
+def test_the_slices_are_separate_joins() -> None:
+    left = pd.DataFrame({"K": [str(i) for i in range(50)], "V1": ["a"] * 50}, dtype="str")
+    right = left.assign(V1=["a"] * 49 + ["b"])
+    one, sliced = _Counting(1), _Counting(3)
+    report = migkit.reconcile(left, right, key="K", engine=one)
+    assert_same_report(report, migkit.reconcile(left, right, key="K", engine=sliced))
+    assert report.changed_rows == 1
+    assert sliced.kept == one.kept + 2  # the join kept as 3 tables instead of 1

@@ -223,3 +223,14 @@ def test_a_million_rows_stage_in_bounded_batches(tmp_path: Path, duck: DuckDB) -
     report = migkit.reconcile(left, right, key="Email", engine=duck)
     assert (report.matched, len(report.changed)) == (rows, 1)
     assert table(report.changed)["export_row"].tolist() == [5]
+
+
+def test_running_out_of_memory_says_which_cap_and_what_to_change() -> None:
+    rows = 200_000
+    left = pd.DataFrame({"K": [f"k{i}" for i in range(rows)], "V": ["x" * 50] * rows})
+    with pytest.raises(migkit.EngineOutOfMemory) as caught:
+        migkit.reconcile(left, left, key="K", engine=DuckDB(memory_limit="3MB", threads=1))
+    message = str(caught.value)
+    assert "memory_limit='3MB'" in message and "DuckDB(memory_limit='4GB')" in message
+    assert "while pairing" in message and "Out of Memory Error" in message
+    assert isinstance(caught.value, MemoryError) and caught.value.__cause__ is None
