@@ -6,7 +6,7 @@ Each distinct value (trimmed, as the ``unique`` rule compares) is kept once, as 
 Arrow array of the batch that first held it (about its length plus 8 bytes; a Python ``set``
 of ``str`` takes over 100 bytes a value). Beside it: a 64-bit hash and the value's position
 (16 bytes), in runs sorted by hash that merge as they double, so there are at most
-``log2(batches) + 1`` runs and a value moves ``log2(batches)`` times in all. A batch is looked
+``log2(values) + 1`` runs and a value moves about ``log2(batches)`` times in all. A batch is looked
 up with a binary search per run, and a hash hit counts only when the kept value equals the
 batch's value exactly: a hash collision never flags a row.
 
@@ -72,7 +72,7 @@ class SeenValues:
     def __init__(self) -> None:
         self._chunks: list[pa.Array] = []  # new distinct values of each batch, first-seen order
         self._starts: list[int] = [0]  # each chunk's first position, then the count
-        self._runs: list[_Run] = []  # sorted by hash; each at least as long as the next
+        self._runs: list[_Run] = []  # sorted by hash; each of a larger size class than the next
 
     def __len__(self) -> int:
         return self._starts[-1]
@@ -140,6 +140,13 @@ class SeenValues:
         self._starts.append(start + len(values))
         order = np.argsort(hashes, kind="stable")
         self._runs.append(_Run(hashes[order], start + order.astype(np.int64)))
-        while len(self._runs) > 1 and len(self._runs[-2]) <= len(self._runs[-1]):
+        # Runs of the same power-of-two size class merge (and a smaller one before a larger
+        # one), so each run is of a smaller class than the one before, whatever the batches
+        # hold: log2(values) + 1 runs at most.
+        while len(self._runs) > 1 and _size_class(self._runs[-2]) <= _size_class(self._runs[-1]):
             newer = self._runs.pop()
             self._runs[-1] = _merge(self._runs[-1], newer)
+
+
+def _size_class(run: _Run) -> int:
+    return len(run).bit_length()

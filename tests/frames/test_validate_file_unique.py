@@ -163,6 +163,16 @@ def test_the_work_per_update_does_not_grow_with_the_updates_before(
     assert sum(merged) <= kept * math.log2(batches)  # each value moved log2(batches) times
 
 
+def test_batches_of_shrinking_sizes_still_merge_into_few_runs() -> None:
+    seen = SeenValues()
+    for b in range(100):  # 100 new values, then 99, 98, ...: no run is ever the longer
+        seen.update(pa.array([f"v{b}-{i}" for i in range(100 - b)]))
+    assert len(seen) == 5050
+    assert len(seen._runs) <= math.log2(len(seen)) + 1
+    classes = [len(run).bit_length() for run in seen._runs]  # powers of two, all different
+    assert classes == sorted(set(classes), reverse=True)
+
+
 def test_each_batch_is_checked_with_its_own_rows_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
