@@ -119,10 +119,10 @@ def test_a_hash_collision_is_never_taken_for_a_repeat(
 ) -> None:
     monkeypatch.setattr(seen_module, "text_hashes", HASHES[hashes])
     seen = SeenValues()
-    assert not seen.update(pa.array(["a", "b", "cd", None, " "])).any()
+    assert not seen.update(pa.array(["a", "b", "cd", None, " ", "a ", "b"])).any()
     found = seen.update(pa.array(["c", " b", "dc", "a", "cd\t", "ab", "", "ba"]))
     assert found.tolist() == [False, True, False, True, True, False, False, False]
-    assert len(seen) == 7  # a, b, cd, then c, dc, ab, ba (blanks are never kept)
+    assert len(seen) == 7  # a, b, cd, then c, dc, ab, ba: each once, and no blank
 
 
 def counted(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[int]:
