@@ -84,7 +84,7 @@ def validate_file(
 
     CSV/TSV is streamed; workbooks and JSON are read whole (``sheet`` picks a sheet). Unique
     columns are checked across batches: the distinct values seen so far are kept, compactly
-    (:class:`~migkit.validation.seen.SeenValues`: each value's UTF-8 plus 24 bytes), the one
+    (:class:`~migkit.validation.seen.SeenValues`: each value's UTF-8 plus 16 bytes), the one
     thing that grows; the work per batch does not grow with the batches before it. ``links``
     maps link columns to their allowed values; ``block_bytes`` is how much text the parser
     takes at a time (a record must fit in it).

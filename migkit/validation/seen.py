@@ -3,9 +3,9 @@
 flags it in one frame, with work per batch that does not grow with the batches before it.
 
 Each distinct value (trimmed, as the ``unique`` rule compares) is kept once, as UTF-8 in the
-Arrow array of the batch that first held it (about its length plus 8 bytes; a Python ``set``
+Arrow array of the batch that first held it (about its length plus 4 bytes; a Python ``set``
 of ``str`` takes over 100 bytes a value). Beside it: a 64-bit hash and the value's position
-(16 bytes), in runs sorted by hash that merge as they double, so there are at most
+(12 bytes), in runs sorted by hash that merge as they double, so there are at most
 ``log2(values) + 1`` runs and a value moves about ``log2(batches)`` times in all. A batch is looked
 up with a binary search per run, and a hash hit counts only when the kept value equals the
 batch's value exactly: a hash collision never flags a row.
@@ -29,6 +29,8 @@ import pyarrow.compute as pc
 
 from migkit.column_kernels import blank, repeated
 
+SMALL = 2**31  # offsets and positions below this fit in 32 bits
+
 
 def text_hashes(values: pa.Array) -> np.ndarray:
     """A 64-bit hash of each value of a string array without nulls: Python's own ``hash`` of
@@ -45,7 +47,7 @@ def text_hashes(values: pa.Array) -> np.ndarray:
 @dataclass(frozen=True)
 class _Run:
     hashes: np.ndarray  # int64, sorted
-    positions: np.ndarray  # int64: where each hash's value is kept, in the same order
+    positions: np.ndarray  # where each hash's value is kept (int32 while they fit), same order
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -59,7 +61,7 @@ def _merge(older: _Run, newer: _Run) -> _Run:
     from_newer = np.zeros(size, dtype=bool)
     from_newer[at] = True
     hashes = np.empty(size, dtype=np.int64)
-    positions = np.empty(size, dtype=np.int64)
+    positions = np.empty(size, dtype=np.result_type(older.positions, newer.positions))
     hashes[at], positions[at] = newer.hashes, newer.positions
     hashes[~from_newer], positions[~from_newer] = older.hashes, older.positions
     return _Run(hashes, positions)
@@ -128,7 +130,8 @@ class SeenValues:
         parts = []
         for group in np.split(order, edges):
             c = int(chunk[group[0]])
-            parts.append(self._chunks[c].take(pa.array(positions[group] - self._starts[c])))
+            found = self._chunks[c].take(pa.array(positions[group] - self._starts[c]))
+            parts.append(found.cast(pa.large_string()))  # chunks may differ in offset width
         gathered = pa.concat_arrays(parts)
         back = np.empty(len(order), dtype=np.int64)
         back[order] = np.arange(len(order))
@@ -139,9 +142,13 @@ class SeenValues:
         if not len(rows):
             return
         start = self._starts[-1]
-        self._chunks.append(values.take(pa.array(rows)))  # a compact copy, in hash order
+        chunk = values.take(pa.array(rows))  # a compact copy, in hash order
+        if chunk.nbytes < SMALL:
+            chunk = chunk.cast(pa.string())  # 32-bit offsets: 4 bytes a value less
+        self._chunks.append(chunk)
         self._starts.append(start + len(rows))
-        positions = np.arange(start, start + len(rows), dtype=np.int64)
+        wide = np.int32 if start + len(rows) < SMALL else np.int64
+        positions = np.arange(start, start + len(rows), dtype=wide)
         self._runs.append(_Run(hashes[rows], positions))
         # Runs of the same power-of-two size class merge (and a smaller one before a larger
         # one), so each run is of a smaller class than the one before, whatever the batches

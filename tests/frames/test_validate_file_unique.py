@@ -125,6 +125,29 @@ def test_a_hash_collision_is_never_taken_for_a_repeat(
     assert len(seen) == 7  # a, b, cd, then c, dc, ab, ba: each once, and no blank
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    batches=st.lists(st.lists(st.sampled_from([*VALUES, None]), max_size=12), max_size=12),
+    small=st.sampled_from([4, seen_module.SMALL]),
+    hashes=st.sampled_from([None, *HASHES]),
+)
+def test_property_seen_values_is_a_set_of_trimmed_values(
+    batches: list[list[str | None]], small: int, hashes: str | None
+) -> None:
+    model: set[str] = set()  # what the SeenValues should hold: a plain set of trimmed text
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(seen_module, "SMALL", small)  # 4: 64-bit offsets and positions early
+        if hashes is not None:
+            patch.setattr(seen_module, "text_hashes", HASHES[hashes])
+        seen = SeenValues()
+        for batch in batches:
+            found = seen.update(pa.array(batch, pa.large_string()))
+            text = [v.strip() if v is not None else "" for v in batch]
+            assert found.tolist() == [bool(t) and t in model for t in text]
+            model |= {t for t in text if t}
+            assert len(seen) == len(model)
+
+
 def counted(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[int]:
     """Replace ``module.name`` by a wrapper recording the length of its first argument."""
     sizes: list[int] = []
