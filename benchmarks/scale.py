@@ -365,7 +365,7 @@ def report(results: dict[str, dict[str, Any]], floor: str, counts: list[str]) ->
         )
         print(
             f"{name:<24}{r['seconds']:>9.1f}s{ratio:>12}{(cpu or 0):>9.1f}s{cpu_ratio:>12}"
-            f"{r.get('load', 0):>6}{r['peak'] / GB:>8.2f}GB  {shown}"
+            f"{r.get('load', 0):>6}{r['peak'] / GB:>7.2f}GiB  {shown}"
         )
     same_size = [r for n, r in results.items() if "error" not in r and "rows)" not in n]
     keys = {json.dumps({c: r.get(c) for c in counts}) for r in same_size}
