@@ -29,7 +29,8 @@ process's resident high-water mark, ``VmHWM``, everything included):
 ``validate``: a ``--rows`` Contacts CSV with 1% bad emails, 0.5% duplicates, 0.5% missing
 emails and 2% statuses out of the list, validated for every Contacts rule by
 ``validate_file(..., engine="pandas")`` (today's streaming path) and by
-``engine=migkit.scale.DuckDB(memory_limit=...)``; same flagged rows, time ratio, peak memory.
+``engine=migkit.scale.DuckDB(memory_limit=...)``; same errors (counts, and a digest of every
+error's row, column, rule and value), time ratio, CPU-time ratio, peak memory.
 """
 
 from __future__ import annotations
@@ -269,12 +270,19 @@ def side_validate(path: Path, args: argparse.Namespace, engine_name: str) -> dic
         engine = DuckDB(memory_limit=args.memory_limit, temp_directory=args.workdir / "spill-v")
     report = migkit.validate_file(path, TEMPLATE, engine=engine)
     errors = report.errors
+    # Every error (row, column, rule, value) hashed and summed: equal digests on both sides
+    # mean the same errors, not only the same counts (the sum does not depend on row order).
+    import pandas as pd
+
+    hashes = pd.util.hash_pandas_object(
+        errors[["row", "column", "rule", "value"]].astype(str), index=False
+    )
     return {
         "rows": report.rows,
         "errors": len(errors),
         "flagged rows": int(errors["row"].nunique()),
-        "row sum": int(errors["row"].sum()),
         "by rule": {str(k): int(v) for k, v in errors["rule"].value_counts().sort_index().items()},
+        "digest": f"{int(hashes.to_numpy().sum(dtype='uint64')):016x}",
     }
 
 
@@ -357,7 +365,7 @@ def report(results: dict[str, dict[str, Any]], floor: str, counts: list[str]) ->
         )
         print(
             f"{name:<24}{r['seconds']:>9.1f}s{ratio:>12}{(cpu or 0):>9.1f}s{cpu_ratio:>12}"
-            f"{r.get('load', 0):>6}{r['peak'] / GB:>8.2f}GB  {shown}"
+            f"{r.get('load', 0):>6}{r['peak'] / GB:>7.2f}GiB  {shown}"
         )
     same_size = [r for n, r in results.items() if "error" not in r and "rows)" not in n]
     keys = {json.dumps({c: r.get(c) for c in counts}) for r in same_size}
@@ -416,7 +424,7 @@ def main() -> None:
             generate_csv(args.workdir, args.rows)
             print(f"generated {args.rows:,} rows CSV in {time.perf_counter() - t:.0f}s")
             results = {s: run_side(args, s, args.rows) for s in ("pandas", "duckdb")}
-            report(results, "pandas", ["rows", "errors", "flagged rows", "row sum", "by rule"])
+            report(results, "pandas", ["rows", "errors", "flagged rows", "by rule", "digest"])
         print(f"load average after: {os.getloadavg()}")
     finally:
         if args.data is None:

@@ -296,7 +296,12 @@ def blank_mask(text: pd.Series) -> pd.Series:
     return pd.Series(blank(as_arrow(text)), index=text.index)
 
 
-def _repeats(array: pa.Array, empty: np.ndarray, existing: Iterable[Any] | None) -> np.ndarray:
+def _repeats(
+    array: pa.Array,
+    empty: np.ndarray,
+    existing: Iterable[Any] | None,
+    earlier: np.ndarray | None,
+) -> np.ndarray:
     # Every repeat after the first, compared after trimming; blanks are never repeats. The
     # trimmed copy is the largest short-lived buffer of the check: it comes from the system
     # allocator, which hands it back to the OS when freed instead of keeping a column-sized
@@ -304,8 +309,10 @@ def _repeats(array: pa.Array, empty: np.ndarray, existing: Iterable[Any] | None)
     trimmed = pc.utf8_trim_whitespace(array, memory_pool=pa.system_memory_pool())
     repeat = repeated(trimmed)
     if existing is not None:
-        earlier = pc.utf8_trim_whitespace(as_arrow(pd.Series(list(existing), dtype=object)))
-        repeat |= is_in(trimmed, earlier)
+        values = pc.utf8_trim_whitespace(as_arrow(pd.Series(list(existing), dtype=object)))
+        repeat |= is_in(trimmed, values)
+    if earlier is not None:
+        repeat |= earlier
     out: np.ndarray = repeat & ~empty
     return out
 
@@ -318,6 +325,7 @@ def _column_masks(
     column: Column,
     allowed_links: Iterable[Any] | None,
     existing: Iterable[Any] | None,
+    earlier: np.ndarray | None = None,
 ) -> list[tuple[RuleName, Mask, str]]:
     # The rules of one column as (rule, deferred mask, message), in the order they report.
     empty = blank(array)
@@ -328,7 +336,7 @@ def _column_masks(
         masks.append(
             (
                 "unique",
-                lambda: _repeats(array, empty, existing),
+                lambda: _repeats(array, empty, existing, earlier),
                 "Duplicate of an earlier value",
             )
         )
@@ -357,6 +365,7 @@ def check(
     *,
     links: Mapping[str, Iterable[Any]] | None = None,
     existing: Mapping[str, Iterable[Any]] | None = None,
+    earlier: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Every rule violation in ``frame`` as one long table, in row then column order.
 
@@ -364,6 +373,9 @@ def check(
     :func:`migkit.header_healing.match_headers`); a template column absent from it counts as empty.
     ``links`` gives, per link column, the values it may take; a link column without an entry
     is not checked. ``existing`` gives, per unique column, the values already in the sheet.
+    ``earlier`` gives, per unique column, a boolean mask over ``frame``'s rows: True where the
+    row's value already came before ``frame`` (an earlier batch of a streamed file, as
+    :class:`migkit.validation.seen.SeenValues` finds it), so it is a repeat.
 
     The result has columns ``row`` (the frame's index label), ``column``, ``rule``, ``value``
     and ``message``; the input is never modified.
@@ -375,6 +387,7 @@ def check(
     """
     links = links or {}
     existing = existing or {}
+    earlier = earlier or {}
     arrays: list[pa.Array] = []
     rules: list[tuple[int, RuleName, Mask, str]] = []
     for column in template.columns:
@@ -386,7 +399,11 @@ def check(
         else:
             arrays.append(pa.nulls(len(frame), pa.large_string()))
         for rule, mask, message in _column_masks(
-            arrays[-1], column, links.get(column.name), existing.get(column.name)
+            arrays[-1],
+            column,
+            links.get(column.name),
+            existing.get(column.name),
+            earlier.get(column.name),
         ):
             rules.append((len(arrays) - 1, rule, mask, message))
     # One entry per (column, rule) that fired: positions, values, and its labels.

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -214,7 +215,8 @@ class DelimitedRows:
         """The data rows, a frame per parsed block (columns named by position, ``str``)."""
         if self._first is None:
             return
-        for table in (self._first, *self._tables):
+        # One block at a time: the parser runs as frames are taken, never ahead of them.
+        for table in itertools.chain([self._first], self._tables):
             yield self._drop_empty(table).to_pandas()
 
     def frame(self) -> pd.DataFrame:

@@ -10,13 +10,15 @@ from typing import Any
 
 import pandas as pd
 
+from migkit.column_kernels import as_arrow
 from migkit.header_healing import HeaderMatch, match_headers
 from migkit.read import ReadError, ReadLimits, format_of, read
 from migkit.read.limits import DEFAULT_LIMITS
 from migkit.read.streamed import open_delimited
 from migkit.read.table import distinct_names
-from migkit.rules import Template, blank_mask, check
+from migkit.rules import Template, check
 from migkit.validation.report import Prediction
+from migkit.validation.seen import SeenValues
 
 PARQUET = (".parquet", ".pq", ".parq")
 
@@ -81,9 +83,11 @@ def validate_file(
     the answer is the one ``migkit.validate(migkit.read(path), template)`` gives.
 
     CSV/TSV is streamed; workbooks and JSON are read whole (``sheet`` picks a sheet). Unique
-    columns are checked across batches (the distinct values seen so far are kept, which is
-    the one thing that grows). ``links`` maps link columns to their allowed values;
-    ``block_bytes`` is how much text the parser takes at a time (a record must fit in it).
+    columns are checked across batches: the distinct values seen so far are kept, compactly
+    (:class:`~migkit.validation.seen.SeenValues`: each value's UTF-8 plus 16 bytes), the one
+    thing that grows; the work per batch does not grow with the batches before it. ``links``
+    maps link columns to their allowed values; ``block_bytes`` is how much text the parser
+    takes at a time (a record must fit in it).
 
     ``engine``: ``"auto"`` (the default) streams a CSV here and runs a Parquet file on DuckDB;
     ``"duckdb"``, ``migkit.scale.DuckDB(memory_limit=...)`` or a Spark session run the same
@@ -123,17 +127,18 @@ def validate_file(
         limits=limits,
     )
     match = match_headers(names, spec.column_names)
-    unique = [c.name for c in spec.columns if c.unique]
-    seen: dict[str, set[str]] = {c: set() for c in unique}
+    seen = {c.name: SeenValues() for c in spec.columns if c.unique}
     parts: list[pd.DataFrame] = []
     offset = 0
     pending: list[pd.DataFrame] = []
+    waiting = 0  # rows in pending
     for frame in frames:
         pending.append(frame)
-        if sum(len(p) for p in pending) < batch_rows:
+        waiting += len(frame)
+        if waiting < batch_rows:
             continue
         offset = _check_batch(pending, names, spec, match, links, seen, offset, parts)
-        pending = []
+        pending, waiting = [], 0
     if pending:
         offset = _check_batch(pending, names, spec, match, links, seen, offset, parts)
     found = [p for p in parts if len(p)] or parts[:1]
@@ -151,10 +156,13 @@ def _check_batch(
     spec: Template,
     match: HeaderMatch,
     links: Mapping[str, Iterable[Any]] | None,
-    seen: dict[str, set[str]],
+    seen: dict[str, SeenValues],
     offset: int,
     parts: list[pd.DataFrame],
 ) -> int:
+    """Check the rows of ``pending`` (the next batch, numbered from ``offset``) and append
+    their violations to ``parts``; a unique value counts as a repeat when ``seen`` holds it
+    from an earlier batch, and this batch's values join ``seen``."""
     raw = pd.concat(pending, ignore_index=True) if len(pending) > 1 else pending[0]
     position = {name: i for i, name in enumerate(names)}
     index = pd.RangeIndex(offset, offset + len(raw))
@@ -162,12 +170,6 @@ def _check_batch(
         {column: raw.iloc[:, position[header]].array for header, column in match.mapping.items()},
         index=index,  # the rows count even when no header matched a column
     )
-    existing = {c: seen[c] for c in seen}
-    errors = check(frame, spec, links=links, existing=existing)
-    parts.append(errors)
-    for column in seen:
-        if column in frame.columns:
-            text = frame[column]
-            keep = text[~blank_mask(text).to_numpy()].str.strip()
-            seen[column].update(keep.dropna().unique().tolist())
+    earlier = {c: seen[c].update(as_arrow(frame[c])) for c in seen if c in frame.columns}
+    parts.append(check(frame, spec, links=links, earlier=earlier))
     return offset + len(raw)
