@@ -206,10 +206,10 @@ def _ranked(side: Any) -> Any:
 
 
 def _repeats(engine: Engine, side: Any, p: str) -> int:
-    """Keys of one side held by more than one row. On DuckDB a 64-bit hash of the key is
-    grouped first (an integer hash table, far cheaper than one of strings): when no hash
-    repeats, no key does; only when one does (a repeat, or a collision) are the keys
-    themselves grouped."""
+    """Rows of one side whose key an earlier row holds. On DuckDB the distinct 64-bit hashes
+    of the key are counted first (an integer hash table, far cheaper than one of strings):
+    when no hash repeats, no key does; only when one does (a repeat, or a collision) are
+    the keys themselves counted."""
     if engine.name == "duckdb" and not _groups_over_one(engine, side, p, hashed=True):
         return 0
     return _groups_over_one(engine, side, p, hashed=False)
@@ -227,13 +227,12 @@ def _duckdb_hash(x: Any) -> Any:
 
 
 def _groups_over_one(engine: Engine, side: Any, p: str, *, hashed: bool) -> int:
-    keyed = side.filter(side[f"{p}_k"].notnull())
-    k = _duckdb_hash(keyed[f"{p}_k"]) if hashed else keyed[f"{p}_k"]
-    groups = keyed.group_by(k.name("g")).aggregate(n=keyed.count())
-    return int(
-        engine.to_pyarrow(groups.filter(groups.n > 1).count().name("n").as_table())["n"][0].as_py()
-        or 0
-    )
+    # Keys (or their hashes) less their distinct values: rows after the first of a key.
+    keyed = side.filter(side[f"{p}_k"].notnull())  # DuckDB hashes a null too
+    k = keyed[f"{p}_k"]
+    distinct = _duckdb_hash(k).nunique() if hashed else k.nunique()
+    found = engine.to_pyarrow(keyed.aggregate(n=k.count() - distinct))
+    return int(found["n"][0].as_py() or 0)
 
 
 def _second_side_repeats(
