@@ -210,9 +210,9 @@ def _repeats(engine: Engine, side: Any, p: str) -> int:
     of the key are counted first (an integer hash table, far cheaper than one of strings):
     when no hash repeats, no key does; only when one does (a repeat, or a collision) are
     the keys themselves counted."""
-    if engine.name == "duckdb" and not _groups_over_one(engine, side, p, hashed=True):
+    if engine.name == "duckdb" and not _later_rows(engine, side, p, hashed=True):
         return 0
-    return _groups_over_one(engine, side, p, hashed=False)
+    return _later_rows(engine, side, p, hashed=False)
 
 
 def _duckdb_hash(x: Any) -> Any:
@@ -226,7 +226,7 @@ def _duckdb_hash(x: Any) -> Any:
     return hash_of(x)
 
 
-def _groups_over_one(engine: Engine, side: Any, p: str, *, hashed: bool) -> int:
+def _later_rows(engine: Engine, side: Any, p: str, *, hashed: bool) -> int:
     # Keys (or their hashes) less their distinct values: rows after the first of a key.
     keyed = side.filter(side[f"{p}_k"].notnull())  # DuckDB hashes a null too
     k = keyed[f"{p}_k"]
