@@ -373,8 +373,8 @@ def run_side(args: argparse.Namespace, side: str, rows: int) -> dict[str, Any]:
 def report(results: dict[str, dict[str, Any]], floor: str, counts: list[str]) -> None:
     # Wall time, and CPU time (user + system, every thread): on a shared machine the CPU
     # time's ratio is the steadier one.
-    base = results.get(floor, {}).get("seconds")
-    base_cpu = results.get(floor, {}).get("cpu")
+    finished = results.get(floor, {}) if "error" not in results.get(floor, {}) else {}
+    base, base_cpu = finished.get("seconds"), finished.get("cpu")  # no ratio to a failed floor
     print(
         f"{'side':<24}{'time':>10}{'x ' + floor:>12}{'cpu':>10}{'x ' + floor:>12}"
         f"{'load':>6}{'peak RSS':>10}{'imports':>9}  counts"
