@@ -107,8 +107,9 @@ def empty(x: Any) -> Any:
 
 
 def same(left: Any, right: Any) -> Any:
-    """Equal, where a null equals a null or an empty string (the in-memory ``same``)."""
-    return (left == right).fill_null(False) | (empty(left) & empty(right))
+    """Equal, where a null equals a null or an empty string (the in-memory ``same``): the
+    texts with null as empty are equal (one comparison, never null)."""
+    return left.fill_null("") == right.fill_null("")
 
 
 def blank(x: Any) -> Any:
