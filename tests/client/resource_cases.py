@@ -1,6 +1,5 @@
 """What the resource tests share: rows that pause a run, and small look-ups."""
 
-
 from __future__ import annotations
 
 from collections.abc import Callable

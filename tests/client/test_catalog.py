@@ -3,7 +3,6 @@
 Against the session sandbox over real HTTP; every client here polls on a tiny schedule
 (the ``make_client`` / ``client`` fixtures)."""
 
-
 from __future__ import annotations
 
 import pytest
@@ -90,5 +89,3 @@ def test_templates_get_by_name_and_by_id_give_the_same_template(
 def test_templates_get_of_an_unknown_name_lists_the_known_names(client: migkit.Client) -> None:
     with pytest.raises(UnknownName, match="'Accounts', 'Contacts', 'Deals'"):
         client.templates.get("Invoices")
-
-

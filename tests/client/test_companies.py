@@ -3,7 +3,6 @@
 Against the session sandbox over real HTTP; every client here polls on a tiny schedule
 (the ``make_client`` / ``client`` fixtures)."""
 
-
 from __future__ import annotations
 
 import pytest
@@ -130,5 +129,3 @@ def test_companies_find_without_a_ledger_uses_the_ext_lookup(make_client: MakeCl
 
 def test_companies_find_of_an_unknown_external_id_is_none(client: migkit.Client) -> None:
     assert client.companies.find(unique("nobody")) is None
-
-

@@ -3,7 +3,6 @@
 Against the session sandbox over real HTTP; every client here polls on a tiny schedule
 (the ``make_client`` / ``client`` fixtures)."""
 
-
 from __future__ import annotations
 
 import io

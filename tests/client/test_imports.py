@@ -4,7 +4,6 @@ recover.
 Against the session sandbox over real HTTP; every client here polls on a tiny schedule
 (the ``make_client`` / ``client`` fixtures)."""
 
-
 from __future__ import annotations
 
 from pathlib import Path
@@ -342,5 +341,3 @@ def test_wait_all_watches_runs_in_several_companies_to_the_end(client: migkit.Cl
     assert [r.company_id for r in done] == [c.id for c in companies]
     assert [r.status for r in done] == ["completed"] * 3
     assert [r.report.inserted for r in done if r.report] == [1, 2, 3]
-
-

@@ -3,7 +3,6 @@
 Against the session sandbox over real HTTP; every client here polls on a tiny schedule
 (the ``make_client`` / ``client`` fixtures)."""
 
-
 from __future__ import annotations
 
 import hashlib
@@ -70,5 +69,3 @@ def test_an_upload_can_be_imported_by_its_upload_object(
     run = client.imports.wait(client.imports.create(company, files=[upload]))
     assert run.status == "completed"
     assert run.report is not None and run.report.inserted == 5
-
-
