@@ -106,6 +106,9 @@ def reconcile(
     return sides.finish(_report(comparison, evidence, Normalize.of(normalize)))
 
 
+REMOVED = "not in the new"  # a diff's reason for a row of the old export only
+
+
 def diff_exports(
     old: pd.DataFrame,
     new: pd.DataFrame,
@@ -132,12 +135,21 @@ def diff_exports(
     """
     if _on_engine(old, new, engine, on_index or _index_key(key, old, new)):
         return _engine_report(
-            engine, old, new, key, ("old", "new"), normalize, duplicates, heal_headers, Evidence()
+            engine,
+            old,
+            new,
+            key,
+            ("old", "new"),
+            normalize,
+            duplicates,
+            heal_headers,
+            Evidence(),
+            unexplained=REMOVED,
         )
     comparison = _compare(
         old, new, key, ("old", "new"), normalize, duplicates, on_index, heal_headers
     )
-    return _report(comparison, Evidence(), Normalize.of(normalize), unexplained="not in the new")
+    return _report(comparison, Evidence(), Normalize.of(normalize), unexplained=REMOVED)
 
 
 def _index_key(key: Key, left: Any, right: Any) -> bool:
@@ -180,6 +192,8 @@ def _engine_report(
     duplicates: str,
     heal_headers: bool,
     evidence: Evidence,
+    *,
+    unexplained: str | None = None,
 ) -> ReconcileReport:
     from migkit.reconcile.pairing import DUPLICATES
     from migkit.scale import reconcile as on_engine
@@ -200,6 +214,7 @@ def _engine_report(
         duplicates="first" if duplicates == "first" else "occurrence",
         heal_headers=heal_headers,
         evidence=evidence,
+        unexplained=unexplained,
     )
 
 

@@ -58,14 +58,12 @@ def missing_reasons(
     if len(problems):
         detail = rows.p_detail.fill_null("")
         settled.append((rows.p_pos.notnull(), PREDICTED))
-    # A diff of two exports needs no evidence: a row only in the old one is "not in the new"
-    # (as in memory, migkit.reconcile.reasons.missing_table's ``unexplained``).
-    diff = tuple(plan.names) == ("old", "new")
-    unexplained = f"not in the {plan.names[1]}" if diff else UNKNOWN
-    reason: Any = ibis.literal(unexplained)
+    # What nothing explains: the caller's word for it (a diff's "not in the new", as in
+    # migkit.reconcile.reasons.missing_table), else unknown with a hint to pass evidence.
+    reason: Any = ibis.literal(plan.unexplained or UNKNOWN)
     for condition, name in reversed(settled):
         reason = ibis.ifelse(condition.fill_null(False), name, reason)
-    if not evidence.given and not diff:
+    if not evidence.given and plan.unexplained is None:
         detail = ibis.ifelse(reason == UNKNOWN, NO_EVIDENCE, detail)
     return rows, reason, detail, notes
 

@@ -20,6 +20,7 @@ Large tables stay on the engine as :class:`~migkit.scale.tables.LazyTable`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -59,6 +60,7 @@ class Plan:
     compared: tuple[tuple[Label, Label], ...]
     duplicates: Duplicates
     fields: dict[str, str]
+    unexplained: str | None = None  # the reason of a missing row nothing explains
 
 
 def run(
@@ -74,13 +76,17 @@ def run(
     evidence: Evidence,
     small_rows: int | None = None,
     progress: bool = True,
+    unexplained: str | None = None,
 ) -> ReconcileReport:
     """:func:`migkit.reconcile` on ``engine`` (see there for the semantics). Report tables
-    of more than ``small_rows`` rows (:data:`SMALL_ROWS`) stay on the engine as lazy tables."""
+    of more than ``small_rows`` rows (:data:`SMALL_ROWS`) stay on the engine as lazy tables;
+    ``unexplained`` is the reason of a missing row no evidence explains (a diff's "not in
+    the new"; by default a hint to pass evidence)."""
     small_rows = SMALL_ROWS if small_rows is None else small_rows
     with Stages(engine, progress) as stages:
         stages.start("staging", None)
         plan = _plan(engine, left, right, key, names, how, duplicates, heal_headers)
+        plan = dataclasses.replace(plan, unexplained=unexplained)
         stages.start("pairing", plan.left.rows + plan.right.rows)
         lside, rside = _keyed(engine, plan, 0), _keyed(engine, plan, 1)
         if _reread(engine, plan):  # keys normalized once, not once per query that reads them
