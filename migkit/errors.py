@@ -27,6 +27,7 @@
     ├── RunError                    a run did not end as hoped (``run_id``)
     │   ├── RunFailed               it ended ``failed``
     │   └── WaitTimeout             the wait gave up; the run goes on
+    ├── EngineOutOfMemory (MemoryError)  DuckDB ran out of memory within its cap
     └── ExportIncomplete            a downloaded export is truncated or malformed
         └── ExportTooLarge          past ResponseLimits.download_bytes or zip_ratio
     MigkitWarning (UserWarning)     something migkit did on your behalf
