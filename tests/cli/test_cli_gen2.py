@@ -189,7 +189,7 @@ def test_thread_follow_prints_events_as_they_arrive(env: dict[str, str], capsys:
     capsys.readouterr()
     follow = subprocess.Popen(
         [sys.executable, "-m", "migkit", "thread", external, "--follow"],
-        env=env,
+        env={**env, "PYTHONFAULTHANDLER": "1"},  # a stuck follow shows where it is, below
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -205,7 +205,13 @@ def test_thread_follow_prints_events_as_they_arrive(env: dict[str, str], capsys:
         while "you: " + UPDATE not in (line := follow.stdout.readline()):
             assert line and time.monotonic() - started < 60
         follow.send_signal(signal.SIGINT)
-        assert follow.wait(30) == 0  # Ctrl-C ends a follow cleanly
+        try:  # Ctrl-C ends a follow cleanly; its pipes are read meanwhile, so no write blocks
+            follow.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            follow.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+            _, stuck = follow.communicate(timeout=30)
+            raise AssertionError(f"--follow did not end on Ctrl-C:\n{stuck[-6000:]}") from None
+        assert follow.returncode == 0
     finally:
         follow.kill()
 
