@@ -190,6 +190,9 @@ def test_thread_follow_prints_events_as_they_arrive(env: dict[str, str], capsys:
     follow = subprocess.Popen(
         [sys.executable, "-m", "migkit", "thread", external, "--follow"],
         env={**env, "PYTHONFAULTHANDLER": "1"},  # a stuck follow shows where it is, below
+        # Ctrl-C as on a terminal, even when this suite runs where SIGINT is ignored (a
+        # background job of a script ignores it, and an exec'd child inherits that)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
