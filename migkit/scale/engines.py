@@ -292,10 +292,7 @@ class Spark(Engine):
 
 
 def _checked_size(text: str) -> str:
-    import re
-
-    if not isinstance(text, str) or not re.fullmatch(r"\s*\d+(\.\d+)?\s*[KMGT]i?B\s*", text):
-        raise UsageError(f"memory_limit must be a size such as '1GB' or '512MB', not {text!r}")
+    _size_bytes(text)  # refuses what is not a size
     return text.strip()
 
 
@@ -303,7 +300,11 @@ def _size_bytes(text: str) -> int:
     # DuckDB's reading of a size: KB, MB... are powers of 1000, KiB, MiB... of 1024.
     import re
 
-    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT])(i?)B\s*", text)
+    found = (
+        re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT])(i?)B\s*", text)
+        if isinstance(text, str)
+        else None
+    )
     if found is None:
         raise UsageError(f"memory_limit must be a size such as '1GB' or '512MB', not {text!r}")
     number, unit, binary = found.groups()
