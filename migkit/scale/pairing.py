@@ -92,15 +92,13 @@ def _second_side_repeats(
     """Whether a key of the second side repeats, read from the join on the key alone when
     the first side's keys are unique: each second-side row then pairs at most once, so a
     repeated paired key pairs more second-side rows than first-side rows, and a repeated
-    unpaired key is two unpaired rows with one key (grouped: the unpaired rows are few)."""
+    unpaired key is two unpaired rows with one key (counted: the unpaired rows are few)."""
     paired_left = plan.left.rows - unpaired[0]
     paired_right = plan.right.rows - unpaired[1]
     if paired_right != paired_left:
         return True
-    rows = joined.filter(joined.r_pos.notnull() & joined.l_pos.isnull() & joined.r_k.notnull())
-    groups = rows.group_by(rows.r_k.name("g")).aggregate(n=rows.count())
-    found = engine.to_pyarrow(groups.filter(groups.n > 1).count().name("n").as_table())
-    return bool(found["n"][0].as_py())
+    rows = joined.filter(joined.r_pos.notnull() & joined.l_pos.isnull())
+    return _later_rows(engine, rows, "r", hashed=False) > 0
 
 
 def _parts(engine: Engine, plan: Plan) -> int:
